@@ -1,0 +1,1 @@
+"""Renderers: text (terminal), markdown, html, json and the timeline."""
