@@ -62,6 +62,31 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
         raise typer.Exit(2)
 
 
+@app.command()
+def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the source and destination logs together to pair them."),
+            fmt: str = typer.Option("text", "--format", "-f", help="Report format: text, json, markdown or html."),
+            output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the report to FILE instead of standard output."),
+            timeline: Optional[str] = typer.Option(None, "--timeline", help="Also draw the timeline to FILE (.png or .svg)."),
+            input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
+    """Why did the migration fail? Verdicts with their evidence lines and remedies."""
+    from .analysis import analyze as run
+    if fmt not in ("text", "json", "markdown", "md", "html"):
+        fail(f"unknown --format {fmt!r}: use text, json, markdown or html")
+    try:
+        a = run(paths, input_format=input_format)
+    except InputError as e:
+        fail(str(e))
+    except ValueError as e:
+        fail(str(e).splitlines()[0])
+    from .report import render
+    try:
+        render(a, fmt, output, timeline)
+    except OSError as e:
+        fail(f"{output or timeline}: cannot write ({e.strerror or e})")
+    if any(f.error for f in a.inputs):
+        raise typer.Exit(2)
+
+
 def main():
     try:
         app()

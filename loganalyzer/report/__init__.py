@@ -1,1 +1,36 @@
 """Renderers: text (terminal), markdown, html, json and the timeline."""
+from __future__ import annotations
+
+import sys
+
+
+def render(analysis, fmt: str = "text", output: str | None = None, timeline: str | None = None) -> None:
+    """Write the analysis in one format to output (a path) or standard output."""
+    if timeline:
+        from .timeline import draw_timeline
+        draw_timeline(analysis, timeline)
+    if fmt == "json":
+        from .jsonout import to_json
+        _write(to_json(analysis) + "\n", output)
+    elif fmt in ("markdown", "md"):
+        from .markdown import to_markdown
+        _write(to_markdown(analysis, output=output, timeline=timeline), output)
+    elif fmt == "html":
+        from .html import to_html
+        _write(to_html(analysis), output)
+    else:
+        from rich.console import Console
+        from .text import print_analysis
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                print_analysis(analysis, Console(file=fh, width=160, color_system=None))
+        else:
+            print_analysis(analysis)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,239 @@
+"""analyze(paths) -> Analysis: read every input, correlate each host's log,
+pair the hosts, judge every failure.  The CLI's `analyze` is a thin layer over this."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .correlate.build import HostCorrelator
+from .correlate.objects import Evidence, Finding
+from .correlate.pair import pair_migrations
+from .reader import FileFacts, LogReader
+from .records import Foreign, Record
+from .sources import InputError, expand_paths, rotation_key
+
+
+@dataclass
+class HostLog:
+    """One host's log stream: a file, or a rotated set read oldest first."""
+    label: str
+    paths: list
+    correlator: HostCorrelator = None
+    facts: list = field(default_factory=list)
+    text_hits: list = field(default_factory=list)   # (path, line, time, text, Hit) from error messages
+
+    @property
+    def hostname(self) -> str | None:
+        for f in self.facts:
+            if f.hostname:
+                return f.hostname
+        return None
+
+
+def group_inputs(paths) -> list[list[str]]:
+    """Files of one rotated set (same folder, same base name) form one stream."""
+    groups: dict[tuple, list] = {}
+    order = []
+    for p in expand_paths(paths):
+        if p == "-":
+            key = ("-", "-")
+        else:
+            key = (os.path.dirname(os.path.abspath(p)), rotation_key(os.path.basename(p))[0])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(p)
+    return [groups[k] for k in order]
+
+
+def _labels(groups) -> list[str]:
+    labels = [os.path.basename(g[0]) if g[0] != "-" else "stdin" for g in groups]
+    for i, lab in enumerate(labels):
+        if labels.count(lab) > 1:
+            labels[i] = os.path.join(os.path.basename(os.path.dirname(os.path.abspath(groups[i][0]))), lab)
+    return labels
+
+
+class Analysis:
+    """Everything found in a set of logs.
+
+    Objects: .migrations, .connections, .keepalive_deaths, .threads, .jobs,
+    .findings, .inputs (FileFacts), .pairs (clock offsets between hosts).
+    DataFrames: .frames.migrations, .frames.connections, ... (see AnalysisFrames).
+    """
+
+    def __init__(self, hosts: list[HostLog], pairs: list[dict], input_format=None):
+        self.hosts = hosts
+        self.pairs = pairs
+        self.input_format = input_format
+        self.inputs: list[FileFacts] = [f for h in hosts for f in h.facts]
+        self.migrations = [m for h in hosts for m in h.correlator.migrations]
+        self.connections = [c for h in hosts for c in h.correlator.connections]
+        self.keepalive_deaths = [d for h in hosts for d in h.correlator.deaths]
+        self.threads = [t for h in hosts for t in h.correlator.threads.values()]
+        self.jobs = [j for h in hosts for j in h.correlator.jobs]
+        self.errors = [e for h in hosts for e in h.correlator.errors]
+        self.findings: list[Finding] = []
+        self._by_id = {m.id: m for m in self.migrations}
+        self.frames = AnalysisFrames(self)
+
+    # -- lookups
+    def migration(self, mid: str):
+        return self._by_id.get(mid)
+
+    def host_of(self, obj) -> HostLog | None:
+        for h in self.hosts:
+            if h.label == getattr(obj, "host", None):
+                return h
+        return None
+
+    def display_host(self, label: str) -> str:
+        """The hostname when it tells the hosts apart, else the log's label."""
+        names = [h.hostname for h in self.hosts]
+        for h in self.hosts:
+            if h.label == label:
+                if h.hostname and names.count(h.hostname) == 1:
+                    return h.hostname
+                return label
+        return label
+
+    @property
+    def failed(self):
+        return [m for m in self.migrations if m.outcome in ("failed", "cancelled")]
+
+    @property
+    def verdicts(self):
+        return [m.verdict for m in self.migrations if m.verdict is not None]
+
+    def to_dict(self) -> dict:
+        from .report.jsonout import analysis_to_dict
+        return analysis_to_dict(self)
+
+    def _repr_html_(self):
+        from .report.html import analysis_summary_html
+        return analysis_summary_html(self)
+
+    def __repr__(self):
+        return (f"Analysis({len(self.inputs)} inputs, {len(self.migrations)} migrations, "
+                f"{len(self.failed)} failed, {len(self.keepalive_deaths)} keepalive deaths, "
+                f"{len(self.findings)} findings)")
+
+
+class AnalysisFrames:
+    """Each list of objects as a pandas DataFrame (built on first use)."""
+
+    def __init__(self, analysis: Analysis):
+        self._a = analysis
+
+    @property
+    def migrations(self) -> pd.DataFrame:
+        from .report.jsonout import migration_row
+        return _frame([migration_row(self._a, m) for m in self._a.migrations],
+                      ("start", "end"))
+
+    @property
+    def connections(self) -> pd.DataFrame:
+        from .report.jsonout import connection_row
+        return _frame([connection_row(c) for c in self._a.connections], ("created_time", "closed_time"))
+
+    @property
+    def keepalive_deaths(self) -> pd.DataFrame:
+        from .report.jsonout import death_row
+        return _frame([death_row(d) for d in self._a.keepalive_deaths], ("time",))
+
+    @property
+    def threads(self) -> pd.DataFrame:
+        rows = [{"host": t.host, "tid": t.tid, "worker": t.worker, "records": t.records,
+                 "first_line": t.first.line if t.first else None,
+                 "first_time": t.first.time if t.first else None,
+                 "last_line": t.last_line, "last_time": t.last_time,
+                 "jobs": len(t.jobs), "apis": sorted({j["api"] for j in t.jobs})}
+                for t in self._a.threads]
+        return _frame(rows, ("first_time", "last_time"))
+
+    @property
+    def jobs(self) -> pd.DataFrame:
+        rows = [{"host": j.host, "path": j.path, "domain": j.domain, "vm": j.vm, "job": j.job,
+                 "async": j.is_async, "tid": j.tid, "api": j.api,
+                 "start_line": j.start.line if j.start else None,
+                 "start": j.start.time if j.start else None,
+                 "end_line": j.end.line if j.end else None, "end": j.end.time if j.end else None}
+                for j in self._a.jobs]
+        return _frame(rows, ("start", "end"))
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return pd.DataFrame([f.as_dict() for f in self._a.findings])
+
+    @property
+    def inputs(self) -> pd.DataFrame:
+        from .frame import facts_frame
+        return facts_frame(self._a.inputs)
+
+
+def _frame(rows, time_cols) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    for c in time_cols:
+        if c in df:
+            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+    return df
+
+
+def _read_host(group: list[str], label: str, input_format=None) -> HostLog:
+    from .rules.catalogue import match_text, _PREFILTER
+    host = HostLog(label, list(group))
+    hc = HostCorrelator(label)
+    host.correlator = hc
+    search = _PREFILTER.search
+    for path in group:
+        reader = LogReader(path, input_format)
+        feed = hc.feed
+        try:
+            for item in reader.items():
+                if item.__class__ is Record:
+                    feed(item)
+                elif search(item.raw) is not None:
+                    # error messages in text that is not a libvirt record (virsh output, a
+                    # management log, a pasted report)
+                    for i, ln in enumerate(item.raw.splitlines()):
+                        if search(ln) is None:
+                            continue
+                        for hit in match_text(ln):
+                            host.text_hits.append((path, item.line + i, None, ln.strip(), hit))
+        finally:
+            host.facts.append(reader.facts)
+    hc.close()
+    return host
+
+
+def analyze(paths, input_format: str | None = None, judge: bool = True) -> Analysis:
+    """Analyze logs: one host per file (or rotated set); two hosts are paired.
+
+    Raises InputError when no input can be read at all; an input that fails
+    while others succeed is reported in its FileFacts.error.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [str(paths)]
+    groups = group_inputs([str(p) for p in paths])
+    labels = _labels(groups)
+    hosts = []
+    failures = []
+    for group, label in zip(groups, labels):
+        try:
+            hosts.append(_read_host(group, label, input_format))
+        except InputError as e:
+            failures.append(str(e))
+            facts = FileFacts(group[0])
+            facts.error = str(e)
+            h = HostLog(label, list(group), HostCorrelator(label), [facts])
+            hosts.append(h)
+    if failures and len(failures) == len(groups):
+        raise InputError(failures[0] if len(failures) == 1 else "; ".join(failures))
+    pairs = pair_migrations([h.correlator for h in hosts])
+    a = Analysis(hosts, pairs, input_format)
+    if judge:
+        from .rules import judge as judge_all
+        judge_all(a)
+    return a

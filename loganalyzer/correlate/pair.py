@@ -1,0 +1,99 @@
+"""Two hosts: pair the source's view of a migration with the destination's,
+and estimate the clock offset between the hosts from the paired calls."""
+from __future__ import annotations
+
+import statistics
+
+# Two hosts whose clocks disagree by more than this are not paired by time alone.
+MAX_SKEW = 6 * 3600.0
+
+
+def pair_migrations(hosts) -> list[dict]:
+    """Link migrations of the same domain seen by different hosts.
+
+    hosts: list of HostCorrelator-like objects (with .host and .migrations).
+    Returns one dict per host pair with the estimated clock offset
+    (destination minus source, seconds) and the samples it came from.
+    """
+    pairs = []
+    sources = [(h, m) for h in hosts for m in h.migrations if m.role == "source"]
+    dests = [(h, m) for h in hosts for m in h.migrations if m.role == "destination"]
+    clients = [(h, m) for h in hosts for m in h.migrations if m.role == "client"]
+    used = set()
+    offsets: dict[tuple, list] = {}
+    for hs, s in sources:
+        best = None
+        for hd, d in dests:
+            if hd is hs or id(d) in used:
+                continue
+            if not _same_domain(s, d):
+                continue
+            if s.start is None or d.start is None or abs(d.start - s.start) > MAX_SKEW:
+                continue
+            gap = abs(d.start - s.start)
+            if best is None or gap < best[0]:
+                best = (gap, hd, d)
+        if best is None:
+            continue
+        _, hd, d = best
+        used.add(id(d))
+        s.peer, d.peer = d.id, s.id
+        samples = offsets.setdefault((hs.host, hd.host), [])
+        # the dconn and the destination's server client are created in the same instant
+        peer_conn = next((c for c in hd.connections if c.direction == "incoming"
+                          and c.client == d.controlling_client and c.created is not None), None)
+        if s.dconn is not None and s.dconn.created is not None and peer_conn is not None \
+                and s.dconn.created.time is not None and peer_conn.created.time is not None:
+            samples.append(("connection opened", peer_conn.created.time - s.dconn.created.time))
+            s.dconn.notes.append(f"seen on {hd.host} as incoming client {peer_conn.client} "
+                                 f"({peer_conn.created.path}:{peer_conn.created.line})")
+            peer_conn.notes.append(f"this is {hs.host}'s destination connection {s.dconn.client}")
+            s.dconn.peer = peer_conn.id
+            peer_conn.peer = s.dconn.id
+        if s.dconn_open is not None and d.started is not None and s.dconn_open.time is not None:
+            # Prepare arrives after the source opened the connection: an upper bound, kept
+            # only when no connection pair exists
+            if not samples:
+                samples.append(("prepare after open", d.start - s.dconn_open.time))
+    for hc, c in clients:
+        for hs, s in sources:
+            if hs is hc or s.peer_client:
+                continue
+            if _same_domain(c, s) and c.start is not None and s.start is not None \
+                    and abs(s.start - c.start) < MAX_SKEW:
+                s.peer_client, c.peer = c.id, s.id
+                break
+    for (a, b), samples in offsets.items():
+        vals = [v for _, v in samples]
+        pairs.append({"source_host": a, "destination_host": b,
+                      "clock_offset": statistics.median(vals) if vals else None,
+                      "samples": [{"what": w, "offset": v} for w, v in samples]})
+    _pair_deaths(hosts)
+    return pairs
+
+
+def _same_domain(a, b) -> bool:
+    if a.uuid and b.uuid:
+        return a.uuid == b.uuid
+    return bool(a.domain) and a.domain == b.domain
+
+
+def _pair_deaths(hosts):
+    """Each side's view of the same connection's death (who declared whom dead)."""
+    by_conn = {}
+    for h in hosts:
+        for c in h.connections:
+            by_conn[c.id] = c
+    for h in hosts:
+        for d in h.deaths:
+            c = d.connection
+            if c is None or not getattr(c, "peer", None):
+                continue
+            other = by_conn.get(c.peer)
+            if other is None:
+                continue
+            for h2 in hosts:
+                for d2 in h2.deaths:
+                    if d2.connection is other:
+                        d.peer_death = d2
+            d.peer_connection = other

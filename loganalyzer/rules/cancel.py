@@ -1,0 +1,47 @@
+"""cancelled: the job was aborted on request (domjobabort, client interrupt, a --timeout action)."""
+from __future__ import annotations
+
+from .case import Case
+from .verdict import Verdict
+
+
+def cancelled(case: Case) -> Verdict | None:
+    roots = case.roots("cancelled", include_peer=case.mig.role != "source")
+    if not roots:
+        return None
+    err, hit = roots[0]
+    mig = case.mig
+    src = case.source or mig
+    v = Verdict("cancelled", "", confidence="high", detected_by=_side(case, err))
+    v.evidence.append(err.evidence("the job was cancelled on request"))
+    who = ""
+    hc = case.hc if src is mig else case.peer_hc
+    if hc is not None:
+        for e, client in hc.aborts:
+            if src.start is not None and e.time is not None and src.start <= e.time <= (err.time or e.time):
+                v.evidence.append(e)
+                who = f" by the client on connection {client}" if client else ""
+                break
+    for s, t, line in src.qemu_status:
+        if s in ("cancelling", "cancelled"):
+            v.evidence.append(_status_ev(src, s, t, line))
+    when = case.when(err.time)
+    v.summary = (f"Migration of domain {case.domain} from {case.host_name(src)} to {case.dest_name} was "
+                 f"cancelled on request{who} at {when} ({err.text.strip()[:160]}); nothing failed.")
+    if not who:
+        v.missing.append("who asked for the abort: the virDomainAbortJob call is not in these logs "
+                         "(virsh domjobabort, Ctrl-C on virsh migrate, or an orchestrator timeout)")
+    return v
+
+
+def _side(case, err) -> str:
+    for m in (case.mig, case.peer):
+        if m is not None and any(e.path == err.path and e.line == err.line for e in m.errors + m.warnings):
+            return m.role
+    return case.mig.role
+
+
+def _status_ev(mig, status, t, line):
+    from ..correlate.objects import Evidence
+    return Evidence(mig.path, line, t, f"Migration of domain {mig.domain} changed state to {status}",
+                    f"QEMU reports the migration {status}")

@@ -1,0 +1,81 @@
+"""Findings: failures that are not a migration seen in the logs (a management
+client's keepalive death, an error message in text that is not a libvirt log)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ..correlate.objects import Evidence, Finding
+from ..report.text import fmt_time
+from .catalogue import likely_cause
+from .verdict import REMEDIES
+
+
+def add_findings(analysis) -> None:
+    cited = {(e.path, e.line) for m in analysis.migrations if m.verdict is not None
+             for e in m.verdict.evidence}
+    for d in analysis.keepalive_deaths:
+        if (d.path, d.line) in cited:
+            continue   # already part of a migration's verdict
+        analysis.findings.append(_death_finding(analysis, d))
+    for h in analysis.hosts:
+        if h.text_hits:
+            analysis.findings.extend(_text_findings(analysis, h))
+
+
+def _death_finding(analysis, d) -> Finding:
+    c = d.connection
+    host = analysis.display_host(d.host)
+    if c is None:
+        cause, who = "undetermined", "an unidentified connection"
+    elif c.direction == "incoming" and c.purpose != "peer-daemon":
+        cause = "client-keepalive-timeout"
+        apis = ", ".join(a.replace("remoteDispatch", "") for a in c.apis[:6]) or "none logged"
+        who = f"a management client's connection (incoming client {c.client}, first calls: {apis})"
+    elif c.purpose == "peer-daemon":
+        cause, who = "dconn-keepalive-timeout", f"a peer daemon's incoming migration connection (client {c.client})"
+    elif c.purpose == "dconn":
+        cause, who = "dconn-keepalive-timeout", f"the connection to the destination daemon {c.uri} (client {c.client})"
+    else:
+        cause = "undetermined"
+        who = f"an outgoing connection ({c.uri or 'daemon-internal'}, client {c.client})"
+    created = (f"created at {c.created.path}:{c.created.line}" if c is not None and c.created is not None
+               else "created before this log starts")
+    f = Finding(cause=cause, host=host, detected_by=None,
+                summary=(f"{host}: {who}, {created}, was declared dead by keepalive timeout at "
+                         f"{fmt_time(d.time)} after {d.idle} s without a reply; no migration depended on it."),
+                confidence=d.confidence, evidence=list(c.evidence[:2]) + list(d.evidence) if c else list(d.evidence),
+                missing=list(d.notes), remedies=list(REMEDIES.get(cause, [])))
+    f.evidence.sort(key=lambda e: (e.time or 0, e.line))
+    return f
+
+
+def _text_findings(analysis, host) -> list[Finding]:
+    """Error messages found in text that is not a libvirt record: one finding per root
+    cause (first occurrence, with every line that shows it), or one for the symptoms."""
+    by_cause: "OrderedDict[str, list]" = OrderedDict()
+    symptoms = []
+    for path, line, t, text, hit in host.text_hits:
+        if hit.is_root:
+            by_cause.setdefault(hit.cause, []).append((path, line, text, hit))
+        else:
+            symptoms.append((path, line, text, hit))
+    out = []
+    for cause, items in by_cause.items():
+        path, line, text, hit = items[0]
+        out.append(Finding(
+            cause=cause, host=analysis.display_host(host.label), detected_by=None, confidence="low",
+            summary=f"{path}:{line}: {hit.pattern.meaning} (recognised from the message alone: {text[:200]})",
+            evidence=[Evidence(p, ln, None, tx[:400], h.pattern.id) for p, ln, tx, h in items[:5]],
+            missing=["the daemon logs of both hosts around that time (this is message text only)"],
+            remedies=list(hit.pattern.remedies) or list(REMEDIES.get(cause, []))))
+    if symptoms and not by_cause:
+        guess = likely_cause([h for *_, h in symptoms])
+        path, line, text, hit = symptoms[0]
+        out.append(Finding(
+            cause=guess, host=analysis.display_host(host.label), detected_by=None, confidence="low",
+            summary=(f"{path}:{line}: '{text[:160]}' is a symptom ({hit.pattern.meaning}); "
+                     f"the usual root cause is {guess}, which only the daemon logs can confirm."),
+            evidence=[Evidence(p, ln, None, tx[:400], h.pattern.id) for p, ln, tx, h in symptoms[:5]],
+            missing=["the daemon logs (source and destination) that show the root cause"],
+            remedies=list(REMEDIES.get(guess, []))))
+    return out

@@ -1,0 +1,210 @@
+"""Keepalive deaths: of the connection between the daemons (dconn), of a
+management client's connection, and a daemon that stalled long enough for
+its peer to declare it dead."""
+from __future__ import annotations
+
+from ..correlate.objects import Evidence
+from .case import Case
+from .verdict import Verdict
+
+
+def _deaths_for(case: Case):
+    """(side, death, correlator) of the migration's daemon-to-daemon connection, earliest first."""
+    out = []
+    src = case.source
+    if src is not None:
+        hc = case.hc if src is case.mig else case.peer_hc
+        for d in (hc.deaths if hc else []):
+            if d.connection is not None and d.connection is src.dconn or (
+                    d.migration == src.id and d.owner == "dconn"):
+                out.append(("source", d, hc))
+    dst = case.mig if case.mig.role == "destination" else (
+        case.peer if case.peer is not None and case.peer.role == "destination" else None)
+    if dst is not None:
+        hc = case.hc if dst is case.mig else case.peer_hc
+        for d in (hc.deaths if hc else []):
+            c = d.connection
+            if c is not None and c.purpose == "peer-daemon" and (d.migration == dst.id or c.migration == dst.id):
+                out.append(("destination", d, hc))
+    out.sort(key=lambda x: x[1].time if x[1].time is not None else float("inf"))
+    return out
+
+
+def _ka(c) -> str:
+    if c is None or c.keepalive_interval is None:
+        return "keepalive settings not in the log"
+    return f"keepalive {c.keepalive_interval} s x {c.keepalive_count}"
+
+
+def dconn_keepalive_timeout(case: Case) -> Verdict | None:
+    deaths = _deaths_for(case)
+    src = case.source
+    if deaths:
+        side, d, hc = deaths[0]
+        return _from_death(case, side, d, hc, deaths)
+    # no death object: the close callback's reason=2, or the error text alone
+    if src is not None and src.dconn is not None and src.dconn.close_reason == 2:
+        c = src.dconn
+        v = Verdict("dconn-keepalive-timeout", "", confidence="medium", detected_by="source")
+        v.evidence.extend(e for e in c.evidence)
+        v.summary = (f"The source's connection to the destination daemon {c.uri or src.dconnuri} was closed by "
+                     f"keepalive timeout (reason=2) at {case.when(c.closed.time if c.closed else None)} during "
+                     f"the migration of domain {case.domain}.")
+        v.missing.append("the keepalive timer lines (RPC_KEEPALIVE_TIMEOUT): the death itself is not logged")
+        v.missing.extend(case.missing_common())
+        return v
+    roots = [(e, h) for e, h in case.roots(include_peer=True) if h.id == "keepalive-timeout"]
+    if roots and case.mig.role in ("source", "client"):
+        err, hit = roots[0]
+        v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=case.mig.role)
+        v.evidence.append(err.evidence("the keepalive error text, with no connection to tie it to"))
+        v.summary = (f"Migration of domain {case.domain} failed with 'connection closed due to keepalive "
+                     f"timeout' at {case.when(err.time)}; which connection died is inferred from the text alone.")
+        v.missing.append("the lines that name the dead connection (RPC probes or the migration's close callback)")
+        v.missing.extend(case.missing_common())
+        return v
+    return None
+
+
+def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
+    c = d.connection
+    src = case.source
+    v = Verdict("dconn-keepalive-timeout", "", detected_by=side)
+    v.confidence = d.confidence
+    # the chain: creation, link to the migration, keepalive start, last reply, silence, death, close
+    if c is not None:
+        v.evidence.extend(c.evidence[:6])
+        if c.last_received_line and c.ticks:
+            v.evidence.append(Evidence(d.path, c.last_received_line, c.last_received,
+                                       (c.last_received_text or "").split("\n", 1)[0].rstrip("\r")[:400],
+                                       "the last message received from the peer"))
+        silent = [t for t in c.ticks if c.last_received is None or (t.time or 0) >= c.last_received]
+        if silent:
+            t0 = silent[0]
+            v.evidence.append(Evidence(t0.path, t0.line, t0.time, t0.text,
+                                       "first keepalive tick with no reply since"))
+    v.evidence.extend(d.evidence)
+    if src is not None and side == "source":
+        for e in src.evidence:
+            if "close" in e.note or "closed" in e.note:
+                v.evidence.append(e)
+    uri = (c.uri if c is not None else None) or (src.dconnuri if src else None) or "the peer"
+    idle = f"{d.idle} s" if d.idle is not None else "too long"
+    opened = ""
+    if c is not None and c.created is not None:
+        opened = f", opened at {c.created.path}:{c.created.line}"
+        if src is not None and side == "source":
+            opened += f" by the migration of domain {case.domain}" + (f" (uuid {src.uuid})" if src.uuid else "")
+            opened += f" started at {case.when(src.start)}"
+    elif c is not None:
+        opened = ", created before this log starts"
+    ptrs = ", ".join(x for x in (f"client {d.client}" if d.client else "",
+                                 f"conn {c.conn}" if c is not None and c.conn else "",
+                                 f"ka {d.ka}" if d.ka else "") if x)
+    if side == "source":
+        who = f"The source daemon ({case.host_name(src) if src else case.host_name()})"
+        what = f"its connection to the destination daemon {uri}"
+        implies = ("the destination daemon stopped answering (hung or stopped) or the control path "
+                   "between the daemons broke")
+    else:
+        who = f"The destination daemon ({case.host_name(case.mig if case.mig.role == 'destination' else case.peer)})"
+        what = "the source daemon's incoming migration connection"
+        implies = "the source daemon stopped answering or the control path between the daemons broke"
+    v.summary = (f"{who} declared {what} ({ptrs}; {_ka(c)}{opened}) dead at {case.when(d.time)}: no reply for "
+                 f"{idle} (countToDeath=0). That killed the migration of domain {case.domain}; "
+                 f"it means {implies}.")
+    # what the other host shows during the silent stretch
+    other = case.peer_hc if hc is case.hc else case.hc
+    if other is not None and other is not hc and d.time is not None:
+        t_from = d.time - (d.idle or 30)
+        stall = [g for g in other.gaps if g[3] >= t_from and g[2] <= d.time + 5]
+        if stall:
+            g = stall[0]
+            v.summary += (f" The {'destination' if side == 'source' else 'source'} daemon's own log is silent from "
+                          f"{case.when(g[2])} to {case.when(g[3])} ({g[3] - g[2]:.0f} s): that daemon was stopped "
+                          f"or hung, so this is not a network failure.")
+            path = other.migrations[0].path if other.migrations else d.path
+            v.evidence.append(Evidence(path, g[0], g[2], "(last line before the silence)",
+                                       f"the peer daemon logs nothing for {g[3] - g[2]:.0f} s"))
+            v.evidence.append(Evidence(path, g[1], g[3], "(first line after the silence)", "the peer daemon logs again"))
+        else:
+            v.summary += (" The other daemon kept logging meanwhile, so the control path between the hosts "
+                          "(network, firewall) is the suspect.")
+    if src is not None and len(src.stats) >= 2:
+        v.summary += f" QEMU had transferred {src.stats[-1].get('transferred') or 0:,} bytes by then."
+    if len(deaths) > 1:
+        for side2, d2, _ in deaths[1:]:
+            v.evidence.extend(d2.evidence[:1])
+            v.summary += f" The {side2} also declared its side dead at {case.when(d2.time)}."
+    v.missing.extend(case.missing_common())
+    if c is not None and c.created is None:
+        v.missing.append("the connection's creation: it happened before this log starts")
+        v.confidence = "medium"
+    v.missing.extend(n for n in d.notes if n not in v.missing)
+    return v
+
+
+def client_keepalive_timeout(case: Case) -> Verdict | None:
+    """A management client's connection (virsh, virt-manager, nova) died by keepalive
+    while it drove this migration (client-managed), killing it."""
+    found = []
+    for m, hc in ((case.mig, case.hc), (case.peer, case.peer_hc)):
+        if m is None or hc is None:
+            continue
+        for d in hc.deaths:
+            c = d.connection
+            if c is None or c.direction != "incoming" or c.purpose == "peer-daemon":
+                continue
+            if d.migration != m.id and not (c.client == m.controlling_client and c.migration == m.id):
+                continue
+            found.append((d, c, m))
+    if not found:
+        return None
+    found.sort(key=lambda x: x[0].time if x[0].time is not None else float("inf"))
+    d, c, m = found[0]
+    end = case.mig.end
+    conf = d.confidence
+    after = end is not None and d.time is not None and d.time > end + 0.5
+    v = Verdict("client-keepalive-timeout", "", confidence="medium" if after else conf, detected_by=m.role)
+    v.evidence.extend(c.evidence[:3])
+    v.evidence.extend(d.evidence)
+    for e in m.evidence:
+        if "controlling connection" in e.note or "controlling connection" in e.text or "destroyed" in e.note:
+            v.evidence.append(e)
+    apis = ", ".join(a.replace("remoteDispatch", "") for a in c.apis[:8]) or "none logged"
+    v.summary = (f"The management client that drove the migration of domain {case.domain} (incoming connection "
+                 f"{c.client} on {case.host_name(m)}, calls: {apis}) stopped answering keepalives and was declared "
+                 f"dead at {case.when(d.time)} after {d.idle} s; "
+                 + ("a client-managed (non-p2p) migration cannot go on without the client that drives it."
+                    if not m.p2p else "the migration failed with it."))
+    if after:
+        v.summary += (f" This daemon declared it {d.time - end:.1f} s after the migration had already failed: "
+                      "the other daemon, with the same keepalive settings, most likely declared it first and "
+                      "tore down its side (give its log to confirm).")
+    for d2, c2, m2 in found[1:2]:
+        v.evidence.extend(d2.evidence[:1])
+        v.summary += f" The {m2.role} also declared it dead at {case.when(d2.time)}."
+    v.missing.extend(case.missing_common())
+    return v
+
+
+def daemon_stalled(case: Case) -> Verdict | None:
+    """Only this daemon's log, and it went silent mid-migration: its peer most
+    likely declared it dead by keepalive (inferred)."""
+    mig = case.mig
+    if case.peer is not None or case.hc is None or mig.start is None:
+        return None
+    end = mig.end if mig.end is not None else float("inf")
+    for g in case.hc.gaps:
+        if g[3] >= mig.start and g[2] <= end:
+            v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=None)
+            v.evidence.append(Evidence(mig.path, g[0], g[2], "(last line before the silence)", "this daemon stops logging"))
+            v.evidence.append(Evidence(mig.path, g[1], g[3], "(first line after the silence)", "this daemon logs again"))
+            v.evidence.extend(e.evidence() for e in mig.errors[:2])
+            v.summary = (f"This daemon ({case.host_name()}) logged nothing from {case.when(g[2])} to "
+                         f"{case.when(g[3])} ({g[3] - g[2]:.0f} s) in the middle of the migration of domain "
+                         f"{case.domain}: it was stopped or hung, long enough for its peer to declare the "
+                         f"connection dead by keepalive (inferred; the peer's log would show it).")
+            v.missing.extend(case.missing_common())
+            return v
+    return None

@@ -1,0 +1,63 @@
+"""Causes named by a libvirt error message on the migration's path: domain
+exists, CPU, storage, unsupported configuration, lock timeout, QEMU failure.
+The earliest root message wins; symptoms never decide."""
+from __future__ import annotations
+
+from ..correlate.objects import Evidence
+from .case import Case
+from .verdict import Verdict
+
+HANDLED_ELSEWHERE = {"cancelled", "dconn-keepalive-timeout", "client-keepalive-timeout"}
+
+
+def from_error_messages(case: Case) -> Verdict | None:
+    own = [(e, h) for e, h in case.roots() if h.cause not in HANDLED_ELSEWHERE]
+    peer = [(e, h) for e, h in case.roots(include_peer=True)[len(case.roots()):]
+            if h.cause not in HANDLED_ELSEWHERE]
+    # the destination's own root (e.g. its CPU check) explains the source's relayed copy
+    pick = None
+    for e, h in sorted(own + peer, key=lambda eh: (eh[0].time if eh[0].time is not None else 0, eh[0].line)):
+        pick = (e, h)
+        break
+    if pick is None:
+        return None
+    err, hit = pick
+    from_peer = (err, hit) in peer
+    side = (case.peer.role if from_peer else case.mig.role)
+    conf = "high" if side in ("source", "destination") else "medium"
+    v = Verdict(hit.cause, "", confidence=conf, detected_by=side)
+    v.evidence.append(err.evidence(hit.pattern.meaning))
+    # the same message seen on the other side (relayed over the connection)
+    for e, h in (case.hits if from_peer else case.peer_hits):
+        if h.pattern.id == hit.pattern.id and (e.path, e.line) != (err.path, err.line):
+            v.evidence.append(e.evidence("the same error, as the other side saw it"))
+            break
+    if hit.cause == "lock-timeout":
+        for e, h in case.hits + case.peer_hits:
+            if h.id == "cannot-start-job":
+                v.evidence.append(e.evidence("who held the job, and for how long"))
+                break
+    if hit.cause == "qemu-failed":
+        for m in (case.mig, case.peer):
+            if m is None:
+                continue
+            for s, t, line in m.qemu_status:
+                if s == "failed":
+                    v.evidence.append(Evidence(m.path, line, t, f"Migration of domain {m.domain} changed state to failed",
+                                               f"QEMU on the {m.role} reports the migration failed"))
+                    break
+            for e in m.evidence:
+                if "destroyed" in e.note or "crash" in e.text:
+                    v.evidence.append(e)
+    detail = ", ".join(f"{k}={val}" for k, val in hit.groups.items() if val)[:160]
+    v.summary = (f"Migration of domain {case.domain} from {_src_name(case)} to {case.dest_name} failed at "
+                 f"{case.when(err.time)} on the {side}: {err.text.strip()[:220]}"
+                 f"{' (' + detail + ')' if detail else ''}. {hit.pattern.meaning}")
+    v.remedies = list(hit.pattern.remedies) + [r for r in v.remedies if r not in hit.pattern.remedies]
+    v.missing.extend(case.missing_common())
+    return v
+
+
+def _src_name(case: Case) -> str:
+    s = case.source
+    return case.host_name(s) if s is not None else "the source"

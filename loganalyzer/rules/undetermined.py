@@ -1,0 +1,24 @@
+"""undetermined: it failed, and the logs do not say why; say what is missing."""
+from __future__ import annotations
+
+from .case import Case
+from .catalogue import likely_cause
+from .verdict import Verdict
+
+
+def undetermined(case: Case) -> Verdict:
+    mig = case.mig
+    v = Verdict("undetermined", "", confidence="low", detected_by=None)
+    v.evidence.extend(e.evidence() for e in mig.errors[:4])
+    v.evidence.extend(mig.evidence[:2])
+    guess = likely_cause(case.hits + case.peer_hits)
+    when = case.when(mig.end or mig.start)
+    v.summary = (f"Migration of domain {case.domain} ({mig.role}) {mig.outcome} around {when} and the logs do not "
+                 f"say why" + (f"; its errors are symptoms that usually follow {guess}" if guess != "undetermined" else "")
+                 + ".")
+    v.missing.extend(case.missing_common())
+    if not mig.errors:
+        v.missing.append("any error logged on the migration's path (log level above debug, or filtered categories)")
+    if mig.ended is None:
+        v.missing.append("the end of the migration's job: the log ends first (truncated or rotated)")
+    return v
