@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from .correlate.build import HostCorrelator
+from .correlate.interest import interesting
 from .correlate.objects import Evidence, Finding
 from .correlate.pair import pair_migrations
 from .reader import FileFacts, LogReader
@@ -128,23 +127,23 @@ class AnalysisFrames:
         self._a = analysis
 
     @property
-    def migrations(self) -> pd.DataFrame:
+    def migrations(self):
         from .report.jsonout import migration_row
         return _frame([migration_row(self._a, m) for m in self._a.migrations],
                       ("start", "end"))
 
     @property
-    def connections(self) -> pd.DataFrame:
+    def connections(self):
         from .report.jsonout import connection_row
         return _frame([connection_row(c) for c in self._a.connections], ("created_time", "closed_time"))
 
     @property
-    def keepalive_deaths(self) -> pd.DataFrame:
+    def keepalive_deaths(self):
         from .report.jsonout import death_row
         return _frame([death_row(d) for d in self._a.keepalive_deaths], ("time",))
 
     @property
-    def threads(self) -> pd.DataFrame:
+    def threads(self):
         rows = [{"host": t.host, "tid": t.tid, "worker": t.worker, "records": t.records,
                  "first_line": t.first.line if t.first else None,
                  "first_time": t.first.time if t.first else None,
@@ -154,7 +153,7 @@ class AnalysisFrames:
         return _frame(rows, ("first_time", "last_time"))
 
     @property
-    def jobs(self) -> pd.DataFrame:
+    def jobs(self):
         rows = [{"host": j.host, "path": j.path, "domain": j.domain, "vm": j.vm, "job": j.job,
                  "async": j.is_async, "tid": j.tid, "api": j.api,
                  "start_line": j.start.line if j.start else None,
@@ -164,16 +163,18 @@ class AnalysisFrames:
         return _frame(rows, ("start", "end"))
 
     @property
-    def findings(self) -> pd.DataFrame:
+    def findings(self):
+        import pandas as pd
         return pd.DataFrame([f.as_dict() for f in self._a.findings])
 
     @property
-    def inputs(self) -> pd.DataFrame:
+    def inputs(self):
         from .frame import facts_frame
         return facts_frame(self._a.inputs)
 
 
-def _frame(rows, time_cols) -> pd.DataFrame:
+def _frame(rows, time_cols):
+    import pandas as pd
     df = pd.DataFrame(rows)
     for c in time_cols:
         if c in df:
@@ -181,34 +182,76 @@ def _frame(rows, time_cols) -> pd.DataFrame:
     return df
 
 
-def _read_host(group: list[str], label: str, input_format=None) -> HostLog:
-    from .rules.catalogue import match_text, _PREFILTER
+def _read_host(group: list[str], label: str, input_format=None, fast: bool = True,
+               opener=None) -> HostLog:
+    """Correlate one host's stream.  File-format logs take the prefilter route
+    (only the records the correlator reads are built); other formats, and
+    fast=False, feed every record through the reference route.  Both give the
+    same analysis (tests/test_prefilter.py).
+
+    opener: optional callable(name) -> new binary stream (decompressed) of that
+    input, used instead of opening the names of group as paths (`scan` reads
+    archive members this way)."""
     host = HostLog(label, list(group))
     hc = HostCorrelator(label)
     host.correlator = hc
-    search = _PREFILTER.search
     for path in group:
-        reader = LogReader(path, input_format)
-        feed = hc.feed
+        if fast and input_format in (None, "file") and _is_file_format(path, opener):
+            from .prefilter import FastHostReader
+            stream = opener(path) if opener is not None else None
+            reader = FastHostReader(path, stream=stream)
+            try:
+                reader.run(hc, on_foreign=lambda item: _scan_foreign(host, item))
+            finally:
+                host.facts.append(reader.facts)
+                if stream is not None:
+                    stream.close()
+            continue
+        reader = LogReader(path, input_format, stream=opener(path) if opener is not None else None)
+        feed, note_time = hc.feed, hc.note_time
         try:
             for item in reader.items():
                 if item.__class__ is Record:
-                    feed(item)
-                elif search(item.raw) is not None:
-                    # error messages in text that is not a libvirt record (virsh output, a
-                    # management log, a pasted report)
-                    for i, ln in enumerate(item.raw.splitlines()):
-                        if search(ln) is None:
-                            continue
-                        for hit in match_text(ln):
-                            host.text_hits.append((path, item.line + i, None, ln.strip(), hit))
+                    if item.time is not None:
+                        note_time(item.time, item.line)
+                    if interesting(item.raw):
+                        feed(item)
+                else:
+                    _scan_foreign(host, item)
         finally:
             host.facts.append(reader.facts)
     hc.close()
     return host
 
 
-def analyze(paths, input_format: str | None = None, judge: bool = True) -> Analysis:
+def _is_file_format(path: str, opener=None) -> bool:
+    from . import formats
+    from .sources import open_binary
+    if path == "-":
+        return False
+    try:
+        with (opener(path) if opener is not None else open_binary(path)) as fh:
+            head = fh.read(65536)
+    except (InputError, OSError, EOFError):
+        return False   # the reference route reports the problem
+    return formats.detect(head.decode("utf-8", "replace")) == "file"
+
+
+def _scan_foreign(host: HostLog, item: Foreign) -> None:
+    """Error messages in text that is not a libvirt record (virsh output, a
+    management log, a pasted report)."""
+    from .rules.catalogue import _PREFILTER, match_text
+    search = _PREFILTER.search
+    if search(item.raw) is None:
+        return
+    for i, ln in enumerate(item.raw.splitlines()):
+        if search(ln) is None:
+            continue
+        for hit in match_text(ln):
+            host.text_hits.append((item.path, item.line + i, None, ln.strip(), hit))
+
+
+def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bool = True) -> Analysis:
     """Analyze logs: one host per file (or rotated set); two hosts are paired.
 
     Raises InputError when no input can be read at all; an input that fails
@@ -222,7 +265,7 @@ def analyze(paths, input_format: str | None = None, judge: bool = True) -> Analy
     failures = []
     for group, label in zip(groups, labels):
         try:
-            hosts.append(_read_host(group, label, input_format))
+            hosts.append(_read_host(group, label, input_format, fast))
         except InputError as e:
             failures.append(str(e))
             facts = FileFacts(group[0])

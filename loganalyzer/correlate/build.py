@@ -34,7 +34,7 @@ P2P_FUNCS = {"qemuMigrationSrcPerformPeer2Peer", "doPeer2PeerMigrate"}
 P2P3_FUNCS = {"qemuMigrationSrcPerformPeer2Peer3", "qemuMigrationSrcPerformPeer2Peer2",
               "doPeer2PeerMigrate3", "doPeer2PeerMigrate2"}
 SRC_PERFORM_FUNCS = {"qemuMigrationSrcPerform", "qemuMigrationPerform"}
-GAP_SECONDS = 15.0
+GAP_SECONDS = 15
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 
 _MIGR_STATUS = re.compile(r"Migration of domain (0x[0-9a-fA-F]+|\(nil\)) (.*) changed state to (\S+)$")
@@ -96,8 +96,8 @@ class HostCorrelator:
         self.jobs: list[DomainJob] = []
         self.errors: list[ErrorLine] = []
         self.first_time = None
-        self._last_time = 0.0
-        self._last_line = 0
+        self.last_time = 0.0
+        self.last_line = 0
         self.gaps: list[tuple] = []                  # (line before, line after, t0, t1)
         self.aborts: list = []                       # virDomainAbortJob calls: (rec, client)
         self.saw_rpc_probe = False
@@ -124,16 +124,19 @@ class HostCorrelator:
         self._nconn = 0
 
     # ------------------------------------------------------------ feeding
+    def note_time(self, t: float, line: int) -> None:
+        """Every record's time, in order (not only the records fed): finds the
+        stretches where a debug log goes silent because the daemon was stopped or hung."""
+        if self.last_line and int(t // 1) - int(self.last_time // 1) >= GAP_SECONDS:
+            self.gaps.append((self.last_line, line, self.last_time, t))
+        self.last_time = t
+        self.last_line = line
+
     def feed(self, rec) -> None:
+        """One record the correlator reads (see interest.py), in log order."""
         t = rec.time
-        if t is not None:
-            if self.first_time is None:
-                self.first_time = t
-            elif t - self._last_time >= GAP_SECONDS:
-                # a debug log that goes silent this long: the daemon was stopped or hung
-                self.gaps.append((self._last_line, rec.line, self._last_time, t))
-            self._last_time = t
-            self._last_line = rec.line
+        if self.first_time is None and t is not None:
+            self.first_time = t
         tid = rec.tid
         if tid is not None:
             th = self.threads.get(tid)
@@ -336,6 +339,11 @@ class HostCorrelator:
             self._kas[c.ka] = c
         c.ticks.append(Tick(rec.path, rec.line, rec.time, ctd if ctd is not None else -1, idle or 0,
                             rec.raw.split("\n", 1)[0].rstrip("\r")))
+        if c.keepalive_interval is None and ctd and idle and len(c.ticks) == 1:
+            # the first tick of a silence prints the configured count and one interval of idleness
+            # (the server side's START line prints 0/0)
+            c.keepalive_interval, c.keepalive_count = idle, ctd
+            c.notes.append("keepalive interval and count read from its first timer tick")
         if ctd == 0:
             d = KeepaliveDeath(self.host, rec.path, rec.line, rec.time, rec.tid, client, f.get("ka"),
                                idle, connection=c)

@@ -54,11 +54,11 @@ def dconn_closed(case: Case) -> Verdict | None:
                  f"killed or restarted) or the network reset the connection.")
     peer_hc = case.peer_hc if mig is case.mig else case.hc
     if peer_hc is not None and peer_hc.migrations:
-        last_t = peer_hc._last_time
+        last_t = peer_hc.last_time
         if last_t and c.closed.time and last_t < c.closed.time + 1 and not peer_hc.deaths:
             v.summary += (f" The destination's log ends at {case.when(last_t)}, right before the close: "
                           f"its daemon stopped logging (killed or crashed).")
-            v.evidence.append(Evidence(peer_hc.migrations[-1].path, peer_hc._last_line, last_t,
+            v.evidence.append(Evidence(peer_hc.migrations[-1].path, peer_hc.last_line, last_t,
                                        "(last line of the destination daemon's log)",
                                        "the destination daemon logs nothing after this"))
     elif case.peer is None:

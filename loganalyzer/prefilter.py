@@ -1,0 +1,302 @@
+"""The fast route for analysis: find the records the correlator reads without
+building the others.
+
+A file-format log is read in large byte blocks cut at record boundaries.  For
+each block, NumPy finds the line offsets, Arrow (RE2, GIL released) marks the
+lines that start a record and the lines the correlator is interested in (the
+same pattern as correlate/interest.py), and NumPy turns the record-start time
+stamps into seconds for the silence detector.  Only the interesting records
+(a few per cent of a debug log) are decoded and parsed in Python, by the same
+fastpath.parse_record as everywhere else.  While Python parses one block, a
+worker thread scans the next.
+
+tests/test_prefilter.py proves the route gives the same analysis as feeding
+every record, on every sample.
+"""
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .correlate.interest import INTEREST_PATTERN, RECORD_START
+from .fastpath import parse_record
+from .reader import FileFacts, _daemon_from_name
+from .records import Foreign
+from .sources import InputError, looks_binary, open_binary
+
+BLOCK = 16 << 20
+
+
+def _stream_errors():
+    import lzma
+    import zlib
+    errs = [EOFError, OSError, lzma.LZMAError, zlib.error]
+    try:
+        import zstandard
+        errs.append(zstandard.ZstdError)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+_STREAM_ERRORS = _stream_errors()
+# a record start in bytes, found from the end of a block to cut it there
+_ASCII_DIGIT0 = 48
+
+
+_START_AT = re.compile(RECORD_START.replace("^", "").encode())
+
+
+def _cut(buf: bytes) -> int:
+    """Offset of the last record start in buf after its first byte (0 when there is none)."""
+    pos = len(buf)
+    rfind, match = buf.rfind, _START_AT.match
+    while True:
+        pos = rfind(b"\n", 0, pos)
+        if pos < 0:
+            return 0
+        if match(buf, pos + 1):
+            return pos + 1
+
+
+def iter_blocks(stream, blocksize: int | None = None):
+    """Byte blocks that each begin at a record start (except perhaps the first)."""
+    blocksize = blocksize or BLOCK
+    carry = b""
+    while True:
+        chunk = stream.read(blocksize)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        buf = carry + chunk if carry else chunk
+        cut = _cut(buf)
+        if cut <= 0:
+            carry = buf          # one record (or foreign text) longer than a block: keep reading
+            continue
+        yield buf[:cut]
+        carry = buf[cut:]
+
+
+def _days_from_civil(y, m, d):
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+class BlockScan:
+    """What one block holds: line offsets, record starts, interesting records, times."""
+
+    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8")
+
+    def __init__(self, buf: bytes):
+        self.buf = buf
+        b = np.frombuffer(buf, np.uint8)
+        nl = np.flatnonzero(b == 10)
+        ends_nl = buf.endswith(b"\n")
+        n = len(nl) + (0 if ends_nl or not buf else 1)
+        off = np.empty(n + 1, np.int64)
+        off[0] = 0
+        k = min(len(nl), n)
+        off[1:k + 1] = nl[:k] + 1
+        if not ends_nl and buf:
+            off[n] = len(buf)
+        self.offsets = off
+        self.nlines = n
+        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+        try:
+            lines.validate(full=True)
+            self.valid_utf8 = True
+        except pa.ArrowInvalid:
+            self.valid_utf8 = False
+        self.starts = pc.indices_nonzero(pc.match_substring_regex(lines, RECORD_START)).to_numpy()
+        self.interest = pc.indices_nonzero(pc.match_substring_regex(lines, INTEREST_PATTERN)).to_numpy()
+        # time stamps of the record starts that carry a date (seconds + ms as float);
+        # one gather per character position keeps the index arrays small
+        o = off[self.starts]
+        if len(o):
+            top = len(b) - 1
+
+            def col(k):
+                return b[np.minimum(o + k, top)].astype(np.int32) - _ASCII_DIGIT0
+
+            def num(*ks):
+                v = col(ks[0])
+                for k in ks[1:]:
+                    v = v * 10 + col(k)
+                return v
+
+            has_date = col(4) == (ord("-") - _ASCII_DIGIT0)
+            days = _days_from_civil(num(0, 1, 2, 3).astype(np.int64), num(5, 6), num(8, 9))
+            secs = days * 86400 + num(11, 12) * 3600 + num(14, 15) * 60 + num(17, 18)
+            ms = num(20, 21, 22)
+            tz = self._tz(b, o, has_date)
+            self.times = (secs - tz).astype(np.float64) + ms / 1000.0
+            self.has_date = has_date
+        else:
+            self.times = np.empty(0)
+            self.has_date = np.empty(0, bool)
+
+    @staticmethod
+    def _tz(b, o, has_date):
+        """UTC offset in seconds of each stamp ('+0000' nearly always)."""
+        top = len(b) - 1
+        z = [b[np.minimum(o + k, top)] for k in range(23, 28)]
+        utc = (z[1] == 48) & (z[2] == 48) & (z[3] == 48) & (z[4] == 48)
+        if bool(utc[has_date].all()):
+            return 0
+        dg = [x.astype(np.int64) - 48 for x in z[1:]]
+        off = (dg[0] * 10 + dg[1]) * 3600 + (dg[2] * 10 + dg[3]) * 60
+        sign = np.where(z[0] == ord("-"), -1, 1)
+        return np.where(has_date & ~utc, sign * off, 0)
+
+
+class FastHostReader:
+    """Feed one file-format log into a HostCorrelator through the prefilter.
+
+    Yields nothing; fills `facts` (as LogReader would) and calls
+    correlator.note_time/feed exactly as the reference route does, and hands
+    foreign text (lines before the first record) to on_foreign."""
+
+    def __init__(self, path: str, display: str | None = None, stream=None):
+        self.path = path
+        self.display = display or path
+        self.stream = stream
+        self.facts = FileFacts(self.display)
+
+    def run(self, correlator, on_foreign=None) -> FileFacts:
+        facts = self.facts
+        facts.format = "file"
+        facts.daemon = _daemon_from_name(self.display)
+        stream = self.stream or open_binary(self.path)
+        line0 = 1
+        last_time = None
+        try:
+            head = stream.read(65536)
+            if looks_binary(head):
+                raise InputError(f"{self.display}: binary data, not a text log")
+            scans = _scan_ahead(iter_blocks(_Prepend(stream, head)))
+            try:
+                for scan in scans:
+                    last_time = self._block(scan, line0, correlator, on_foreign, last_time)
+                    line0 += scan.nlines
+            finally:
+                scans.close()
+        except _STREAM_ERRORS as e:
+            if facts.error is None:
+                facts.error = (f"{self.display}: compressed stream is truncated or corrupt "
+                               f"({str(e).splitlines()[0][:100]}); records before the break are kept")
+        finally:
+            if self.stream is None:
+                stream.close()
+        return facts
+
+    def _block(self, scan: BlockScan, line0: int, hc, on_foreign, last_time):
+        facts = self.facts
+        buf, off, starts = scan.buf, scan.offsets, scan.starts
+        facts.bytes += len(buf)
+        facts.lines += scan.nlines
+        facts.records += len(starts)
+        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
+            facts.warnings.append(f"{self.display}: invalid UTF-8 replaced (first near line {line0})")
+        if len(starts) == 0 or starts[0] > 0:
+            # text before the first record (a cut first line of a .tailed copy, a banner)
+            end = off[starts[0]] if len(starts) else len(buf)
+            text = buf[:end].decode("utf-8", "replace")
+            facts.unparsed += scan.nlines if not len(starts) else int(starts[0])
+            if on_foreign is not None and text:
+                on_foreign(Foreign(self.display, line0, text))
+        # silences: every dated record, in order
+        dated = np.flatnonzero(scan.has_date)
+        times = scan.times
+        if len(dated):
+            t_first = float(times[dated[0]])
+            if facts.first_time is None:
+                facts.first_time = t_first
+            facts.last_time = float(times[dated[-1]])
+            secs = np.floor(times[dated]).astype(np.int64)
+            if last_time is not None:
+                prev_sec = np.concatenate(([int(last_time[0] // 1)], secs[:-1]))
+            else:
+                prev_sec = np.concatenate(([secs[0]], secs[:-1]))
+            gap_idx = np.flatnonzero(secs - prev_sec >= 15)
+            for g in gap_idx:
+                i = dated[g]
+                if g == 0:
+                    t_prev, l_prev = last_time
+                else:
+                    j = dated[g - 1]
+                    t_prev, l_prev = float(times[j]), line0 + int(starts[j])
+                hc.gaps.append((l_prev, line0 + int(starts[i]), t_prev, float(times[i])))
+            j = dated[-1]
+            last_time = (float(times[j]), line0 + int(starts[j]))
+            hc.last_time, hc.last_line = last_time
+        # the records the correlator reads
+        nxt_start = np.searchsorted(starts, scan.interest, side="right")
+        nstarts = len(starts)
+        for li, k in zip(scan.interest.tolist(), nxt_start.tolist()):
+            a = int(off[li])
+            b = int(off[starts[k]]) if k < nstarts else len(buf)
+            raw = buf[a:b].decode("utf-8", "replace")
+            text = raw[:-1] if raw.endswith("\n") else raw
+            if text.endswith("\r"):
+                text = text[:-1]
+            rec = parse_record(text, self.display, line0 + li, raw)
+            if rec is None:
+                continue
+            kind = rec.kind
+            if kind == "version" or kind == "hostname":
+                f = rec.fields
+                if kind == "version" and facts.libvirt_version is None:
+                    facts.libvirt_version, facts.package = f.get("version"), f.get("package")
+                elif kind == "hostname" and facts.hostname is None:
+                    facts.hostname = f.get("hostname")
+                continue
+            if kind == "thread_job" and facts.daemon is None:
+                w = rec.fields.get("worker") or ""
+                if w.startswith(("rpc-", "prio-rpc-")) and w.split("-")[-1] not in ("worker", "admin"):
+                    facts.daemon = w.split("-")[-1]
+            hc.feed(rec)
+        return last_time
+
+
+def _scan_ahead(blocks):
+    """BlockScans of the blocks, read and scanned one block ahead in a worker thread
+    (Arrow and NumPy release the GIL) while the caller parses the current one."""
+    it = iter(blocks)
+
+    def produce():
+        try:
+            return BlockScan(next(it))
+        except StopIteration:
+            return None
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fut = pool.submit(produce)
+        while True:
+            scan = fut.result()
+            if scan is None:
+                return
+            fut = pool.submit(produce)
+            yield scan
+
+
+class _Prepend:
+    def __init__(self, stream, head: bytes):
+        self._s = stream
+        self._h = head
+
+    def read(self, n=-1):
+        if self._h:
+            h, self._h = self._h, b""
+            more = self._s.read(max(0, n - len(h))) if n and n > len(h) else b""
+            return h + (more or b"")
+        return self._s.read(n)
