@@ -28,7 +28,7 @@ _LAZY = {
     "evidence": "explore", "render_report": "explore", "timeline": "explore",
 }
 # modules whose names are used with pandas: register the accessor with them
-_WITH_ACCESSOR = {"frame", "explore", "analysis"}
+_WITH_ACCESSOR = {"frame", "explore"}
 
 __all__ = sorted(_LAZY) + ["scan"]
 

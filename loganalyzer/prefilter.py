@@ -28,7 +28,7 @@ from .reader import FileFacts, _daemon_from_name
 from .records import Foreign
 from .sources import InputError, looks_binary, open_binary
 
-BLOCK = 16 << 20
+BLOCK = 8 << 20
 
 
 def _stream_errors():
@@ -64,7 +64,10 @@ def _cut(buf: bytes) -> int:
 
 
 def iter_blocks(stream, blocksize: int | None = None):
-    """Byte blocks that each begin at a record start (except perhaps the first)."""
+    """Byte blocks that each begin at a record start (except perhaps the first).
+
+    Each read is cut at its last record start; the piece after the cut waits
+    for the next read.  Only one read and one block are alive at a time."""
     blocksize = blocksize or BLOCK
     carry = b""
     while True:
@@ -73,13 +76,18 @@ def iter_blocks(stream, blocksize: int | None = None):
             if carry:
                 yield carry
             return
-        buf = carry + chunk if carry else chunk
-        cut = _cut(buf)
+        cut = _cut(chunk)
         if cut <= 0:
-            carry = buf          # one record (or foreign text) longer than a block: keep reading
+            if carry.endswith(b"\n") and _START_AT.match(chunk):
+                yield carry           # the chunk begins exactly at a record start
+                carry = chunk
+            else:
+                carry += chunk        # one record (or foreign text) longer than a read
             continue
-        yield buf[:cut]
-        carry = buf[cut:]
+        block = carry + chunk[:cut] if carry else chunk[:cut]
+        carry = chunk[cut:]
+        del chunk
+        yield block
 
 
 def _days_from_civil(y, m, d):
@@ -90,6 +98,16 @@ def _days_from_civil(y, m, d):
     doy = (153 * mp + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
+
+
+def _indices(mask) -> np.ndarray:
+    """Positions of the true values of a boolean Arrow array, as int64 NumPy
+    (read from the buffer: Array.to_numpy would import pandas)."""
+    idx = pc.indices_nonzero(mask)
+    if len(idx) == 0:
+        return np.empty(0, np.int64)
+    buf = idx.buffers()[1]
+    return np.frombuffer(buf, np.uint64, count=len(idx), offset=idx.offset * 8).astype(np.int64)
 
 
 class BlockScan:
@@ -117,8 +135,8 @@ class BlockScan:
             self.valid_utf8 = True
         except pa.ArrowInvalid:
             self.valid_utf8 = False
-        self.starts = pc.indices_nonzero(pc.match_substring_regex(lines, RECORD_START)).to_numpy()
-        self.interest = pc.indices_nonzero(pc.match_substring_regex(lines, INTEREST_PATTERN)).to_numpy()
+        self.starts = _indices(pc.match_substring_regex(lines, RECORD_START))
+        self.interest = _indices(pc.match_substring_regex(lines, INTEREST_PATTERN))
         # time stamps of the record starts that carry a date (seconds + ms as float);
         # one gather per character position keeps the index arrays small
         o = off[self.starts]

@@ -45,6 +45,8 @@ _PREPARE3 = re.compile(r"^Prepare3 (0x[0-9a-fA-F]+)")
 _FINISH3 = re.compile(r"^Finish3 (0x[0-9a-fA-F]+) ret=(-?\d+)")
 _STATUS_EVENT = re.compile(r'"event": ?"(MIGRATION|MIGRATION_PASS)", ?"data": ?\{"(status|pass)": ?"?([\w-]+)"?')
 _CONTROLLING_CLOSED = re.compile(r"The connection which controls migration of domain (.*) was closed")
+_PROCESS_STOP = re.compile(r"Shutting down vm=0x[0-9a-fA-F]+ name=(.*?) id=.*reason=(\w+)")
+_MONITOR_EOF = re.compile(r"Monitor connection to '(.*)' closed without SHUTDOWN event")
 _XML_UUID = re.compile(r"<uuid>([0-9a-fA-F-]{32,36})</uuid>")
 _XML_NAME = re.compile(r"<name>([^<]+)</name>")
 _AUTODESTROY = re.compile(r"^vm=(.*), conn=(0x[0-9a-fA-F]+)$")
@@ -76,7 +78,7 @@ class HostCorrelator:
                  "qemuMigrationDstPrepareFresh", "qemuMigrationDstFinish", "qemuMigrationFinish",
                  "virDomainMigrateFinish3Params", "virDomainMigrateFinish3",
                  "virDomainMigrateConfirm3Params", "virDomainMigrateConfirm3",
-                 "qemuMigrationSrcRun", "qemuMigrationRun",
+                 "qemuMigrationSrcRun", "qemuMigrationRun", "qemuProcessStop", "processMonitorEOFEvent",
              })
     PROBES = {
         "RPC_SOCKET_NEW", "RPC_SOCKET_DISPOSE", "RPC_CLIENT_NEW", "RPC_CLIENT_DISPOSE",
@@ -230,6 +232,13 @@ class HostCorrelator:
         c = table.pop(client, None)
         if c is not None:
             c.disposed = Place.of(rec)
+            if c.migration is None and c.purpose not in ("dconn", "peer-daemon") and not any(
+                    t.count_to_death == 0 for t in c.ticks):
+                # an uneventful connection: keep its summary, not its lines, so memory stays
+                # bounded on logs with tens of thousands of clients
+                c.evidence = c.evidence[:1]
+                c.ticks = []
+                c.last_received_text = None
             if c.ka and self._kas.get(c.ka) is c:
                 del self._kas[c.ka]
             if c.conn and self._conns.get(c.conn) is c:
@@ -777,6 +786,25 @@ class HostCorrelator:
                 if "autodestroyed" not in mig.notes:
                     self._ev(mig, rec, "the incoming domain is destroyed because its controlling connection closed")
                     mig.notes.append("autodestroyed")
+
+    def _f_qemuProcessStop(self, rec):
+        """'Shutting down vm=0x.. name=NAME id=N pid=P, reason=R, asyncJob=..': a QEMU went away."""
+        m = _PROCESS_STOP.search(rec.message)
+        if not m:
+            return
+        name, reason = m.group(1), m.group(2)
+        mig = self._find_active(name)
+        if mig is not None and reason in ("crashed", "failed", "destroyed", "shutdown"):
+            self._ev(mig, rec, f"the domain's QEMU process stopped (reason={reason})")
+            if reason == "crashed":
+                mig.notes.append("qemu-crashed")
+
+    def _f_processMonitorEOFEvent(self, rec):
+        m = _MONITOR_EOF.search(rec.message)
+        if m:
+            mig = self._find_active(m.group(1))
+            if mig is not None:
+                self._ev(mig, rec, "QEMU's monitor closed without a shutdown: QEMU died")
 
     def _f_qemuMigrationSrcCancel(self, rec):
         mig = self._thread_mig.get(rec.tid)

@@ -35,6 +35,7 @@ FUNCS = (
     "qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed",
     "qemuMigrationAnyConnectionClosed", "qemuMigrationSrcCancel", "qemuMigrationDstPrepareFresh",
     "qemuProcessAutoDestroy", "qemuProcessHandleMigrationStatus", "qemuProcessHandleMigrationPass",
+    "qemuProcessStop", "processMonitorEOFEvent",
     "qemuDomainObjEnterMonitorInternal", "qemuDomainObjEnterRemote", "qemuDomainObjSetJobPhase",
     "virDomainObjEndAsyncJob", "qemuDomainObjEndAsyncJob",
     # connections and keepalive

@@ -59,7 +59,9 @@ class Evidence:
 
     @classmethod
     def of(cls, rec, note: str = "") -> "Evidence":
-        text = rec.raw.split("\n", 1)[0].rstrip("\r\n")
+        raw = rec.raw
+        nl = raw.find("\n")
+        text = (raw if nl < 0 else raw[:nl]).rstrip("\r")
         if len(text) > 400:
             text = text[:400] + " [...]"
         return cls(rec.path, rec.line, rec.time, text, note)

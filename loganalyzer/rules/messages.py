@@ -22,6 +22,12 @@ def from_error_messages(case: Case) -> Verdict | None:
     if pick is None:
         return None
     err, hit = pick
+    if hit.cause == "lock-timeout":
+        # headline the error the user saw; the earlier 'Cannot start job' warning names the owner
+        for e, h in own + peer:
+            if h.id.startswith("state-change-lock"):
+                err, hit = e, h
+                break
     from_peer = (err, hit) in peer
     side = (case.peer.role if from_peer else case.mig.role)
     conf = "high" if side in ("source", "destination") else "medium"
@@ -34,7 +40,7 @@ def from_error_messages(case: Case) -> Verdict | None:
             break
     if hit.cause == "lock-timeout":
         for e, h in case.hits + case.peer_hits:
-            if h.id == "cannot-start-job":
+            if h.id == "cannot-start-job" and (e.path, e.line) != (err.path, err.line):
                 v.evidence.append(e.evidence("who held the job, and for how long"))
                 break
     if hit.cause == "qemu-failed":
@@ -47,13 +53,14 @@ def from_error_messages(case: Case) -> Verdict | None:
                                                f"QEMU on the {m.role} reports the migration failed"))
                     break
             for e in m.evidence:
-                if "destroyed" in e.note or "crash" in e.text:
+                if "destroyed" in e.note or "QEMU process stopped" in e.note or "QEMU died" in e.note:
                     v.evidence.append(e)
     detail = ", ".join(f"{k}={val}" for k, val in hit.groups.items() if val)[:160]
     v.summary = (f"Migration of domain {case.domain} from {_src_name(case)} to {case.dest_name} failed at "
                  f"{case.when(err.time)} on the {side}: {err.text.strip()[:220]}"
                  f"{' (' + detail + ')' if detail else ''}. {hit.pattern.meaning}")
-    v.remedies = list(hit.pattern.remedies) + [r for r in v.remedies if r not in hit.pattern.remedies]
+    # the message's own remedies first, then the cause's general ones (five at most)
+    v.remedies = (list(hit.pattern.remedies) + [r for r in v.remedies if r not in hit.pattern.remedies])[:5]
     v.missing.extend(case.missing_common())
     return v
 
