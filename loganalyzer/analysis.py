@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from .correlate.build import HostCorrelator
-from .correlate.interest import interesting
+from .correlate.interest import FOREIGN_ERROR_RE, interesting
 from .correlate.objects import Evidence, Finding
 from .correlate.pair import pair_migrations
 from .reader import FileFacts, LogReader
@@ -48,10 +48,18 @@ def group_inputs(paths) -> list[list[str]]:
 
 
 def _labels(groups) -> list[str]:
-    labels = [os.path.basename(g[0]) if g[0] != "-" else "stdin" for g in groups]
-    for i, lab in enumerate(labels):
-        if labels.count(lab) > 1:
-            labels[i] = os.path.join(os.path.basename(os.path.dirname(os.path.abspath(groups[i][0]))), lab)
+    """Short names for the streams: the file name, and for streams whose file names
+    are the same (hostA/var/log/libvirt/libvirtd.log, hostB/...) the nearest folder
+    that tells them apart."""
+    parts = [os.path.abspath(g[0]).split(os.sep) if g[0] != "-" else ["stdin"] for g in groups]
+    labels = []
+    for i, p in enumerate(parts):
+        same = [q for j, q in enumerate(parts) if j != i and q[-1] == p[-1]]
+        if not same:
+            labels.append(p[-1])
+            continue
+        k = next((k for k in range(2, len(p) + 1) if all(len(q) < k or q[-k] != p[-k] for q in same)), None)
+        labels.append(f"{p[-k]}/{p[-1]}" if k else "/".join(p))
     return labels
 
 
@@ -201,7 +209,8 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
             stream = opener(path) if opener is not None else None
             reader = FastHostReader(path, stream=stream)
             try:
-                reader.run(hc, on_foreign=lambda item: _scan_foreign(host, item))
+                reader.run(hc, on_foreign=lambda item: _scan_foreign(host, item),
+                           on_text=lambda path, line, text: _scan_text_line(host, path, line, text))
             finally:
                 host.facts.append(reader.facts)
                 if stream is not None:
@@ -214,8 +223,16 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
                 if item.__class__ is Record:
                     if item.time is not None:
                         note_time(item.time, item.line)
-                    if interesting(item.raw):
+                    raw = item.raw
+                    if interesting(raw):
                         feed(item)
+                    nl = raw.find("\n")
+                    if 0 <= nl < len(raw) - 1:
+                        _scan_continuation(host, item, nl)
+                    if item.func is None and item.level in ("error", "warning") \
+                            and reader.facts.format != "file":
+                        # journald/KubeVirt lines carry no function: only their text can be read
+                        _scan_text_line(host, item.path, item.line, item.message)
                 else:
                     _scan_foreign(host, item)
         finally:
@@ -235,6 +252,20 @@ def _is_file_format(path: str, opener=None) -> bool:
     except (InputError, OSError, EOFError):
         return False   # the reference route reports the problem
     return formats.detect(head.decode("utf-8", "replace")) == "file"
+
+
+def _scan_continuation(host: HostLog, rec, nl: int) -> None:
+    """Error text glued to a record as continuation lines (virsh's "error: ..." after its
+    progress output): the same lines the prefilter route finds with FOREIGN_ERROR."""
+    for i, ln in enumerate(rec.raw[nl + 1:].split("\n"), 1):
+        if FOREIGN_ERROR_RE.match(ln):
+            _scan_text_line(host, rec.path, rec.line + i, ln.rstrip("\r"))
+
+
+def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> None:
+    from .rules.catalogue import match_text
+    for hit in match_text(text):
+        host.text_hits.append((path, line, None, text.strip(), hit))
 
 
 def _scan_foreign(host: HostLog, item: Foreign) -> None:

@@ -190,7 +190,7 @@ class FastHostReader:
         self.stream = stream
         self.facts = FileFacts(self.display)
 
-    def run(self, correlator, on_foreign=None) -> FileFacts:
+    def run(self, correlator, on_foreign=None, on_text=None) -> FileFacts:
         facts = self.facts
         facts.format = "file"
         facts.daemon = _daemon_from_name(self.display)
@@ -204,7 +204,7 @@ class FastHostReader:
             scans = _scan_ahead(iter_blocks(_Prepend(stream, head)))
             try:
                 for scan in scans:
-                    last_time = self._block(scan, line0, correlator, on_foreign, last_time)
+                    last_time = self._block(scan, line0, correlator, on_foreign, on_text, last_time)
                     line0 += scan.nlines
             finally:
                 scans.close()
@@ -217,7 +217,7 @@ class FastHostReader:
                 stream.close()
         return facts
 
-    def _block(self, scan: BlockScan, line0: int, hc, on_foreign, last_time):
+    def _block(self, scan: BlockScan, line0: int, hc, on_foreign, on_text, last_time):
         facts = self.facts
         buf, off, starts = scan.buf, scan.offsets, scan.starts
         facts.bytes += len(buf)
@@ -257,10 +257,23 @@ class FastHostReader:
             j = dated[-1]
             last_time = (float(times[j]), line0 + int(starts[j]))
             hc.last_time, hc.last_line = last_time
-        # the records the correlator reads
-        nxt_start = np.searchsorted(starts, scan.interest, side="right")
+        # the records the correlator reads (interesting lines that start a record), and
+        # error text glued to records (interesting lines that do not)
+        interest = scan.interest
         nstarts = len(starts)
-        for li, k in zip(scan.interest.tolist(), nxt_start.tolist()):
+        if nstarts:
+            at = np.minimum(np.searchsorted(starts, interest), nstarts - 1)
+            is_start = starts[at] == interest
+        else:
+            is_start = np.zeros(len(interest), bool)
+        first = int(starts[0]) if nstarts else scan.nlines
+        for li in interest[~is_start & (interest >= first)].tolist():
+            ln = buf[off[li]:off[li + 1]].decode("utf-8", "replace").rstrip("\n").rstrip("\r")
+            if on_text is not None:
+                on_text(self.display, line0 + li, ln)
+        interest = interest[is_start]
+        nxt_start = np.searchsorted(starts, interest, side="right")
+        for li, k in zip(interest.tolist(), nxt_start.tolist()):
             a = int(off[li])
             b = int(off[starts[k]]) if k < nstarts else len(buf)
             raw = buf[a:b].decode("utf-8", "replace")

@@ -34,7 +34,7 @@ P2P_FUNCS = {"qemuMigrationSrcPerformPeer2Peer", "doPeer2PeerMigrate"}
 P2P3_FUNCS = {"qemuMigrationSrcPerformPeer2Peer3", "qemuMigrationSrcPerformPeer2Peer2",
               "doPeer2PeerMigrate3", "doPeer2PeerMigrate2"}
 SRC_PERFORM_FUNCS = {"qemuMigrationSrcPerform", "qemuMigrationPerform"}
-GAP_SECONDS = 15
+GAP_SECONDS = 5
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 
 _MIGR_STATUS = re.compile(r"Migration of domain (0x[0-9a-fA-F]+|\(nil\)) (.*) changed state to (\S+)$")
@@ -191,6 +191,22 @@ class HostCorrelator:
         self.migrations.append(m)
         return m
 
+    def _midway(self, rec, role, name) -> Migration | None:
+        """A migration whose start is not in this log (rotated or cut): first seen through
+        a phase, close callback or job end.  Made once, and said so."""
+        if not name:
+            return None
+        mig = self._active.get((role, name))
+        if mig is None:
+            mig = self._new_migration(rec, role)
+            mig.domain = name
+            mig.start, mig.started = None, None
+            mig.notes.append("started before this log starts: its API call and flags are not in the log")
+            self._active[(role, name)] = mig
+        if rec.tid is not None and rec.tid not in self._thread_mig:
+            self._thread_mig[rec.tid] = mig
+        return mig
+
     def _ev(self, obj, rec, note=""):
         obj.evidence.append(Evidence.of(rec, note))
 
@@ -214,7 +230,8 @@ class HostCorrelator:
             c.purpose = "connection"
             self._ev(c, opened[1], "the URI this connection was opened for")
             mig = self._thread_mig.get(rec.tid)
-            if mig is not None and mig.role == "source" and mig.dconnuri and opened[0] == mig.dconnuri:
+            if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
+                    and mig.dconnuri and opened[0] == mig.dconnuri:
                 self._link_dconn(mig, c)
         else:
             c.purpose = "internal"
@@ -237,7 +254,6 @@ class HostCorrelator:
                 # an uneventful connection: keep its summary, not its lines, so memory stays
                 # bounded on logs with tens of thousands of clients
                 c.evidence = c.evidence[:1]
-                c.ticks = []
                 c.last_received_text = None
             if c.ka and self._kas.get(c.ka) is c:
                 del self._kas[c.ka]
@@ -346,6 +362,9 @@ class HostCorrelator:
             c = self._orphan(rec, client)
             c.ka = f.get("ka")
             self._kas[c.ka] = c
+        if c.ticks and ctd is not None and ctd >= c.ticks[-1].count_to_death:
+            c.ticks = []        # a new silence: the counter was reset by a message from the peer
+        c.tick_count += 1
         c.ticks.append(Tick(rec.path, rec.line, rec.time, ctd if ctd is not None else -1, idle or 0,
                             rec.raw.split("\n", 1)[0].rstrip("\r")))
         if c.keepalive_interval is None and ctd and idle and len(c.ticks) == 1:
@@ -425,6 +444,8 @@ class HostCorrelator:
             self.deaths.append(d)
             self._pending_error_death[tid] = d
         mig = self._thread_mig.get(tid)
+        if mig is not None and mig.ended is not None:
+            mig = None          # the worker moved on to other calls
         if mig is None:
             name = self._thread_dom.get(tid)
             mig = self._find_active(name) if name else None
@@ -532,7 +553,9 @@ class HostCorrelator:
         uri = f.get("dconnuri")
         if uri and uri not in ("<null>", "(null)"):
             mig.dconnuri = uri
-        mig.controlling_client = mig.controlling_client or self._thread_client.get(tid)
+        if mig.controlling_client is None:
+            mig.controlling_client = self._thread_client.get(tid)
+            mig.controlling_conn = self._servers.get(mig.controlling_client)
         self._ev(mig, rec, "migration API called")
         if mig.domain:
             self._active[("source", mig.domain)] = mig
@@ -549,7 +572,7 @@ class HostCorrelator:
         if f.get("flags"):
             mig.flags = _int(f.get("flags"))
         mig.controlling_client = self._thread_client.get(tid)
-        c = self._servers.get(mig.controlling_client)
+        c = mig.controlling_conn = self._servers.get(mig.controlling_client)
         if c is not None:
             c.migration = mig.id
             # a peer-to-peer Prepare comes from the source daemon; otherwise from the
@@ -659,8 +682,21 @@ class HostCorrelator:
         name = f.get("vm")
         c = self._conns.get(d)
         mig = self._active.get(("source", name)) if name else None
+        if mig is None and name:
+            mig = self._midway(rec, "source", name)
         if c is None and mig is not None and mig.dconn is not None:
             c = mig.dconn
+        if c is None:
+            # the connection was set up before the log starts: it is the one whose death
+            # (or close) was just logged in this thread
+            for death in reversed(self.deaths[-3:]):
+                if death.tid == rec.tid and rec.line - death.line < 40 and death.connection is not None \
+                        and death.connection.conn is None:
+                    c = death.connection
+                    c.conn = d
+                    self._conns[d] = c
+                    c.notes.append(f"its virConnect pointer {d} is known from the close callback only")
+                    break
         if c is not None:
             if c.close_reason is None:
                 c.close_reason = reason
@@ -686,7 +722,8 @@ class HostCorrelator:
         if name:
             self._open_uri[rec.tid] = (name, rec)
             mig = self._thread_mig.get(rec.tid)
-            if mig is not None and mig.role == "source" and (not mig.dconnuri or mig.dconnuri == name):
+            if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
+                    and (not mig.dconnuri or mig.dconnuri == name):
                 mig.dconnuri = name
                 mig.dconn_open = Place.of(rec)
                 self._ev(mig, rec, "opening the connection to the destination daemon")
@@ -767,7 +804,7 @@ class HostCorrelator:
             self._thread_dom[rec.tid] = name
         mig = self._find_active(name)
         if mig is not None:
-            mig.qemu_status.append((status, rec.time, rec.line))
+            mig.qemu_status.append((status, rec.time, rec.line, rec.text))
             if status in ("failed", "cancelled"):
                 self._ev(mig, rec, f"QEMU reports the migration {status}")
 
@@ -878,7 +915,8 @@ class HostCorrelator:
                                        api=f.get("API")))
         elif action == "Stopping async job" and job in ("migration out", "migration in"):
             role = "source" if job == "migration out" else "destination"
-            mig = self._active.pop((role, name), None)
+            mig = self._active.get((role, name)) or self._midway(rec, role, name)
+            self._active.pop((role, name), None)
             if mig is not None:
                 mig.end = rec.time
                 mig.ended = Place.of(rec)
@@ -917,6 +955,8 @@ class HostCorrelator:
                 # e.g. the event loop running a close callback: the only migration of that role
                 live = [m for (r, _), m in self._active.items() if r == role]
                 mig = live[0] if len(live) == 1 else None
+            if mig is None and name and not live:
+                mig = self._midway(rec, role, name)
         if mig is not None:
             mig.phases.append((f.get("phase"), rec.time, rec.line))
 
@@ -982,7 +1022,7 @@ class HostCorrelator:
                 if mig.role == "client":
                     self._finish_client(mig)
                     continue
-                st = [s for s, _, _ in mig.qemu_status]
+                st = [q[0] for q in mig.qemu_status]
                 if mig.errors or "failed" in st or "finish-cancelled" in mig.notes or "autodestroyed" in mig.notes:
                     self._finish(mig)
                     if mig.outcome == "unknown":

@@ -55,7 +55,7 @@ SPECIAL = (
     r"(?:vir|qemu)DomainObjBeginJobInternal:[0-9]+ : Started async job",
     r"virThreadJob(?:Set|Clear):[0-9]+ : Thread [0-9]+ [^\n]*job remoteDispatchDomainMigrate",
     # the calls that say what a client is doing: migrating, aborting, listening for events
-    r"remoteDispatch(?:DomainMigrate[A-Za-z0-9]*|DomainAbortJob[A-Za-z0-9]*|"
+    r"remoteDispatch(?:DomainMigrate[A-Za-z0-9]*|DomainAbortJob[A-Za-z0-9]*|ConnectOpen|"
     r"ConnectDomainEventCallbackRegisterAny|ConnectDomainEventRegisterAny|DomainGetJobInfo|"
     r"DomainGetJobStats)Helper:[0-9]+ : ",
 )
@@ -68,7 +68,14 @@ INTEREST_PATTERN = (
     r"|" + "|".join(SPECIAL) +
     r"|libvirt version: |hostname: ))")
 
+# A line that is not a record start but shows an error (virsh's own "error: ..." after
+# its progress output, a report's decorated copy of an error record): the reader
+# glues it to the record before it, and the error catalogue reads it.
+FOREIGN_ERROR = r"^(?:[^0-9\n][^\n]*)?(?:error|warning) ?: "
+INTEREST_PATTERN = "(?:" + INTEREST_PATTERN + ")|" + FOREIGN_ERROR
+
 INTEREST = re.compile(INTEREST_PATTERN)
+FOREIGN_ERROR_RE = re.compile(FOREIGN_ERROR)
 
 
 def interesting(first_line: str) -> bool:

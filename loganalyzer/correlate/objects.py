@@ -119,7 +119,8 @@ class Connection:
     keepalive_count: int | None = None
     keepalive_started: Place | None = None
     keepalive_stopped: Place | None = None
-    ticks: list = field(default_factory=list)
+    ticks: list = field(default_factory=list)  # the ticks of the latest silence
+    tick_count: int = 0                         # every tick the connection had
     pings_sent: int = 0
     pongs_received: int = 0
     pings_received: int = 0
@@ -201,7 +202,7 @@ class Migration:
     tid: int | None = None               # worker thread that ran it
     vm: str | None = None                # virDomainObj pointer
     phases: list = field(default_factory=list)          # (phase, time, line)
-    qemu_status: list = field(default_factory=list)     # (status, time, line)
+    qemu_status: list = field(default_factory=list)     # (status, time, line, text)
     stats: list = field(default_factory=list)           # query-migrate samples (dicts)
     passes: int = 0
     errors: list = field(default_factory=list)          # ErrorLine (level error)
@@ -209,6 +210,7 @@ class Migration:
     dconn: Connection | None = None
     dconn_open: Place | None = None      # virConnectOpenAuth of the dconn
     controlling_client: str | None = None  # server client that asked for it
+    controlling_conn: "Connection | None" = None  # ... the object (pointers are reused)
     outcome: str = "unknown"             # succeeded | failed | cancelled | unknown
     ret: int | None = None
     peer: str | None = None              # id of the same migration in the other host's log

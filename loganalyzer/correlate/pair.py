@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import statistics
 
-# Two hosts whose clocks disagree by more than this are not paired by time alone.
-MAX_SKEW = 6 * 3600.0
+# The destination's Prepare arrives while the source's job runs: a destination view
+# pairs with a source view only when it starts within that window, give or take this
+# much clock difference between the hosts (NTP-synchronised hosts differ by far less).
+TOLERANCE = 30.0
+MAX_SKEW = TOLERANCE
 
 
 def pair_migrations(hosts) -> list[dict]:
@@ -28,7 +31,10 @@ def pair_migrations(hosts) -> list[dict]:
                 continue
             if not _same_domain(s, d):
                 continue
-            if s.start is None or d.start is None or abs(d.start - s.start) > MAX_SKEW:
+            if s.start is None or d.start is None:
+                continue
+            end = s.end if s.end is not None else float("inf")
+            if not (s.start - TOLERANCE <= d.start <= end + TOLERANCE):
                 continue
             gap = abs(d.start - s.start)
             if best is None or gap < best[0]:
@@ -40,8 +46,8 @@ def pair_migrations(hosts) -> list[dict]:
         s.peer, d.peer = d.id, s.id
         samples = offsets.setdefault((hs.host, hd.host), [])
         # the dconn and the destination's server client are created in the same instant
-        peer_conn = next((c for c in hd.connections if c.direction == "incoming"
-                          and c.client == d.controlling_client and c.created is not None), None)
+        peer_conn = d.controlling_conn if d.controlling_conn is not None and \
+            d.controlling_conn.created is not None else None
         if s.dconn is not None and s.dconn.created is not None and peer_conn is not None \
                 and s.dconn.created.time is not None and peer_conn.created.time is not None:
             samples.append(("connection opened", peer_conn.created.time - s.dconn.created.time))

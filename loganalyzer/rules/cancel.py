@@ -1,6 +1,7 @@
 """cancelled: the job was aborted on request (domjobabort, client interrupt, a --timeout action)."""
 from __future__ import annotations
 
+from ..correlate.objects import Evidence
 from .case import Case
 from .verdict import Verdict
 
@@ -22,9 +23,9 @@ def cancelled(case: Case) -> Verdict | None:
                 v.evidence.append(e)
                 who = f" by the client on connection {client}" if client else ""
                 break
-    for s, t, line in src.qemu_status:
+    for s, t, line, text in src.qemu_status:
         if s in ("cancelling", "cancelled"):
-            v.evidence.append(_status_ev(src, s, t, line))
+            v.evidence.append(Evidence(src.path, line, t, text, f"QEMU reports the migration {s}"))
     when = case.when(err.time)
     v.summary = (f"Migration of domain {case.domain} from {case.host_name(src)} to {case.dest_name} was "
                  f"cancelled on request{who} at {when} ({err.text.strip()[:160]}); nothing failed.")
@@ -39,9 +40,3 @@ def _side(case, err) -> str:
         if m is not None and any(e.path == err.path and e.line == err.line for e in m.errors + m.warnings):
             return m.role
     return case.mig.role
-
-
-def _status_ev(mig, status, t, line):
-    from ..correlate.objects import Evidence
-    return Evidence(mig.path, line, t, f"Migration of domain {mig.domain} changed state to {status}",
-                    f"QEMU reports the migration {status}")

@@ -25,7 +25,12 @@ def add_findings(analysis) -> None:
 def _death_finding(analysis, d) -> Finding:
     c = d.connection
     host = analysis.display_host(d.host)
-    if c is None:
+    hc = next((h.correlator for h in analysis.hosts if h.label == d.host), None)
+    if c is None and hc is not None and not hc.migrations:
+        # a daemon-to-daemon connection only exists while a migration runs: with none in
+        # this log, the dead connection was a client's
+        cause, who = "client-keepalive-timeout", "an unidentified client connection (no migration in this log)"
+    elif c is None:
         cause, who = "undetermined", "an unidentified connection"
     elif c.direction == "incoming" and c.purpose != "peer-daemon":
         cause = "client-keepalive-timeout"
@@ -42,11 +47,27 @@ def _death_finding(analysis, d) -> Finding:
                else "created before this log starts")
     f = Finding(cause=cause, host=host, detected_by=None,
                 summary=(f"{host}: {who}, {created}, was declared dead by keepalive timeout at "
-                         f"{fmt_time(d.time)} after {d.idle} s without a reply; no migration depended on it."),
-                confidence=d.confidence, evidence=list(c.evidence[:2]) + list(d.evidence) if c else list(d.evidence),
+                         f"{fmt_time(d.time)}" + (f" after {d.idle} s without a reply" if d.idle else "")
+                         + "; no migration depended on it."),
+                confidence=d.confidence if c is not None else "low", evidence=list(c.evidence[:2]) + list(d.evidence) if c else list(d.evidence),
                 missing=list(d.notes), remedies=list(REMEDIES.get(cause, [])))
     f.evidence.sort(key=lambda e: (e.time or 0, e.line))
     return f
+
+
+def _text_cause(text: str, hit, migrations: bool = True) -> str:
+    """The cause a message names when nothing else is known.  The keepalive message is
+    ambiguous; printed by a client ("error: ..." in virsh output rather than a daemon's
+    "error : func:line :" record), it is that client's own connection that died: in a
+    peer-to-peer migration the daemon-to-daemon death reaches virsh as 'Lost connection
+    to destination host' or 'client socket is closed'."""
+    if hit.cause == "dconn-keepalive-timeout" and "client-keepalive-timeout" in hit.pattern.ambiguous_with:
+        if not migrations:
+            return "client-keepalive-timeout"   # a daemon-to-daemon connection exists only while migrating
+        before = text[:hit.start]
+        if before.rstrip().endswith("error:") or "error: " in before[-40:] and " : " not in before[-40:]:
+            return "client-keepalive-timeout"
+    return hit.cause
 
 
 def _text_findings(analysis, host) -> list[Finding]:
@@ -54,9 +75,11 @@ def _text_findings(analysis, host) -> list[Finding]:
     cause (first occurrence, with every line that shows it), or one for the symptoms."""
     by_cause: "OrderedDict[str, list]" = OrderedDict()
     symptoms = []
+    # (the docstring of _text_cause says why a keepalive message's cause depends on where it is)
     for path, line, t, text, hit in host.text_hits:
         if hit.is_root:
-            by_cause.setdefault(hit.cause, []).append((path, line, text, hit))
+            by_cause.setdefault(_text_cause(text, hit, bool(host.correlator.migrations)), []).append(
+                (path, line, text, hit))
         else:
             symptoms.append((path, line, text, hit))
     out = []

@@ -8,6 +8,11 @@ from .case import Case
 from .verdict import Verdict
 
 
+# a daemon silent this long in the middle of a migration: with libvirt's default
+# keepalive (5 s x 5) its peer gives up after 30 s, and most of that is silence
+STALL_SECONDS = 15
+
+
 def _deaths_for(case: Case):
     """(side, death, correlator) of the migration's daemon-to-daemon connection, earliest first."""
     out = []
@@ -116,8 +121,10 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     # what the other host shows during the silent stretch
     other = case.peer_hc if hc is case.hc else case.hc
     if other is not None and other is not hc and d.time is not None:
-        t_from = d.time - (d.idle or 30)
-        stall = [g for g in other.gaps if g[3] >= t_from and g[2] <= d.time + 5]
+        # the other daemon stalled if its log is silent through most of the dead stretch
+        idle = d.idle or 30
+        stall = [g for g in other.gaps
+                 if g[2] <= d.time - 0.5 * idle and g[3] >= d.time - 1 and g[3] - g[2] >= 0.5 * idle]
         if stall:
             g = stall[0]
             v.summary += (f" The {'destination' if side == 'source' else 'source'} daemon's own log is silent from "
@@ -196,7 +203,7 @@ def daemon_stalled(case: Case) -> Verdict | None:
         return None
     end = mig.end if mig.end is not None else float("inf")
     for g in case.hc.gaps:
-        if g[3] >= mig.start and g[2] <= end:
+        if g[3] - g[2] >= STALL_SECONDS and g[3] >= mig.start and g[2] <= end:
             v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=None)
             v.evidence.append(Evidence(mig.path, g[0], g[2], "(last line before the silence)", "this daemon stops logging"))
             v.evidence.append(Evidence(mig.path, g[1], g[3], "(first line after the silence)", "this daemon logs again"))

@@ -47,9 +47,9 @@ def from_error_messages(case: Case) -> Verdict | None:
         for m in (case.mig, case.peer):
             if m is None:
                 continue
-            for s, t, line in m.qemu_status:
+            for s, t, line, text in m.qemu_status:
                 if s == "failed":
-                    v.evidence.append(Evidence(m.path, line, t, f"Migration of domain {m.domain} changed state to failed",
+                    v.evidence.append(Evidence(m.path, line, t, text,
                                                f"QEMU on the {m.role} reports the migration failed"))
                     break
             for e in m.evidence:
