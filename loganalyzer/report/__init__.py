@@ -4,26 +4,28 @@ from __future__ import annotations
 import sys
 
 
-def render(analysis, fmt: str = "text", output: str | None = None, timeline: str | None = None) -> None:
-    """Write the analysis in one format to output (a path) or standard output."""
+def render(analysis, fmt: str = "text", output: str | None = None, timeline: str | None = None,
+           migration: str | None = None) -> None:
+    """Write the analysis in one format to output (a path) or standard output.
+    timeline: also draw the timeline picture there; migration: which one it draws."""
     if timeline:
         from .timeline import draw_timeline
-        draw_timeline(analysis, timeline)
+        draw_timeline(analysis, timeline, migration=migration)
     if fmt == "json":
         from .jsonout import to_json
         _write(to_json(analysis) + "\n", output)
     elif fmt in ("markdown", "md"):
         from .markdown import to_markdown
-        _write(to_markdown(analysis, output=output, timeline=timeline), output)
+        _write(to_markdown(analysis, output=output, timeline=timeline, migration=migration), output)
     elif fmt == "html":
         from .html import to_html
-        _write(to_html(analysis), output)
+        _write(to_html(analysis, migration=migration), output)
     else:
         from rich.console import Console
         from .text import print_analysis
         if output:
             with open(output, "w", encoding="utf-8") as fh:
-                print_analysis(analysis, Console(file=fh, width=160, color_system=None))
+                print_analysis(analysis, Console(file=fh, width=160, color_system=None, force_jupyter=False))
         else:
             print_analysis(analysis)
 

@@ -40,7 +40,7 @@ def migration_dict(a, m) -> dict:
         "flags_value": hex(m.flags) if m.flags is not None else None, "mode": m.mode,
         "bandwidth": m.bandwidth, "start": iso(m.start), "end": iso(m.end), "outcome": m.outcome,
         "phases": [{"phase": p, "time": iso(t), "line": ln} for p, t, ln in m.phases],
-        "qemu_status": [{"status": s, "time": iso(t), "line": ln} for s, t, ln in m.qemu_status],
+        "qemu_status": [{"status": q[0], "time": iso(q[1]), "line": q[2]} for q in m.qemu_status],
         "stats": [dict(s, time=iso(s.get("time"))) for s in m.stats[-20:]],
         "errors": [{"path": e.path, "line": e.line, "time": iso(e.time), "text": e.text[:500]} for e in m.errors],
         "dconn": dconn_dict(m.dconn), "peer": m.peer, "client_view": m.peer_client,
@@ -132,7 +132,7 @@ def connection_row(c) -> dict:
             "closed_line": c.closed.line if c.closed else None,
             "closed_time": c.closed.time if c.closed else None,
             "close_reason": c.close_reason_name, "keepalive_interval": c.keepalive_interval,
-            "keepalive_count": c.keepalive_count, "ticks": len(c.ticks), "pings_sent": c.pings_sent,
+            "keepalive_count": c.keepalive_count, "ticks": c.tick_count, "pings_sent": c.pings_sent,
             "pongs_received": c.pongs_received, "apis": ",".join(c.apis), "migration": c.migration,
             "peer": c.peer}
 

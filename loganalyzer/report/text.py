@@ -1,6 +1,7 @@
 """Terminal output (rich)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from rich.console import Console
@@ -14,8 +15,10 @@ def fmt_time(t: float | None) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
-def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, console: Console | None = None):
-    """One short block per input: what it is and how much of it was understood."""
+def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, console: Console | None = None,
+                problems: bool = True):
+    """One short block per input: what it is and how much of it was understood.
+    problems=False leaves out the warnings and errors (the caller printed them)."""
     console = console or Console()
     for f in facts:
         console.print(f"[bold]{escape(f.path)}[/]  {f.format}  {f.lines} lines  {f.records} records  "
@@ -23,10 +26,11 @@ def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, con
         ver = f"libvirt {f.libvirt_version}" + (f" ({f.package})" if f.package else "") if f.libvirt_version else "libvirt version unknown"
         console.print(f"    {fmt_time(f.first_time)} .. {fmt_time(f.last_time)}  {escape(ver)}  "
                       f"host {escape(f.hostname or '-')}  daemon {f.daemon or '-'}", highlight=False)
-        for w in f.warnings:
-            console.print(f"    [yellow]warning:[/] {escape(w)}", highlight=False)
-        if f.error:
-            console.print(f"    [red]error:[/] {escape(f.error)}", highlight=False)
+        if problems:
+            for w in f.warnings:
+                console.print(f"    [yellow]warning:[/] {escape(w)}", highlight=False)
+            if f.error:
+                console.print(f"    [red]error:[/] {escape(f.error)}", highlight=False)
     if kinds is not None:
         k = Table(title=f"{rows} records by kind")
         k.add_column("kind")
@@ -38,66 +42,89 @@ def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, con
         console.print(f"wrote {rows} records to {output}", highlight=False)
 
 
-def _short_path(p: str) -> str:
-    return p
+_REC = re.compile(r"^\d{4}-\d\d-\d\d (\d\d:\d\d:\d\d\.\d{3})[+-]\d{4}: (\d+): (\w+) : ([\w.]+):\d+ : (.*)$")
 
 
-def print_analysis(a, console: Console | None = None, max_evidence: int = 14):
+def _ev_line(e, width: int = 200) -> str:
+    """path:line  time  tid  level  func: message  # note   (rich markup, escaped)"""
+    text = e.text.replace("\r", " ").replace("\n", " ")
+    m = _REC.match(text)
+    if m:
+        t, tid, lvl, func, msg = m.groups()
+        colour = {"error": "red", "warning": "yellow"}.get(lvl, "")
+        lv = f"[{colour}]{lvl:<5}[/]" if colour else f"{lvl:<5}"
+        body = f"[dim]{t} {tid:>6}[/] {lv} [cyan]{escape(func)}[/]: {escape(msg[:width])}"
+    else:
+        body = escape(text[:width])
+    note = f"  [dim]# {escape(e.note)}[/]" if getattr(e, "note", "") else ""
+    return f"  [bold]{escape(e.path)}:{e.line}[/]  {body}{note}"
+
+
+def _print_judgement(console, v, where: str, max_evidence: int, colour: str):
+    side = f", detected by the {v.detected_by}" if getattr(v, "detected_by", None) else ""
+    console.print(f"[bold {colour}]{escape(v.cause)}[/]  confidence {escape(v.confidence)}{escape(side)}"
+                  + (f"  [dim]{escape(where)}[/]" if where else ""), highlight=False)
+    console.print(escape(v.summary), highlight=False)
+    console.print("[bold]evidence[/]", highlight=False)
+    for e in v.evidence[:max_evidence]:
+        console.print(_ev_line(e), highlight=False, soft_wrap=True)
+    if len(v.evidence) > max_evidence:
+        console.print(f"  [dim]... {len(v.evidence) - max_evidence} more evidence lines (--format json shows all)[/]")
+    cons = getattr(v, "consequences", None)
+    if cons:
+        console.print("[bold]what the user saw (consequences, not the cause)[/]", highlight=False)
+        for e in cons[:4]:
+            console.print(f"  [bold]{escape(e.path)}:{e.line}[/]: {escape(e.text[:200])}", highlight=False, soft_wrap=True)
+    if v.missing:
+        console.print("[bold]missing[/]", highlight=False)
+        for x in v.missing:
+            console.print(f"  - {escape(x)}", highlight=False)
+    if v.remedies:
+        console.print("[bold]remedies[/]", highlight=False)
+        for r in v.remedies[:5]:
+            console.print(f"  - {escape(r)}", highlight=False)
+    console.print()
+
+
+def print_analysis(a, console: Console | None = None, max_evidence: int = 14, max_findings: int = 3):
     """Verdicts first, then their evidence (path:line), then the rest in short tables."""
+    from .common import ranked_failures
     console = console or Console()
-    failed = [m for m in a.migrations if m.verdict is not None]
-    seen_causes = set()
+    failed = ranked_failures(a)
     if not failed and not a.findings:
         ok = [m for m in a.migrations if m.outcome == "succeeded"]
         console.print(f"[bold green]No failed migration found[/] ({len(a.migrations)} migration views, "
                       f"{len(ok)} succeeded; {len(a.keepalive_deaths)} keepalive deaths).", highlight=False)
-    shown = set()
     for m in failed:
         v = m.verdict
-        key = (v.cause, v.summary)
-        if key in shown:
-            console.print(f"[dim]{escape(m.id)} ({m.role}): same verdict as above ({v.cause}).[/]", highlight=False)
-            continue
-        shown.add(key)
-        seen_causes.add(v.cause)
         colour = "yellow" if v.cause == "cancelled" else "red"
-        console.print(f"[bold {colour}]{v.cause}[/]  confidence {v.confidence}"
-                      + (f", detected by the {v.detected_by}" if v.detected_by else "")
-                      + f"  [dim]({escape(m.id)}, {m.role}, outcome {m.outcome})[/]", highlight=False)
-        console.print(escape(v.summary), highlight=False)
-        console.print("[bold]evidence[/]", highlight=False)
-        for e in v.evidence[:max_evidence]:
-            note = f"  [dim]# {escape(e.note)}[/]" if e.note else ""
-            console.print(f"  {escape(e.path)}:{e.line}: {escape(e.text[:220])}{note}", highlight=False, soft_wrap=True)
-        if len(v.evidence) > max_evidence:
-            console.print(f"  [dim]... {len(v.evidence) - max_evidence} more evidence lines (--format json shows all)[/]")
-        if v.consequences:
-            console.print("[bold]what the user saw (consequences, not the cause)[/]", highlight=False)
-            for e in v.consequences[:4]:
-                console.print(f"  {escape(e.path)}:{e.line}: {escape(e.text[:200])}", highlight=False, soft_wrap=True)
-        if v.missing:
-            console.print("[bold]missing[/]", highlight=False)
-            for x in v.missing:
-                console.print(f"  - {escape(x)}", highlight=False)
-        console.print("[bold]remedies[/]", highlight=False)
-        for r in v.remedies[:5]:
-            console.print(f"  - {escape(r)}", highlight=False)
-        console.print()
-    if a.findings:
-        t = Table(title="findings (not a migration in these logs)", show_lines=False)
-        t.add_column("cause")
+        peer = f", same as {m.peer}" if m.peer else ""
+        _print_judgement(console, v, f"({m.id}, {m.role}, domain {m.domain or '?'}, outcome {m.outcome}{peer})",
+                         max_evidence, colour)
+    for f in a.findings[:max_findings]:
+        _print_judgement(console, f, "(finding: not a migration in these logs)", max_evidence, "red")
+    if len(a.findings) > max_findings:
+        t = Table(title="more findings (not a migration in these logs)", show_lines=False)
+        t.add_column("cause", no_wrap=True)
         t.add_column("confidence")
         t.add_column("summary", overflow="fold")
-        for f in a.findings:
-            t.add_row(f.cause, f.confidence, escape(f.summary))
+        for f in a.findings[max_findings:]:
+            t.add_row(escape(f.cause), f.confidence, escape(f.summary[:300]))
         console.print(t)
     if a.migrations:
-        t = Table(title="migrations", show_lines=False)
-        for c in ("id", "role", "domain", "mode", "start", "outcome", "cause"):
-            t.add_column(c, overflow="fold")
+        day = {fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}
+        t = Table(title="migrations" + (f" ({day.pop()}, UTC)" if len(day) == 1 else " (UTC)"), show_lines=False)
+        t.add_column("id", no_wrap=True)
+        t.add_column("role")
+        t.add_column("domain", overflow="fold")
+        t.add_column("start", no_wrap=True)
+        t.add_column("outcome")
+        t.add_column("cause", no_wrap=True)
+        one_day = len({fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}) == 1
         for m in a.migrations:
-            t.add_row(escape(m.id), m.role, escape(m.domain or "-"), m.mode or "-", fmt_time(m.start),
-                      m.outcome, m.verdict.cause if m.verdict else "-")
+            st = fmt_time(m.start)[11:] if one_day and m.start is not None else fmt_time(m.start)
+            t.add_row(escape(m.id), m.role, escape(m.domain or "-"), st, m.outcome,
+                      escape(m.verdict.cause) if m.verdict else "-")
         console.print(t)
     for p in a.pairs:
         if p.get("clock_offset") is not None:

@@ -1,0 +1,172 @@
+"""Markdown for a ticket: the verdict, its evidence as a code block (path:line), the
+remedies, what is missing, the other migrations and findings, and the timeline image.
+
+Log text is attacker-controlled: outside code blocks it is escaped so that it cannot
+become markup (links, images, raw HTML) in the ticket system that renders it."""
+from __future__ import annotations
+
+import os
+import re
+
+from .common import fmt_time, ranked_failures, short
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(s) -> str:
+    """Inline text: markdown specials backslash-escaped, HTML specials as entities."""
+    s = " ".join(str(s if s is not None else "").split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def md_code(s) -> str:
+    """Inline code span that survives backticks in s."""
+    s = " ".join(str(s if s is not None else "").split())
+    n = max((len(m) for m in re.findall(r"`+", s)), default=0) + 1
+    fence = "`" * n
+    pad = " " if s.startswith("`") or s.endswith("`") or not s else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def md_block(lines, lang: str = "text") -> str:
+    body = "\n".join(lines)
+    n = max(3, max((len(m) for m in re.findall(r"`{3,}", body)), default=0) + 1)
+    fence = "`" * n
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+def _evidence_line(e, width: int = 240) -> str:
+    note = f"   # {e.note}" if getattr(e, "note", "") else ""
+    text = e.text.replace("\r", " ").replace("\n", " ")
+    return f"{e.path}:{e.line}: {short(text, width)}{note}"
+
+
+def to_markdown(a, output: str | None = None, timeline: str | None = None,
+                migration: str | None = None, max_evidence: int = 30) -> str:
+    """The report as markdown; when output names a file (and no timeline was drawn), draw the
+    timeline PNG beside it (<stem>.timeline.png) and link it."""
+    out = []
+    failed = ranked_failures(a)
+    title = "loganalyzer report"
+    if failed:
+        v = failed[0].verdict
+        title = f"Migration failure: {v.cause}"
+    elif a.findings:
+        title = f"Finding: {a.findings[0].cause}"
+    out.append(f"# {md_text(title)}")
+    out.append("")
+    ins = ", ".join(f"{md_code(os.path.basename(f.path))} ({f.lines} lines, {fmt_time(f.first_time)} .. "
+                    f"{fmt_time(f.last_time, date=False)} UTC)" for f in a.inputs)
+    out.append(f"Inputs: {ins}")
+    out.append("")
+
+    # the picture
+    img = None
+    if timeline:
+        img = timeline
+    elif output and output != "-":
+        stem = os.path.splitext(output)[0]
+        img = stem + ".timeline.png"
+        try:
+            from .timeline import draw_timeline
+            draw_timeline(a, img, migration=migration)
+        except Exception as e:  # the report still stands without the picture
+            out.append(f"_timeline not drawn: {md_text(str(e).splitlines()[0] if str(e) else type(e).__name__)}_")
+            img = None
+    if img:
+        rel = os.path.relpath(img, os.path.dirname(os.path.abspath(output))) if output and output != "-" else img
+        rel = rel.replace(os.sep, "/")
+        out.append(f"![timeline of the incident](<{rel.replace('>', '%3E').replace('<', '%3C')}>)")
+        out.append("")
+
+    if not failed and not a.findings:
+        ok = [m for m in a.migrations if m.outcome == "succeeded"]
+        out.append(f"**No failed migration found** ({len(a.migrations)} migration views, {len(ok)} succeeded, "
+                   f"{len(a.keepalive_deaths)} keepalive deaths).")
+        out.append("")
+
+    for m in failed:
+        v = m.verdict
+        out.append(f"## {md_text(v.cause)} — {md_text(m.domain or 'domain ?')} ({md_text(m.role)}, {md_code(m.id)})")
+        out.append("")
+        side = f", detected by the **{md_text(v.detected_by)}**" if v.detected_by else ""
+        out.append(f"**Cause:** {md_code(v.cause)} — confidence **{md_text(v.confidence)}**{side}; "
+                   f"outcome {md_text(m.outcome)}.")
+        out.append("")
+        out.append(md_text(v.summary))
+        out.append("")
+        out.append("### Evidence")
+        out.append("")
+        out.append(md_block([_evidence_line(e) for e in v.evidence[:max_evidence]]))
+        if len(v.evidence) > max_evidence:
+            out.append(f"_{len(v.evidence) - max_evidence} more evidence lines: see `--format json`._")
+        out.append("")
+        if v.consequences:
+            out.append("### What the user saw (consequences, not the cause)")
+            out.append("")
+            out.append(md_block([_evidence_line(e) for e in v.consequences[:8]]))
+            out.append("")
+        out.append("### Remedies")
+        out.append("")
+        for r in v.remedies:
+            out.append(f"- {md_text(r)}")
+        out.append("")
+        if v.missing:
+            out.append("### Missing from the logs")
+            out.append("")
+            for x in v.missing:
+                out.append(f"- {md_text(x)}")
+            out.append("")
+
+    if a.findings:
+        out.append("## Findings (not a migration in these logs)")
+        out.append("")
+        out.append("| cause | confidence | summary | evidence |")
+        out.append("|---|---|---|---|")
+        for f in a.findings:
+            ev = ", ".join(f"{os.path.basename(e.path)}:{e.line}" for e in f.evidence[:3])
+            out.append(f"| {md_code(f.cause)} | {md_text(f.confidence)} | {md_text(short(f.summary, 300))} | {md_text(ev)} |")
+        out.append("")
+        for f in a.findings:
+            if f.evidence:
+                out.append(f"Evidence for {md_code(f.cause)}:")
+                out.append("")
+                out.append(md_block([_evidence_line(e) for e in f.evidence[:12]]))
+                out.append("")
+            if f.remedies:
+                out.append(f"Remedies for {md_code(f.cause)}:")
+                out.append("")
+                for r in f.remedies[:4]:
+                    out.append(f"- {md_text(r)}")
+                out.append("")
+
+    if a.migrations:
+        out.append("## Migrations in these logs")
+        out.append("")
+        out.append("| id | role | domain | start (UTC) | outcome | cause |")
+        out.append("|---|---|---|---|---|---|")
+        for m in a.migrations:
+            out.append(f"| {md_code(m.id)} | {md_text(m.role)} | {md_text(m.domain or '-')} | {fmt_time(m.start)} | "
+                       f"{md_text(m.outcome)} | {md_code(m.verdict.cause) if m.verdict else '-'} |")
+        out.append("")
+    if a.keepalive_deaths:
+        out.append("## Keepalive deaths")
+        out.append("")
+        out.append("| where | time (UTC) | connection | idle | migration |")
+        out.append("|---|---|---|---|---|")
+        for d in a.keepalive_deaths:
+            out.append(f"| {md_text(os.path.basename(d.path))}:{d.line} | {fmt_time(d.time)} | "
+                       f"{md_text(d.owner)} {md_code(d.client or '?')} | {d.idle if d.idle is not None else '?'} s | "
+                       f"{md_code(d.migration) if d.migration else '-'} |")
+        out.append("")
+    offs = [p for p in a.pairs if p.get("clock_offset") is not None]
+    for p in offs:
+        out.append(f"Clock offset {md_text(p['destination_host'])} − {md_text(p['source_host'])}: "
+                   f"{p['clock_offset'] * 1000:+.0f} ms.")
+    warn = [w for f in a.inputs for w in f.warnings] + [f.error for f in a.inputs if f.error]
+    for w in warn:
+        out.append(f"- warning: {md_text(w)}")
+    out.append("")
+    out.append("_Generated by loganalyzer._")
+    return "\n".join(out) + "\n"
