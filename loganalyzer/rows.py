@@ -1,0 +1,323 @@
+"""The event table as Arrow columns, built without Record objects where possible.
+
+`events -o out.parquet` is the hot path.  For the file format a whole block is
+split by one regex (the grammar's record-start rule with the stamp, thread id
+and FUNC:LINE as groups); everything after the thread id (level, FUNC:LINE,
+message) is looked up in a per-file dictionary of distinct entries, because
+debug logs repeat the same bodies over and over; only a new entry is parsed
+(fastpath.classify etc.).  A record then costs a few list appends, and the
+columns are built by Arrow (`take` on the dictionary).  Other formats build
+the same table from their Records (records_table).  tests/test_frame.py proves
+both routes give the same table.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from .fastpath import _T, _error_fields, _unlocated, classify
+from .records import LEVELS
+
+# Fields common enough to be columns of their own; the rest go to `fields` (JSON).
+COMMON = ("client", "ka", "conn", "dconn", "sock", "mon", "vm", "domain", "uuid")
+COLUMNS = ("path", "line", "time", "tid", "level", "func", "src_line", "kind", "message") + COMMON + ("fields",)
+# entry = (level, func, src_line, kind, message, *COMMON, fields)
+ENTRY_COLUMNS = ("level", "func", "src_line", "kind", "message") + COMMON + ("fields",)
+_COMMON_SET = frozenset(COMMON)
+_NCOMMON = len(COMMON)
+_ENC = json.JSONEncoder(ensure_ascii=False).encode
+NONE_TAIL = (None,) * (_NCOMMON + 1)
+
+# distinct entries kept per file before the dictionary starts afresh (bounds memory)
+DICT_LIMIT = 100_000
+
+_DICT = pa.dictionary(pa.int32(), pa.string())
+SCHEMA = pa.schema([
+    pa.field("path", _DICT), pa.field("line", pa.int64()), pa.field("time", pa.timestamp("ms", tz="UTC")),
+    pa.field("tid", pa.int64()), pa.field("level", _DICT), pa.field("func", pa.string()),
+    pa.field("src_line", pa.int64()), pa.field("kind", _DICT), pa.field("message", pa.string())]
+    + [pa.field(c, pa.string()) for c in COMMON] + [pa.field("fields", pa.string())])
+_LEVELS_ARR = pa.array(list(LEVELS), type=pa.string())
+
+
+def fields_tail(fields) -> tuple:
+    """(client, ka, ..., uuid, rest-as-JSON) of a record's fields."""
+    if not fields:
+        return NONE_TAIL
+    g = fields.get
+    common = (g("client"), g("ka"), g("conn"), g("dconn"), g("sock"), g("mon"), g("vm"),
+              g("domain"), g("uuid"))
+    n = _NCOMMON - common.count(None)
+    if len(fields) > n:
+        rest = _ENC({k: v for k, v in fields.items() if k not in _COMMON_SET})
+    else:
+        rest = None
+    return common + (rest,)
+
+
+# ------------------------------------------------------------ Arrow helpers
+def _dict_col(values, categories=None) -> pa.DictionaryArray:
+    arr = pa.array(values, type=pa.string())
+    if categories is None:
+        return arr.dictionary_encode()
+    idx = pa.compute.index_in(arr, value_set=categories)
+    return pa.DictionaryArray.from_arrays(idx.cast(pa.int32()), categories)
+
+
+def _path_col(path: str, n: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([path]))
+
+
+def _time_from_epoch(values) -> pa.Array:
+    t = np.array([np.nan if x is None else x for x in values], dtype="float64")
+    ms = np.round(t * 1000)
+    ok = ~np.isnan(ms)
+    out = np.zeros(len(t), dtype="int64")
+    out[ok] = ms[ok].astype("int64")
+    return pa.array(out, type=pa.timestamp("ms", tz="UTC"), mask=~ok)
+
+
+def _time_from_stamps(dates, offs) -> pa.Array:
+    t = np.array(dates, dtype="datetime64[ms]")
+    odd = set(offs)
+    odd.discard(None)
+    odd.discard("+0000")
+    if odd:
+        adj = np.array([0 if o is None or o == "+0000" else
+                        (1 if o[0] == "+" else -1) * (int(o[1:3]) * 3600 + int(o[3:5]) * 60) * 1000
+                        for o in offs], dtype="int64")
+        t = t - adj.astype("timedelta64[ms]")
+    nat = np.isnat(t)
+    return pa.array(t.astype("int64"), type=pa.timestamp("ms", tz="UTC"), mask=nat if nat.any() else None)
+
+
+def _table(path, n, line, time, tid, entry_cols) -> pa.Table:
+    level, func, src_line, kind, message = entry_cols[:5]
+    cols = [_path_col(path, n), line, time, tid, level, func, src_line, kind, message] + list(entry_cols[5:])
+    return pa.Table.from_arrays(cols, schema=SCHEMA)
+
+
+def empty_table() -> pa.Table:
+    return SCHEMA.empty_table()
+
+
+def records_table(path, records) -> pa.Table:
+    """Records (of one input; `path` None = each record's own) -> Arrow table."""
+    n = len(records)
+    ents = [(r.level, r.func, r.src_line, r.kind, r.message) + fields_tail(r.fields) for r in records]
+    cols = list(zip(*ents)) if n else [()] * len(ENTRY_COLUMNS)
+    entry_cols = [_dict_col(cols[0], _LEVELS_ARR), pa.array(cols[1], type=pa.string()),
+                  pa.array(cols[2], type=pa.int64()), _dict_col(cols[3]),
+                  pa.array(cols[4], type=pa.string())] + [pa.array(c, type=pa.string()) for c in cols[5:]]
+    line = pa.array([r.line for r in records], type=pa.int64())
+    time = _time_from_epoch([r.time for r in records])
+    tid = pa.array([r.tid for r in records], type=pa.int64())
+    if path is None:
+        tbl = _table("", n, line, time, tid, entry_cols)
+        return tbl.set_column(0, "path", _dict_col([r.path for r in records]))
+    return _table(path, n, line, time, tid, entry_cols)
+
+
+# ------------------------------------------------------------ the file format
+_EXPECT = {
+    "DATETIME": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}: ",
+    "TID": r"\d+: ",
+    "FUNCLOC": r"[A-Za-z_][A-Za-z0-9_]*:\d+ : ?",
+}
+if all(_T.get(k) == v for k, v in _EXPECT.items()):
+    # groups: 1 date, 2 offset, 3 tid, 4 level, 5 func, 6 src_line
+    ROW_HEAD = re.compile(
+        r"^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): |" + f"(?:{_T['CLOCK']}))"
+        r"(?:(\d+): )?" + f"({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}"
+        r"(?:([A-Za-z_][A-Za-z0-9_]*):(\d+) : ?)?", re.M)
+    # For re.split: the record start after a newline (a literal first character
+    # lets re skip ahead fast) with only the stamp and thread id as groups, so
+    # that the text between two starts is "LEVEL : FUNC:LINE : message".
+    ROW_NL = re.compile(
+        r"\n(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): |" + f"(?:{_T['CLOCK']}))"
+        r"(?:(\d+): )?" + f"(?=(?:{_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']})")
+    _REST = re.compile(f"({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}"
+                       r"(?:([A-Za-z_][A-Za-z0-9_]*):(\d+) : ?)?")
+else:  # pragma: no cover - the grammar changed its header terminals
+    ROW_HEAD = ROW_NL = None
+
+
+def _last_start(text: str):
+    """Where the last record of text starts (None: no record starts in text)."""
+    pos = len(text) - 1 if text.endswith("\n") else len(text)
+    match = ROW_HEAD.match
+    while True:
+        k = text.rfind("\n", 0, pos)
+        if match(text, k + 1):
+            return k + 1
+        if k < 0:
+            return None
+        pos = k
+
+
+class FileTables:
+    """Turns the blocks of one file-format input into Arrow tables (one per
+    block).  `heads`, `workers`, `foreign` and the time/record counts feed the
+    reader's facts."""
+
+    def __init__(self, path: str, want_workers=lambda: False):
+        self.path = path
+        self.want_workers = want_workers
+        self.records = 0
+        self.first_stamp = None
+        self.last_stamp = None
+        self.heads = []        # (kind, fields) of version / hostname lines
+        self.workers = []      # worker names of thread_job records (daemon name)
+        self.foreign = []      # (line, nlines) before / between records
+        self._reset()
+
+    def _reset(self):
+        self._cache = {}
+        self._new = []
+        self._nls = []         # newlines inside each entry's message (for line numbers)
+        self._dict = None      # list of Arrow arrays, one per entry column
+
+    # -- one entry (level .. fields) of a record, from its text after the thread id
+    def _entry(self, key):
+        eid = self._cache.get(key)
+        if eid is not None:
+            return eid
+        m = _REST.match(key)
+        level, func, sl = m.groups()
+        msg = key[m.end():]
+        self._nls.append(msg.count("\n"))
+        if msg.endswith("\r"):
+            msg = msg[:-1]
+        if func is None:
+            kind, fields = _unlocated(msg)
+            if kind != "text":
+                self.heads.append((kind, dict(fields)))
+            ent = (level, None, None, kind, msg) + fields_tail(fields)
+        elif not msg:
+            ent = (level, func, int(sl), "text", msg) + NONE_TAIL
+        elif level == "error" or level == "warning":
+            ent = (level, func, int(sl), "error", msg) + fields_tail(_error_fields(msg))
+        else:
+            kind, fields = classify(msg)
+            if kind == "thread_job" and self.want_workers():
+                w = fields.get("worker")
+                if w:
+                    self.workers.append(w)
+            ent = (level, func, int(sl), kind, msg) + fields_tail(fields)
+        eid = len(self._cache)
+        self._cache[key] = eid
+        self._new.append(ent)
+        return eid
+
+    def blocks_to_tables(self, blocks):
+        """Arrow tables of the records in blocks (formats.Block)."""
+        was = gc.isenabled()
+        gc.disable()   # millions of short-lived tuples: the cycle collector only costs time here
+        try:
+            yield from self._blocks_to_tables(blocks)
+        finally:
+            if was:
+                gc.enable()
+
+    def _blocks_to_tables(self, blocks):
+        pending = ""
+        pending_line = 0
+        next_line = 1
+        for block in blocks:
+            btext = block.text
+            if block.tail:
+                if pending:
+                    yield from self._emit(pending, pending_line, True)
+                    pending = ""
+                self.foreign.append((next_line, 0))   # the rest of an over-long line
+                next_line += btext.count("\n")
+                continue
+            if pending:
+                text = pending + btext
+                line = pending_line
+            else:
+                text = btext
+                line = next_line
+            next_line += btext.count("\n")
+            cut = _last_start(text)
+            if cut is None:
+                self.foreign.append((line, text.count("\n") + (0 if text.endswith("\n") else 1)))
+                pending = ""
+                continue
+            if cut > 0:
+                out = []
+                line = self._emit_into(text[:cut], line, out)
+                yield from out
+            pending = text[cut:]
+            pending_line = line
+        if pending:
+            yield from self._emit(pending, pending_line, True)
+
+    def _emit(self, text, line, final):
+        out = []
+        self._emit_into(text, line, out)
+        return out
+
+    def _emit_into(self, text, line, out):
+        """The records of text (which ends where a record ends) -> one table
+        in out; returns the line after them."""
+        if text.endswith("\n"):
+            text = text[:-1]
+        parts = ROW_NL.split("\n" + text)
+        pre = parts[0]
+        if pre:
+            n = pre.count("\n")
+            self.foreign.append((line, n))
+            line += n
+        if len(parts) == 1:
+            return line
+        keys = parts[4::4]
+        get = self._cache.get
+        ids = [get(k) for k in keys]
+        if None in ids:
+            entry = self._entry
+            ids = [entry(k) if i is None else i for k, i in zip(keys, ids)]
+        idx = np.array(ids, dtype=np.int32)
+        steps = np.array(self._nls, dtype=np.int64)[idx] + 1
+        ends = np.cumsum(steps)
+        lines = ends - steps + line
+        out.append(self._make_table(lines, parts[1::4], parts[2::4], parts[3::4], idx))
+        line += int(ends[-1])
+        if len(self._cache) > DICT_LIMIT:
+            self._reset()
+        return line
+
+    def _make_table(self, lines, dates, offs, tids, idx) -> pa.Table:
+        n = len(lines)
+        self.records += n
+        if self.first_stamp is None:
+            for d, o in zip(dates, offs):
+                if d is not None:
+                    self.first_stamp = d + o
+                    break
+        for d, o in zip(reversed(dates), reversed(offs)):
+            if d is not None:
+                self.last_stamp = d + o
+                break
+        if self._new:
+            cols = list(zip(*self._new))
+            new = [_dict_col(cols[0], _LEVELS_ARR).indices, pa.array(cols[1], type=pa.string()),
+                   pa.array(cols[2], type=pa.int64()), pa.array(cols[3], type=pa.string()),
+                   pa.array(cols[4], type=pa.string())] + [pa.array(c, type=pa.string()) for c in cols[5:]]
+            self._new = []
+            if self._dict is None:
+                self._dict = new
+            else:
+                self._dict = [pa.concat_arrays([old, x]) for old, x in zip(self._dict, new)]
+        idx = pa.array(idx)
+        d = self._dict
+        level = pa.DictionaryArray.from_arrays(d[0].take(idx), _LEVELS_ARR)
+        kind = d[3].take(idx).dictionary_encode()
+        entry_cols = [level, d[1].take(idx), d[2].take(idx), kind] + [c.take(idx) for c in d[4:]]
+        tid = pa.array(tids, type=pa.string()).cast(pa.int64())
+        return _table(self.path, n, pa.array(lines, type=pa.int64()), _time_from_stamps(dates, offs),
+                      tid, entry_cols)
