@@ -1,0 +1,242 @@
+"""Shared helpers for the benchmark scripts (timing, peak RSS, loganalyzer/lnav discovery)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+GENERATOR = BENCH / "generate_log.py"
+LNAV_FORMAT = BENCH / "lnav" / "libvirtd_log.json"
+LNAV_FORMAT_NAME = "libvirtd_log"
+
+
+# ------------------------------------------------------------------------------------------
+# running and measuring one child process
+# ------------------------------------------------------------------------------------------
+
+class RunResult:
+    def __init__(self, cmd, seconds, maxrss_kb, rc, stdout, stderr, timed_out=False):
+        self.cmd = cmd
+        self.seconds = seconds
+        self.maxrss_kb = maxrss_kb
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+
+
+TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = None) -> RunResult:
+    """Run cmd, return wall time and the child's peak RSS (KiB).
+
+    Linux carries a process's maxrss across exec(), so a child forked from this (30+ MB) Python
+    process would report at least the parent's RSS.  The command is therefore started through
+    GNU time (``/usr/bin/time -f %M``), which forks it from a tiny process and reports its real
+    ru_maxrss.  Without /usr/bin/time we fall back to os.wait4() on the child (inflated for
+    small commands).  ru_maxrss includes reaped grandchildren, so it is the largest *single*
+    process of the tree, not the sum of concurrently running workers.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(prefix="bench-rss-", suffix=".txt") as rssf:
+        full = [TIME_BIN, "-f", "%M", "-o", rssf.name, "--"] + list(cmd) if TIME_BIN else list(cmd)
+        t0 = time.perf_counter()
+        p = subprocess.Popen(full, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd,
+                             start_new_session=True)
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+        finally:
+            timer.cancel()
+        t1 = time.perf_counter()
+        p.returncode = os.waitstatus_to_exitcode(status)
+        maxrss = ru.ru_maxrss
+        if TIME_BIN:
+            try:
+                txt = Path(rssf.name).read_text().strip().splitlines()
+                maxrss = int(txt[-1])
+            except (OSError, ValueError, IndexError):
+                pass
+        out.seek(0)
+        err.seek(0)
+        return RunResult(cmd, t1 - t0, maxrss, p.returncode,
+                         out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                         timed_out.is_set())
+
+
+def run_repeated(cmd: list[str], repeat: int = 3, timeout: float = 3600,
+                 ok_rcs: tuple[int, ...] = (0,)) -> dict:
+    """Run cmd `repeat` times; median wall time, max peak RSS.  Stops at the first failure."""
+    runs = []
+    for _ in range(max(1, repeat)):
+        r = run_once(cmd, timeout)
+        runs.append(r)
+        if r.rc not in ok_rcs:
+            break
+    last = runs[-1]
+    ok = all(r.rc in ok_rcs for r in runs)
+    return {
+        "cmd": cmd,
+        "ok": ok,
+        "rc": last.rc,
+        "timed_out": any(r.timed_out for r in runs),
+        "times": [round(r.seconds, 4) for r in runs],
+        "seconds": statistics.median(r.seconds for r in runs),
+        "peak_rss_mb": max(r.maxrss_kb for r in runs) / 1024.0,
+        "stdout": last.stdout,
+        "stderr": last.stderr,
+    }
+
+
+def warm_cache(paths: list[Path]):
+    """Read the inputs once so every tool is timed on a warm page cache."""
+    for p in paths:
+        files = sorted(p.glob("*")) if p.is_dir() else [p]
+        for f in files:
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    while fh.read(1 << 24):
+                        pass
+
+
+# ------------------------------------------------------------------------------------------
+# generated inputs
+# ------------------------------------------------------------------------------------------
+
+def manifest_path(log: Path) -> Path:
+    return Path(str(log).rstrip("/") + ".manifest.json")
+
+
+def ensure_log(path: Path, lines: int, seed: str, regen: bool = False) -> dict:
+    """Generate path with generate_log.py unless a matching file + manifest already exist."""
+    mp = manifest_path(path)
+    if not regen and path.exists() and mp.exists():
+        try:
+            m = json.loads(mp.read_text())
+            if (m.get("lines") == lines and str(m.get("seed")) == str(seed)
+                    and path.stat().st_size == m.get("bytes")):
+                print(f"# reusing {path} ({m['lines']} lines, {m['bytes'] / 1e6:.1f} MB)", flush=True)
+                return m
+        except (ValueError, OSError):
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(GENERATOR), "--lines", str(lines), "--seed", str(seed),
+                    "-o", str(path)], check=True)
+    m = json.loads(mp.read_text())
+    m["_generation_seconds"] = time.perf_counter() - t0
+    return m
+
+
+def ensure_dir(path: Path, files: int, lines: int, seed: str, regen: bool = False) -> dict:
+    mp = manifest_path(path)
+    if not regen and path.is_dir() and mp.exists():
+        try:
+            m = json.loads(mp.read_text())
+            if (len(m.get("files", [])) == files and str(m.get("seed")) == str(seed)
+                    and all(f["lines"] == lines and Path(f["log"]).exists()
+                            and Path(f["log"]).stat().st_size == f["bytes"] for f in m["files"])):
+                print(f"# reusing {path}/ ({files} files, {m['bytes'] / 1e6:.1f} MB)", flush=True)
+                return m
+        except (ValueError, OSError, KeyError):
+            pass
+    if path.is_dir():
+        for f in path.glob("libvirtd-*.log"):
+            f.unlink()
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(GENERATOR), "--files", str(files), "--lines", str(lines),
+                    "--seed", str(seed), "-o", str(path)], check=True)
+    m = json.loads(mp.read_text())
+    m["_generation_seconds"] = time.perf_counter() - t0
+    return m
+
+
+# ------------------------------------------------------------------------------------------
+# tools
+# ------------------------------------------------------------------------------------------
+
+def loganalyzer_base() -> list[str] | None:
+    """How to invoke the loganalyzer CLI: the installed entry point, else `python -m loganalyzer`."""
+    exe = shutil.which("loganalyzer")
+    if exe:
+        return [exe]
+    if (REPO / "loganalyzer" / "__main__.py").exists():
+        return [sys.executable, "-m", "loganalyzer"]
+    return None
+
+
+_avail_cache: dict[str, bool] = {}
+
+
+def loganalyzer_has(sub: str) -> bool:
+    """True when `loganalyzer <sub> --help` works."""
+    if sub in _avail_cache:
+        return _avail_cache[sub]
+    base = loganalyzer_base()
+    ok = False
+    if base:
+        try:
+            r = subprocess.run(base + [sub, "--help"], cwd=REPO, capture_output=True, timeout=60)
+            ok = r.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+    _avail_cache[sub] = ok
+    return ok
+
+
+def lnav_ensure_format() -> str | None:
+    """Install the libvirtd lnav format if needed.  Returns an error string or None."""
+    if not shutil.which("lnav"):
+        return "lnav is not installed (apt-get install -y lnav)"
+    installed = [Path.home() / ".config/lnav/formats/installed/libvirtd_log.json",
+                 Path.home() / ".lnav/formats/installed/libvirtd_log.json"]
+    src = LNAV_FORMAT.read_bytes()
+    if not any(p.exists() and p.read_bytes() == src for p in installed):
+        r = subprocess.run(["lnav", "-i", str(LNAV_FORMAT)], capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"lnav -i failed: {r.stderr.strip()}"
+    return None
+
+
+def lnav_count_cmd(target: Path, where: str) -> list[str]:
+    return ["lnav", "-n", "-c", f";SELECT count(*) FROM {LNAV_FORMAT_NAME} WHERE {where}", str(target)]
+
+
+def parse_last_int(text: str) -> int | None:
+    for tok in reversed(text.split()):
+        if tok.isdigit():
+            return int(tok)
+    return None
+
+
+def grep_cmd(target: Path, pattern: str = "countToDeath=0") -> list[str]:
+    if target.is_dir():
+        files = sorted(str(f) for f in target.glob("*.log"))
+        return ["grep", "-c", "-h", pattern] + files
+    return ["grep", "-c", pattern, str(target)]
+
+
+def grep_total(stdout: str) -> int:
+    return sum(int(x) for x in stdout.split() if x.isdigit())
