@@ -78,18 +78,40 @@ def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = Non
     if funcloc:
         func, _, ln = funcloc.partition(":")
         src_line = int(ln.split(" ", 1)[0])
-        if not body:
-            kind, fields = "text", _EMPTY
-        elif level == "error" or level == "warning":
-            kind = "error"
-            fields = _error_fields(body) if with_fields else None
-        else:
-            kind, fields = classify(body, with_fields)
+        kind, fields = located(level, body, with_fields)
     else:
         func = src_line = None
         kind, fields = _unlocated(body)
     return Record(path, line, time, tid, level, func, src_line, kind, body,
                   text if raw is None else raw, None if fields is None else dict(fields))
+
+
+def located(level: str, body: str, with_fields: bool = True):
+    """Kind and fields of the message of a record that has FUNC:LINE."""
+    if not body:
+        return "text", _EMPTY
+    if level == "error" or level == "warning":
+        return "error", (_error_fields(body) if with_fields else None)
+    return classify(body, with_fields)
+
+
+def parse_message(level: str, message: str):
+    """A bare message (journald MESSAGE=, KubeVirt msg, syslog text) -> (kind, fields).
+
+    Equals records.parse_message_with_grammar(message, level) minus the echoed
+    message: error and warning levels read the message as an error line,
+    every other level through the located families."""
+    if level == "error" or level == "warning":
+        return "error", _error_fields(message)
+    if not message:
+        return "text", {}
+    kind, fields = classify(message)
+    return kind, dict(fields)
+
+
+def unlocated(body: str):
+    """Kind and fields of a function-less message (the header lines)."""
+    return _unlocated(body)
 
 
 def classify(body: str, with_fields: bool = True):
@@ -166,6 +188,17 @@ def _kvlist(s: str, pos: int, value_re=None):
     "a separator followed by a key or a (VM: ...) group"), so one SEP.search
     finds the end of the value instead of testing the lookahead at every char.
     """
+    if "(VM: " not in s and '["' not in s and "current " not in s:
+        # No (VM: ...) group, no bracketed key, no "current " key prefix: then
+        # SEP can only match between items, so one split finds them all.
+        if _KEY.match(s, pos) is None:
+            return None
+        fields = {}
+        for item in _SEP.split(s[pos:] if pos else s):
+            k, _, v = item.partition("=")
+            if k not in fields:
+                fields[k] = v
+        return fields, len(s)
     fields = {}
     n = len(s)
     search = _SEP.search

@@ -1,36 +1,91 @@
 """Detect and unwrap each place libvirt lines live.
 
 Every format turns decoded text blocks into a stream of Record and Foreign
-items whose raw texts, joined, give back the input exactly.
+items whose raw texts, joined, give back the input exactly (a Record's `raw`
+is always the physical line(s) it came from, wrapper included).
 
-  file      the daemon's own file/stderr output (the grammar's record format)
-  pasted    libvirt records inside other text (a bug report, a CI log): a
-            record is found wherever it starts on a line; the rest is foreign
-  text      no libvirt records at all (virsh output, a management log): every
-            line is foreign, but error messages in it are still recognised
+  file          the daemon's own file/stderr output (the grammar's record format)
+  pasted        libvirt records inside other text (a bug report, a CI log): a
+                record is found wherever it starts on a line; the rest is foreign
+  syslog        `Nov 29 12:34:47 host libvirtd[1234]: TID: level : func:line : msg`
+                (rsyslog's #012/#015 escapes decoded in the message), also the
+                wrapper around a whole file-format record (then the inner record,
+                with its own UTC time stamp, is taken)
+  journal       journalctl short text: `Nov 29 12:34:47 host virtqemud[1234]: msg`
+                (no thread id, level or function); also `ident[pid]: msg` without
+                date and host; journalctl's indented continuation lines belong to
+                the message before them
+  journal-json  `journalctl -o json`: MESSAGE (string or byte array), PRIORITY,
+                CODE_FUNC, CODE_LINE, LIBVIRT_SOURCE, __REALTIME_TIMESTAMP, _PID, _COMM
+  kubevirt      virt-launcher JSON lines; those with "subcomponent":"libvirt" are
+                records (pos = func:line, thread, msg, level, timestamp), the rest foreign
+  text          no libvirt records at all: every line is foreign
+
+Wrapped formats (syslog, journal) carry only the daemons' own lines as records:
+an ident such as libvirtd, virtqemud, virtproxyd, virtlogd (any `virt…d` or
+`libvirt…`) or any ident whose message carries libvirt's `TID: level : func:line :`
+prefix.  Lines of other programs are foreign.
+
+Messages of every format go through the same message families
+(fastpath.parse_message / records.parse_message_with_grammar).
 """
 from __future__ import annotations
 
-from .fastpath import RECORD_ANYWHERE, RECORD_START, parse_record
-from .records import Foreign
+import calendar
+import json
+import re
+import time as _time
 
-FORMATS = ("file", "pasted", "text")
+from .fastpath import (RECORD_ANYWHERE, RECORD_START, _T, located, parse_message,
+                       parse_record, unlocated)
+from .records import Foreign, Overflow, Record
+
+FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "kubevirt", "text")
 
 
-def detect(sample: str) -> str:
-    """Name of the format of a file from its first block of text."""
-    lines = sample.splitlines()[:2000]
-    at_start = anywhere = 0
-    for ln in lines:
-        if RECORD_START.match(ln):
-            at_start += 1
-        elif RECORD_ANYWHERE.search(ln):
-            anywhere += 1
-    if at_start and at_start >= anywhere:
-        return "file"
-    if anywhere:
-        return "pasted"
-    return "text"
+class Context:
+    """What a format generator may need to know about its input."""
+
+    def __init__(self, year: int | None = None, year_source: str = "the current year",
+                 warn=None, mtime: float | None = None):
+        self.mtime = mtime
+        if year is None and mtime is not None:
+            year, year_source = _time.gmtime(mtime).tm_year, "the file's modification year"
+        self.year = year if year is not None else _time.gmtime().tm_year
+        self.year_source = year_source
+        self._warn = warn
+        self.year_used = False
+        self.notes: set = set()
+
+    def warn(self, msg: str):
+        if msg not in self.notes:
+            self.notes.add(msg)
+            if self._warn:
+                self._warn(msg)
+
+
+# ---------------------------------------------------------------- wrappers
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+# `Nov 29 12:34:47 host ident[pid]: msg` (BSD syslog / journalctl short),
+# `2023-11-07T10:00:00.123+01:00 host ident[pid]: msg` (short-iso, RFC 3339),
+# `ident[pid]: msg` (no date and host: then the [pid] is required).
+_WRAP = re.compile(
+    r"(?:(?:(?P<bsd>(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>[ \d]\d) "
+    r"(?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?)"
+    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?))"
+    r" (?P<host>\S+) (?P<ident>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?"
+    r"|(?P<ident2>[^\s\[\]:]+)\[(?P<pid2>\d+)\]): ")
+
+_LIBVIRT_IDENT = re.compile(r"(?:libvirt[\w.-]*|virt\w*d)$")
+
+# libvirt's syslog body: "TID: level : func:line : msg" (built from the grammar's terminals)
+_SYSLOG_BODY = re.compile(
+    f"({_T['TID']})({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}(?:({_T['FUNCLOC']}))?")
+
+_RSYSLOG_ESC = re.compile(r"#0(?:12|15|11)")
+_ESC = {"#012": "\n", "#015": "\r", "#011": "\t"}
 
 
 def _strip_eol(raw: str) -> str:
@@ -41,7 +96,308 @@ def _strip_eol(raw: str) -> str:
     return raw
 
 
-def file_items(blocks, path: str, with_fields: bool = False):
+def _bsd_time(m, ctx: Context) -> float:
+    """A BSD stamp has no year: take the context's year; a date that would lie
+    more than a day after the file's modification time is from the year before."""
+    mon = _MONTHS[m["mon"]]
+    ctx.year_used = True
+    hh, mm, ss = m["hms"].split(":")
+    frac = float(m["frac"]) if m["frac"] else 0.0
+    day = int(m["day"])
+    t = calendar.timegm((ctx.year, mon, day, int(hh), int(mm), int(ss))) + frac
+    if ctx.mtime is not None and t > ctx.mtime + 86400:
+        t = calendar.timegm((ctx.year - 1, mon, day, int(hh), int(mm), int(ss))) + frac
+    return t
+
+
+def _iso_time(s: str) -> float | None:
+    from datetime import datetime, timezone
+    s = s.replace(",", ".")
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    elif len(s) > 5 and s[-5] in "+-" and s[-3] != ":":
+        s = s[:-2] + ":" + s[-2:]
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _level_less(msg: str):
+    """Level, kind, fields of a message that came without a level (journal text):
+    a message that starts with a libvirt error prefix is an error, the rest
+    is read as a debug/info body ('unknown' level)."""
+    kind, fields = unlocated(msg)
+    if kind != "text":
+        return "info", kind, fields
+    kind, fields = parse_message("unknown", msg)
+    if kind == "text":
+        ek, ef = parse_message("error", msg)
+        if ef.get("prefix"):
+            return "error", ek, ef
+    return "unknown", kind, fields
+
+
+def _wrapped_record(m, line_text: str, raw: str, path: str, line: int, ctx: Context,
+                    syslog: bool, with_fields: bool):
+    """One wrapper line -> Record or None (not a libvirt line)."""
+    msg = line_text[m.end():]
+    if syslog and "#0" in msg:
+        msg = _RSYSLOG_ESC.sub(lambda e: _ESC[e.group()], msg)
+    ident = m["ident"] or m["ident2"]
+    # a whole file-format record inside the wrapper: its own UTC time wins
+    if RECORD_START.match(msg):
+        rec = parse_record(msg, path, line, raw, with_fields)
+        if rec is not None:
+            return rec
+    b = _SYSLOG_BODY.match(msg)
+    if m["bsd"]:
+        t = _bsd_time(m, ctx)
+    elif m["iso"]:
+        t = _iso_time(m["iso"])
+    else:
+        t = None
+    if b is not None:
+        tid_s, level, funcloc = b.groups()
+        body = msg[b.end():]
+        if funcloc:
+            func, _, ln = funcloc.partition(":")
+            src_line = int(ln.split(" ", 1)[0])
+            kind, fields = located(level, body, with_fields)
+        else:
+            func = src_line = None
+            kind, fields = unlocated(body)
+        return Record(path, line, t, int(tid_s[:-2]), level, func, src_line, kind, body, raw,
+                      None if fields is None else dict(fields))
+    if not _LIBVIRT_IDENT.match(ident):
+        return None
+    level, kind, fields = _level_less(msg)
+    return Record(path, line, t, None, level, None, None, kind, msg, raw, dict(fields))
+
+
+def _wrapped_items(blocks, path, with_fields, ctx, syslog):
+    ctx = ctx or Context()
+    line = 1
+    pend = None            # [record, indent] of a journal record that may continue
+    match = _WRAP.match
+    for block in blocks:
+        if block.tail:
+            if pend:
+                yield pend[0]
+                pend = None
+            yield Overflow(path, line - 1, block.text)
+            continue
+        for phys in block.text.splitlines(keepends=True):
+            text = _strip_eol(phys)
+            m = match(text)
+            if m is not None:
+                if pend:
+                    yield pend[0]
+                    pend = None
+                rec = _wrapped_record(m, text, phys, path, line, ctx, syslog, with_fields)
+                if rec is None:
+                    yield Foreign(path, line, phys)
+                elif syslog:
+                    yield rec
+                else:
+                    pend = [rec, m.end()]
+            elif pend and text[:1] in (" ", "\t") and text.strip():
+                # journalctl indents the further lines of a multi-line message
+                rec, indent = pend
+                cont = text[indent:] if text[:indent].strip() == "" else text.lstrip()
+                rec.raw += phys
+                rec.message += "\n" + cont
+                if rec.tid is None and rec.func is None:
+                    level, kind, fields = _level_less(rec.message)
+                    rec.level, rec.kind, rec._fields = level, kind, dict(fields)
+                else:
+                    rec._fields = None
+            else:
+                if pend:
+                    yield pend[0]
+                    pend = None
+                yield Foreign(path, line, phys)
+            line += 1
+    if pend:
+        yield pend[0]
+
+
+def syslog_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    return _wrapped_items(blocks, path, with_fields, ctx, True)
+
+
+def journal_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    return _wrapped_items(blocks, path, with_fields, ctx, False)
+
+
+# ---------------------------------------------------------------- JSON lines
+# journald PRIORITY -> libvirt level (virLogPrioritySyslog in reverse)
+_PRIORITY = {"0": "error", "1": "error", "2": "error", "3": "error", "4": "warning",
+             "5": "info", "6": "info", "7": "debug"}
+
+
+def _json_lines(blocks, path):
+    """(line, physical line, parsed object or None) of JSON-lines input."""
+    line = 1
+    loads = json.loads
+    for block in blocks:
+        if block.tail:
+            yield line - 1, block.text, Overflow
+            continue
+        for phys in block.text.splitlines(keepends=True):
+            obj = None
+            s = phys.strip()
+            if s.startswith("{"):
+                try:
+                    obj = loads(s)
+                except ValueError:
+                    obj = None
+                if not isinstance(obj, dict):
+                    obj = None
+            yield line, phys, obj
+            line += 1
+
+
+def _message_text(v) -> str:
+    if isinstance(v, list):      # journald exports non-printable messages as a byte array
+        try:
+            return bytes(v).decode("utf-8", "replace")
+        except (ValueError, TypeError):
+            return str(v)
+    return "" if v is None else str(v)
+
+
+def journal_json_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    for line, phys, obj in _json_lines(blocks, path):
+        if obj is Overflow:
+            yield Overflow(path, line, phys)
+        elif obj is None or "MESSAGE" not in obj:
+            yield Foreign(path, line, phys)
+            continue
+        msg = _message_text(obj.get("MESSAGE"))
+        if msg.endswith("\n"):
+            msg = msg[:-1]
+        level = _PRIORITY.get(str(obj.get("PRIORITY", "")), None)
+        func = obj.get("CODE_FUNC") or None
+        try:
+            src_line = int(obj["CODE_LINE"]) if obj.get("CODE_LINE") not in (None, "") else None
+        except (TypeError, ValueError):
+            src_line = None
+        try:
+            t = int(obj["__REALTIME_TIMESTAMP"]) / 1e6
+        except (KeyError, TypeError, ValueError):
+            t = None
+        if func is None:
+            kind, fields = unlocated(msg)
+            if kind == "text":
+                if level is None:
+                    level, kind, fields = _level_less(msg)
+                else:
+                    kind, fields = parse_message(level, msg)
+            elif level is None:
+                level = "info"
+        else:
+            if level is None:
+                level = "unknown"
+            kind, fields = parse_message(level, msg)
+        rec = Record(path, line, t, None, level, func, src_line, kind, msg, phys, dict(fields))
+        yield rec
+
+
+def _kubevirt_time(s) -> float | None:
+    if not isinstance(s, str):
+        return None
+    return _iso_time(s)
+
+
+def kubevirt_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    for line, phys, obj in _json_lines(blocks, path):
+        if obj is Overflow:
+            yield Overflow(path, line, phys)
+            continue
+        if obj is None or obj.get("subcomponent") != "libvirt" or "msg" not in obj:
+            yield Foreign(path, line, phys)
+            continue
+        msg = _message_text(obj.get("msg"))
+        level = str(obj.get("level") or "unknown").lower()
+        level = {"warn": "warning", "err": "error", "fatal": "error"}.get(level, level)
+        if level not in ("debug", "info", "warning", "error", "unknown"):
+            level = "unknown"
+        pos = obj.get("pos")
+        func = src_line = None
+        if isinstance(pos, str) and ":" in pos:
+            f, _, ln = pos.rpartition(":")
+            if ln.isdigit() and f:
+                func, src_line = f, int(ln)
+        try:
+            tid = int(obj.get("thread")) if obj.get("thread") not in (None, "") else None
+        except (TypeError, ValueError):
+            tid = None
+        if func is None:
+            kind, fields = unlocated(msg)
+            if kind == "text":
+                kind, fields = parse_message(level, msg)
+        else:
+            kind, fields = parse_message(level, msg)
+        yield Record(path, line, _kubevirt_time(obj.get("timestamp")), tid, level, func, src_line,
+                     kind, msg, phys, dict(fields))
+
+
+# ---------------------------------------------------------------- detection
+def detect(sample: str) -> str:
+    """Name of the format of a file from its first block of text."""
+    lines = [ln for ln in sample.splitlines()[:2000] if ln.strip()]
+    if not lines:
+        return "file"
+    # JSON lines: journalctl -o json, or KubeVirt virt-launcher
+    objs = []
+    for ln in lines[:200]:
+        s = ln.strip()
+        if s.startswith("{"):
+            try:
+                o = json.loads(s)
+            except ValueError:
+                continue
+            if isinstance(o, dict):
+                objs.append(o)
+    if objs and len(objs) * 2 >= min(len(lines), 200):
+        if any("__REALTIME_TIMESTAMP" in o or "MESSAGE" in o for o in objs):
+            return "journal-json"
+        if any(o.get("subcomponent") == "libvirt" or "component" in o for o in objs):
+            return "kubevirt"
+    at_start = anywhere = wrapped = wrapped_lv = 0
+    for ln in lines:
+        if RECORD_START.match(ln):
+            at_start += 1
+            continue
+        m = _WRAP.match(ln)
+        if m is not None:
+            wrapped += 1
+            msg = ln[m.end():]
+            if "#0" in msg:
+                msg = _RSYSLOG_ESC.sub(lambda e: _ESC[e.group()], msg)
+            if _SYSLOG_BODY.match(msg) or RECORD_START.match(msg):
+                wrapped_lv += 1
+        elif RECORD_ANYWHERE.search(ln):
+            anywhere += 1
+    # a record that starts mid-line means pasted text (a bug report), unless it is
+    # a rare oddity inside a long daemon log
+    if at_start and at_start >= wrapped and anywhere * 20 < at_start:
+        return "file"
+    if wrapped and wrapped >= anywhere:
+        return "syslog" if wrapped_lv else "journal"
+    if anywhere:
+        return "pasted"
+    if at_start:
+        return "file"
+    return "text"
+
+
+# ---------------------------------------------------------------- file format
+def file_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
     """Records of the file format: a record is a line that matches the
     record-start rule plus every following line that does not."""
     pending = ""
@@ -50,6 +406,14 @@ def file_items(blocks, path: str, with_fields: bool = False):
     finditer = RECORD_START.finditer
     for block in blocks:
         btext = block.text
+        if block.tail:
+            # the rest of an over-long line: kept as foreign text
+            if pending:
+                yield parse_record(_strip_eol(pending), path, pending_line, pending, with_fields)
+                pending = ""
+            yield Overflow(path, next_line, btext)
+            next_line += btext.count("\n")
+            continue
         if pending:
             text = pending + btext
             line = pending_line
@@ -78,11 +442,14 @@ def file_items(blocks, path: str, with_fields: bool = False):
         yield parse_record(_strip_eol(pending), path, pending_line, pending, with_fields)
 
 
-def pasted_items(blocks, path: str, with_fields: bool = False):
+def pasted_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
     """One-line records found anywhere in a line; the text before them and
     every other line is foreign."""
     line = 1
     for block in blocks:
+        if block.tail:
+            yield Overflow(path, line - 1, block.text)
+            continue
         for phys in block.text.splitlines(keepends=True):
             m = RECORD_ANYWHERE.search(phys)
             if m is None:
@@ -96,7 +463,7 @@ def pasted_items(blocks, path: str, with_fields: bool = False):
             line += 1
 
 
-def text_items(blocks, path: str, with_fields: bool = False):
+def text_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
     line = 1
     for block in blocks:
         if block.text:
@@ -104,4 +471,6 @@ def text_items(blocks, path: str, with_fields: bool = False):
             line += block.text.count("\n")
 
 
-ITEMS = {"file": file_items, "pasted": pasted_items, "text": text_items}
+ITEMS = {"file": file_items, "pasted": pasted_items, "syslog": syslog_items,
+         "journal": journal_items, "journal-json": journal_json_items,
+         "kubevirt": kubevirt_items, "text": text_items}

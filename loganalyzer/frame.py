@@ -1,20 +1,28 @@
 """Records -> pandas: the event table, built from columns, in bounded chunks."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from .reader import FileFacts, LogReader
 from .records import LEVELS, Record
-from .sources import expand_paths
+from .rows import COLUMNS, COMMON, SCHEMA, empty_table, records_table
+from .sources import InputError, expand_paths
 
-# Fields common enough to be columns of their own; the rest go to `fields` (JSON).
-COMMON = ("client", "ka", "conn", "dconn", "sock", "mon", "vm", "domain", "uuid")
-COLUMNS = ("path", "line", "time", "tid", "level", "func", "src_line", "kind", "message") + COMMON + ("fields",)
+TIME_DTYPE = "datetime64[ms, UTC]"
+
+if TYPE_CHECKING:  # pandas is imported when a DataFrame is asked for (the parquet route does without)
+    import pandas as pd
+
+
+def _pd():
+    import pandas
+    return pandas
 
 
 class EventFilter:
@@ -24,7 +32,10 @@ class EventFilter:
         self.since = parse_when(since) if since is not None else None
         self.until = parse_when(until) if until is not None else None
         self.tid = tid
-        self.grep = re.compile(grep) if grep else None
+        try:
+            self.grep = re.compile(grep) if grep else None
+        except re.error as e:
+            raise ValueError(f"bad --grep regular expression {grep!r}: {e}") from None
 
     @property
     def active(self) -> bool:
@@ -40,6 +51,33 @@ class EventFilter:
         if self.grep is not None and not self.grep.search(r.raw):
             return False
         return True
+
+    def mask_table(self, tbl: pa.Table) -> np.ndarray:
+        """The same test on an Arrow table (everything except --grep)."""
+        m = np.ones(tbl.num_rows, dtype=bool)
+        if self.tid is not None:
+            m &= tbl.column("tid").to_numpy(zero_copy_only=False) == self.tid
+        t = tbl.column("time").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        has = ~np.isnan(t.astype("float64")) if t.dtype.kind == "f" else np.ones(len(t), dtype=bool)
+        t = np.nan_to_num(t.astype("float64"), nan=-2**62)
+        if self.since is not None:
+            m &= has & (t >= round(self.since * 1000))
+        if self.until is not None:
+            m &= has & (t <= round(self.until * 1000))
+        return m
+
+    def mask(self, df: "pd.DataFrame"):
+        """The same test on a frame (everything except --grep, which needs raw text)."""
+        m = np.ones(len(df), dtype=bool)
+        if self.tid is not None:
+            m &= (df["tid"] == self.tid).fillna(False).to_numpy(dtype=bool)
+        ms = df["time"].to_numpy(dtype="datetime64[ms]").astype("int64")
+        has = ~df["time"].isna().to_numpy()
+        if self.since is not None:
+            m &= has & (ms >= round(self.since * 1000))
+        if self.until is not None:
+            m &= has & (ms <= round(self.until * 1000))
+        return m
 
 
 def parse_when(value) -> float:
@@ -63,81 +101,112 @@ def parse_when(value) -> float:
     return dt.timestamp()
 
 
-def records_to_frame(records) -> pd.DataFrame:
-    cols = {c: [] for c in COLUMNS}
-    a = {c: cols[c].append for c in COLUMNS}
-    for r in records:
-        a["path"](r.path)
-        a["line"](r.line)
-        a["time"](r.time)
-        a["tid"](r.tid)
-        a["level"](r.level)
-        a["func"](r.func)
-        a["src_line"](r.src_line)
-        a["kind"](r.kind)
-        a["message"](r.message)
-        f = r.fields
-        if f:
-            rest = None
-            for c in COMMON:
-                a[c](f.get(c))
-            if len(f) > sum(1 for c in COMMON if c in f):
-                rest = json.dumps({k: v for k, v in f.items() if k not in COMMON}, ensure_ascii=False)
-            a["fields"](rest)
-        else:
-            for c in COMMON:
-                a[c](None)
-            a["fields"](None)
-    return _finish(cols)
+def table_to_frame(tbl: pa.Table) -> "pd.DataFrame":
+    """Arrow table (rows.SCHEMA) -> the event table's pandas dtypes: time
+    datetime64[ms, UTC], path/level/kind categorical, tid/src_line Int64,
+    the text columns pandas strings (pointers stay strings)."""
+    pd = _pd()
+    df = tbl.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"), pa.int64(): pd.Int64Dtype()}.get)
+    df["line"] = df["line"].astype("int64")
+    df["level"] = df["level"].cat.set_categories(list(LEVELS))
+    return df
 
 
-def _finish(cols) -> pd.DataFrame:
-    t = np.array([np.nan if x is None else x for x in cols["time"]], dtype="float64")
-    data = {
-        "path": pd.Categorical(cols["path"]),
-        "line": np.array(cols["line"], dtype="int64"),
-        "time": pd.to_datetime(np.round(t * 1000), unit="ms", utc=True),
-        "tid": pd.array(cols["tid"], dtype="Int64"),
-        "level": pd.Categorical(cols["level"], categories=list(LEVELS)),
-        "func": pd.array(cols["func"], dtype="string"),
-        "src_line": pd.array(cols["src_line"], dtype="Int64"),
-        "kind": pd.Categorical(cols["kind"]),
-        "message": pd.array(cols["message"], dtype="string"),
-    }
-    for c in COMMON + ("fields",):
-        data[c] = pd.array(cols[c], dtype="string")
-    return pd.DataFrame(data)
+def records_to_frame(records) -> "pd.DataFrame":
+    """Records (any mix of inputs) -> the event table."""
+    records = list(records)
+    return table_to_frame(records_table(None, records) if records else empty_table())
 
 
-def iter_event_frames(paths, input_format=None, event_filter: EventFilter | None = None,
-                      chunk_rows: int = 200_000, facts_out: list | None = None):
-    """DataFrames of at most chunk_rows events, streaming over every input.
-    facts_out, when given, receives each input's FileFacts as it finishes."""
-    for path in expand_paths([paths] if isinstance(paths, str) else paths):
-        reader = LogReader(path, input_format)
-        buf: list = []
-        for r in reader:
-            if event_filter is None or event_filter(r):
-                buf.append(r)
-                if len(buf) >= chunk_rows:
-                    yield records_to_frame(buf)
-                    buf = []
-        if buf:
-            yield records_to_frame(buf)
+def empty_frame() -> "pd.DataFrame":
+    return table_to_frame(empty_table())
+
+
+def iter_event_tables(paths, input_format=None, event_filter: EventFilter | None = None,
+                      facts_out: list | None = None, errors: str = "raise"):
+    """Arrow tables (rows.SCHEMA) of every input, streamed (about one per 4 MB block).
+
+    facts_out, when given, receives each input's FileFacts as it finishes.
+    errors="raise": unusable input raises InputError (one line naming the
+    file).  errors="collect": the unusable input gets a FileFacts whose
+    `error` says why (appended to facts_out) and the other inputs are read."""
+    collect = errors == "collect"
+    errs: list = [] if collect else None
+    if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__"):
+        paths = [paths]
+    expanded = expand_paths(paths, errs)
+    if collect and facts_out is not None:
+        for e in errs:
+            facts_out.append(_error_facts(str(e)))
+    grep = event_filter is not None and event_filter.grep is not None
+    for path in expanded:
+        reader = LogReader(path, input_format, with_fields=grep)
+        try:
+            if grep:
+                buf = []
+                for r in reader:
+                    if event_filter(r):
+                        buf.append(r)
+                        if len(buf) >= 50_000:
+                            yield records_table(reader.display, buf)
+                            buf = []
+                if buf:
+                    yield records_table(reader.display, buf)
+            else:
+                for tbl in reader.tables():
+                    if event_filter is not None and event_filter.active:
+                        tbl = tbl.filter(pa.array(event_filter.mask_table(tbl)))
+                    if tbl.num_rows:
+                        yield tbl
+        except InputError as e:
+            if not collect:
+                raise
+            reader.facts.error = str(e)
+            reader.facts.format = "-"
         if facts_out is not None:
             facts_out.append(reader.facts)
 
 
-def events_frame(paths, input_format=None, since=None, until=None, tid=None, grep=None) -> pd.DataFrame:
+def iter_event_frames(paths, input_format=None, event_filter: EventFilter | None = None,
+                      chunk_rows: int = 200_000, facts_out: list | None = None,
+                      errors: str = "raise"):
+    """DataFrames of at most about chunk_rows events, streaming over every input
+    (see iter_event_tables for facts_out and errors)."""
+    buf, n = [], 0
+    for tbl in iter_event_tables(paths, input_format, event_filter, facts_out, errors):
+        if buf and (n + tbl.num_rows > chunk_rows or tbl.column("path")[0] != buf[0].column("path")[0]):
+            yield _concat_frame(buf)
+            buf, n = [], 0
+        buf.append(tbl)
+        n += tbl.num_rows
+    if buf:
+        yield _concat_frame(buf)
+
+
+def _concat_frame(tables) -> "pd.DataFrame":
+    if len(tables) == 1:
+        return table_to_frame(tables[0])
+    return table_to_frame(pa.concat_tables(tables).unify_dictionaries().combine_chunks())
+
+
+def _error_facts(msg: str) -> FileFacts:
+    f = FileFacts(msg.split(": ", 1)[0])
+    f.format = "-"
+    f.error = msg
+    return f
+
+
+def events_frame(paths, input_format=None, since=None, until=None, tid=None, grep=None) -> "pd.DataFrame":
     """Every record of every input as one DataFrame (see COLUMNS)."""
     flt = EventFilter(since, until, tid, grep)
-    frames = list(iter_event_frames(paths, input_format, flt if flt.active else None))
-    if not frames:
-        return records_to_frame([])
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    tables = list(iter_event_tables(paths, input_format, flt if flt.active else None))
+    if not tables:
+        return empty_frame()
+    return _concat_frame(tables)
 
 
-def facts_frame(facts: list[FileFacts]) -> pd.DataFrame:
+def facts_frame(facts: list[FileFacts]) -> "pd.DataFrame":
+    pd = _pd()
     df = pd.DataFrame([f.as_dict() for f in facts])
     for c in ("first_time", "last_time"):
         if c in df:
@@ -146,43 +215,32 @@ def facts_frame(facts: list[FileFacts]) -> pd.DataFrame:
 
 
 def write_frames(frames, out: str) -> int:
-    """Write streamed frames to .parquet, .csv or .jsonl; returns rows written."""
+    """Write streamed frames (DataFrames, or Arrow tables for .parquet) to
+    .parquet, .csv or .jsonl; returns rows written.  Parquet keeps path, level
+    and kind dictionary-encoded (pandas reads them back as categoricals)."""
     n = 0
     if out.endswith(".parquet"):
-        import pyarrow as pa
         import pyarrow.parquet as pq
-        writer = None
-        schema = None
-        try:
+        with pq.ParquetWriter(out, SCHEMA) as writer:
             for df in frames:
-                tbl = pa.Table.from_pandas(df, preserve_index=False)
-                if writer is None:
-                    # categoricals can differ between chunks: store them as plain strings
-                    schema = pa.schema([f if not pa.types.is_dictionary(f.type) else pa.field(f.name, pa.string())
-                                        for f in tbl.schema])
-                    writer = pq.ParquetWriter(out, schema)
-                tbl = tbl.cast(schema)
+                tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
                 writer.write_table(tbl)
-                n += len(df)
-            if writer is None:
-                empty = pa.Table.from_pandas(records_to_frame([]), preserve_index=False)
-                pq.write_table(empty, out)
-        finally:
-            if writer is not None:
-                writer.close()
+                n += tbl.num_rows
     elif out.endswith(".csv"):
         first = True
         with open(out, "w", encoding="utf-8", newline="") as fh:
             for df in frames:
+                if isinstance(df, pa.Table):
+                    df = table_to_frame(df)
                 df.to_csv(fh, index=False, header=first)
                 first = False
                 n += len(df)
             if first:
-                records_to_frame([]).to_csv(fh, index=False)
+                empty_frame().to_csv(fh, index=False)
     elif out.endswith(".jsonl") or out.endswith(".json"):
         with open(out, "w", encoding="utf-8") as fh:
             for df in frames:
-                df = df.copy()
+                df = table_to_frame(df) if isinstance(df, pa.Table) else df.copy()
                 df["time"] = df["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
                 df.to_json(fh, orient="records", lines=True, force_ascii=False)
                 n += len(df)

@@ -88,6 +88,17 @@ class Foreign:
         return self.raw.count("\n") + (0 if self.raw.endswith("\n") else 1)
 
 
+class Overflow(Foreign):
+    """The rest of an over-long physical line, beyond what is kept in memory
+    (its line is already counted where it started)."""
+
+    __slots__ = ()
+
+    @property
+    def nlines(self) -> int:
+        return 0
+
+
 # ---------------------------------------------------------------- time stamps
 @functools.lru_cache(maxsize=4096)
 def _midnight(date: str) -> int:

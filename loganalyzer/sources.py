@@ -30,7 +30,7 @@ def _open_zstd(path):
 def open_binary(path: str):
     """A binary stream of the (decompressed) content of path ('-' = stdin)."""
     if path == "-":
-        return sys.stdin.buffer
+        return open_stdin()
     p = Path(path)
     try:
         st = p.stat()
@@ -43,20 +43,63 @@ def open_binary(path: str):
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory")
     try:
-        name = p.name.lower()
-        if name.endswith(".gz"):
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        # the content decides (a rotated `libvirtd.log.1` may be compressed), else the name
+        kind = _magic_kind(magic) or _suffix_kind(p.name.lower())
+        if kind == "gz":
             return gzip.open(p, "rb")
-        if name.endswith(".xz"):
+        if kind == "xz":
             return lzma.open(p, "rb")
-        if name.endswith(".bz2"):
+        if kind == "bz2":
             return bz2.open(p, "rb")
-        if name.endswith((".zst", ".zstd")):
+        if kind == "zst":
             return _open_zstd(p)
         return open(p, "rb")
     except PermissionError:
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+_MAGIC = ((b"\x1f\x8b", "gz"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zst"))
+
+
+def _magic_kind(head: bytes) -> str | None:
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def _suffix_kind(name: str) -> str | None:
+    for suf, kind in ((".gz", "gz"), (".xz", "xz"), (".bz2", "bz2"), (".zst", "zst"), (".zstd", "zst")):
+        if name.endswith(suf):
+            return kind
+    return None
+
+
+def open_stdin():
+    """Standard input, decompressed when its first bytes say it is compressed."""
+    raw = sys.stdin.buffer
+    head = raw.read(6)
+    stream = PeekStream(raw, head)
+    kind = _magic_kind(head)
+    if kind == "gz":
+        return gzip.GzipFile(fileobj=io.BufferedReader(stream), mode="rb")
+    if kind == "xz":
+        return lzma.LZMAFile(io.BufferedReader(stream), "rb")
+    if kind == "bz2":
+        return bz2.BZ2File(io.BufferedReader(stream), "rb")
+    if kind == "zst":
+        import zstandard
+        return zstandard.ZstdDecompressor().stream_reader(io.BufferedReader(stream), read_across_frames=True)
+    return stream
 
 
 # ------------------------------------------------------------ rotated sets
@@ -90,11 +133,17 @@ def is_log_name(name: str) -> bool:
                 or _TAILED.match(name))
 
 
-def expand_paths(paths) -> list[str]:
+def expand_paths(paths, errors: list | None = None) -> list[str]:
     """Files named directly stay as given (in order); a directory gives its
-    libvirt logs (recursively), each rotated set oldest first."""
+    libvirt logs (recursively), each rotated set oldest first.
+
+    A directory without logs raises InputError, or, when `errors` is a list,
+    its message is appended there and the other paths are still expanded."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     out: list[str] = []
     for path in paths:
+        path = os.fspath(path)
         if path == "-":
             out.append(path)
             continue
@@ -106,7 +155,11 @@ def expand_paths(paths) -> list[str]:
                     if is_log_name(f):
                         found.append(os.path.join(root, f))
             if not found:
-                raise InputError(f"{path}: directory holds no libvirt logs (*.log, *.log.N, *.log-DATE[.gz])")
+                err = InputError(f"{path}: directory holds no libvirt logs (*.log, *.log.N, *.log-DATE[.gz], *.log.tailed)")
+                if errors is None:
+                    raise err
+                errors.append(err)
+                continue
             found.sort(key=lambda f: (os.path.dirname(f),) + rotation_key(os.path.basename(f)))
             out.extend(found)
         else:
@@ -116,39 +169,100 @@ def expand_paths(paths) -> list[str]:
 
 @dataclass
 class Block:
+    """Decoded text.  `tail` marks the rest of an over-long physical line
+    (beyond max_line bytes): formats keep it as foreign text."""
     text: str
     nbytes: int
+    tail: bool = False
 
 
-def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None):
+def _utf8_cut(data: bytes, n: int) -> int:
+    """A cut position <= n that does not split a UTF-8 sequence."""
+    k = n
+    while k > n - 4 and k > 0 and (data[k] & 0xC0) == 0x80:
+        k -= 1
+    return k if k > 0 else n
+
+
+def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
+                max_line: int = 8 << 20, on_long_line=None):
     """Decoded text blocks that end at a newline (the last may not).
 
-    Invalid UTF-8 is replaced (U+FFFD) and counted; a broken compressed
-    stream ends the blocks and is reported through on_error(message)."""
+    Invalid UTF-8 is replaced (U+FFFD); a broken compressed stream ends the
+    blocks and is reported through on_error(message).  A physical line longer
+    than max_line bytes is cut there: its first max_line bytes end a normal
+    block, the rest comes as `tail` blocks (memory stays bounded), and
+    on_long_line(nbytes_so_far) is called once per such line."""
     carry = b""
+    in_tail = False
+    broken = False
+    # Compressed streams are read in small pieces: a read that hits a break
+    # loses what it had decompressed, so the pieces before it must be out already.
+    piece = 1 << 16 if _is_decompressor(stream) else blocksize
     while True:
-        try:
-            chunk = stream.read(blocksize)
-        except (EOFError, OSError, lzma.LZMAError, zlib_error()) as e:
-            if on_error:
-                on_error(f"compressed stream is truncated or corrupt ({_short(e)}); records before the break are kept")
+        if broken:
             chunk = b""
-        except Exception as e:  # zstandard raises its own error type
-            if on_error:
-                on_error(f"stream is truncated or corrupt ({_short(e)}); records before the break are kept")
-            chunk = b""
+        else:
+            parts = []
+            got = 0
+            while got < blocksize:
+                try:
+                    p = stream.read(piece)
+                except (EOFError, OSError, lzma.LZMAError, zlib_error()) as e:
+                    if on_error:
+                        on_error(f"compressed stream is truncated or corrupt ({_short(e)})")
+                    broken = True
+                    break
+                except Exception as e:  # zstandard raises its own error type
+                    if on_error:
+                        on_error(f"stream is truncated or corrupt ({_short(e)})")
+                    broken = True
+                    break
+                if not p:
+                    break
+                parts.append(p)
+                got += len(p)
+            chunk = b"".join(parts) if len(parts) != 1 else parts[0]
         if not chunk:
             if carry:
-                yield Block(carry.decode("utf-8", "replace"), len(carry))
+                yield Block(carry.decode("utf-8", "replace"), len(carry), in_tail)
             return
-        data = carry + chunk
+        data = carry + chunk if carry else chunk
+        if in_tail:
+            nl = data.find(b"\n")
+            if nl < 0:
+                k = _utf8_cut(data, len(data) - 1) if len(data) > 4 else len(data)
+                yield Block(data[:k].decode("utf-8", "replace"), k, True)
+                carry = data[k:]
+                continue
+            yield Block(data[:nl + 1].decode("utf-8", "replace"), nl + 1, True)
+            in_tail = False
+            data = data[nl + 1:]
+            if not data:
+                carry = b""
+                continue
         cut = data.rfind(b"\n")
         if cut < 0:
+            if len(data) > max_line:
+                k = _utf8_cut(data, max_line)
+                if on_long_line:
+                    on_long_line(k)
+                yield Block(data[:k].decode("utf-8", "replace"), k)
+                carry = data[k:]
+                in_tail = True
+                continue
             carry = data
             continue
         carry = data[cut + 1:]
         head = data[:cut + 1]
         yield Block(head.decode("utf-8", "replace"), len(head))
+
+
+def _is_decompressor(stream) -> bool:
+    s = getattr(stream, "_stream", stream)     # through PeekStream
+    if isinstance(s, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+        return True
+    return type(s).__module__.startswith("zstandard")
 
 
 def zlib_error():
@@ -189,11 +303,14 @@ class PeekStream(io.RawIOBase):
                 out, self._head = self._head + self._stream.read(), b""
                 return out
             out, self._head = self._head[:n], self._head[n:]
-            if len(out) < n:
-                more = self._stream.read(n - len(out))
-                out += more or b""
             return out
         return self._stream.read(n)
+
+    def readinto(self, b):
+        data = self.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
 
     def close(self):
         try:

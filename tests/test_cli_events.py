@@ -1,0 +1,101 @@
+"""`loganalyzer events`: summary, -o parquet/csv/jsonl round trips, filters, bounded memory."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import ROOT, SAMPLES, run_cli
+
+KA = SAMPLES / "p2p-keepalive-timeout" / "src-libvirtd.log"     # 6197 records
+
+
+def test_summary():
+    p = run_cli("events", KA)
+    assert p.returncode == 0 and p.stderr == ""
+    assert "7311 lines  6197 records  0 unparsed" in p.stdout
+    assert "6197 records by kind" in p.stdout and "RPC_KEEPALIVE_TIMEOUT" in p.stdout
+
+
+def test_help_says_what_options_do():
+    p = run_cli("events", "--help")
+    for opt in ("--output", "--since", "--until", "--tid", "--grep", "--input-format"):
+        assert opt in p.stdout
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv", "jsonl"])
+def test_output_round_trip(tmp_path, ext):
+    out = tmp_path / f"x.{ext}"
+    p = run_cli("events", KA, "-o", out)
+    assert p.returncode == 0 and f"wrote 6197 records to {out}" in p.stdout
+    if ext == "parquet":
+        df = pd.read_parquet(out)
+        assert str(df["time"].dtype).startswith("datetime64[") and str(df["time"].dt.tz) == "UTC"
+        assert isinstance(df["level"].dtype, pd.CategoricalDtype)
+        assert isinstance(df["kind"].dtype, pd.CategoricalDtype)
+    elif ext == "csv":
+        df = pd.read_csv(out, dtype={"client": "string", "ka": "string", "tid": "Int64"})
+        df["time"] = pd.to_datetime(df["time"], utc=True)
+    else:
+        df = pd.read_json(out, lines=True, dtype={"client": "string", "ka": "string"})
+        df["time"] = pd.to_datetime(df["time"], utc=True)
+    assert len(df) == 6197
+    row = df[df["line"] == 6280].iloc[0]
+    assert row["kind"] == "RPC_KEEPALIVE_TIMEOUT" and row["client"] == "0x7fd78402e550"
+    assert isinstance(row["ka"], str) and row["ka"] == "0x5602cad67830"     # pointers stay strings
+    assert row["time"] == pd.Timestamp("2026-11-25 20:29:53.724", tz="UTC")
+    assert pd.api.types.is_string_dtype(df["client"]) or df["client"].dtype == object
+
+
+def test_filters(tmp_path):
+    out = tmp_path / "x.parquet"
+    p = run_cli("events", KA, "--grep", "countToDeath=0", "-o", out)
+    assert p.returncode == 0
+    assert list(pd.read_parquet(out)["line"]) == [6280]
+    p = run_cli("events", KA, "--since", "2026-11-25 20:29:53.724", "--until", "2026-11-25T20:29:53.724Z",
+                "--tid", "13681", "-o", out)
+    df = pd.read_parquet(out)
+    assert p.returncode == 0 and 6280 in set(df["line"]) and (df["tid"] == 13681).all()
+    p = run_cli("events", KA, "--since", "yesterday")
+    assert p.returncode == 2 and p.stderr.startswith("loganalyzer: cannot read time 'yesterday'")
+    p = run_cli("events", KA, "--grep", "(")
+    assert p.returncode == 2 and "bad --grep" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_bad_output_name(tmp_path):
+    p = run_cli("events", KA, "-o", tmp_path / "x.xlsx")
+    assert p.returncode == 2 and "output must end in .parquet, .csv or .jsonl" in p.stderr
+
+
+def _big_log(path, target):
+    """About `target` bytes: real samples repeated (scenario logs one after the other)."""
+    srcs = [p.read_bytes() for p in sorted(SAMPLES.glob("*/src-libvirtd.log"))[:8]]
+    with open(path, "wb") as fh:
+        n = 0
+        while n < target:
+            for s in srcs:
+                fh.write(s)
+                n += len(s)
+    return n
+
+
+def test_memory_bounded(tmp_path):
+    """~200 MB streamed through `events -o x.parquet`: peak RSS of the child < 300 MB."""
+    big = tmp_path / "big.log"
+    _big_log(big, 200 << 20)
+    out = tmp_path / "x.parquet"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.time()
+    p = subprocess.run([sys.executable, "-m", "loganalyzer", "events", str(big), "-o", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    took = time.time() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert p.returncode == 0, p.stderr
+    assert peak >= before
+    assert peak < 300 * 1024, f"peak RSS {peak // 1024} MB"
+    assert took < 60

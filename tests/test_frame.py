@@ -1,0 +1,70 @@
+"""The event table: columns, dtypes, and the fast Arrow route == the Records route."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import SAMPLES, excerpt_files, sample_logs
+
+from loganalyzer import LogReader, events_frame
+from loganalyzer.frame import COLUMNS, records_to_frame
+
+KA = SAMPLES / "p2p-keepalive-timeout" / "src-libvirtd.log"
+
+
+def test_columns_and_dtypes():
+    df = events_frame(str(KA))
+    assert tuple(df.columns) == COLUMNS and len(df) == 6197
+    assert str(df["time"].dtype) == "datetime64[ms, UTC]"
+    assert isinstance(df["level"].dtype, pd.CategoricalDtype) and isinstance(df["kind"].dtype, pd.CategoricalDtype)
+    assert list(df["level"].cat.categories) == ["debug", "info", "warning", "error", "unknown"]
+    for c in ("client", "ka", "conn", "message", "fields", "func"):
+        assert pd.api.types.is_string_dtype(df[c]), c
+    assert str(df["tid"].dtype) == "Int64" and str(df["line"].dtype) == "int64"
+
+
+def test_known_row():
+    # samples/p2p-keepalive-timeout/src-libvirtd.log:6280
+    # 2026-11-25 20:29:53.724+0000: 13681: info : virKeepAliveTimerInternal:126 : RPC_KEEPALIVE_TIMEOUT: ka=0x5602cad67830 client=0x7fd78402e550 countToDeath=0 idle=30
+    df = events_frame(str(KA))
+    row = df[df["line"] == 6280].iloc[0]
+    assert row["time"] == pd.Timestamp("2026-11-25 20:29:53.724", tz="UTC")
+    assert (row["tid"], row["level"], row["func"], row["src_line"], row["kind"]) == (
+        13681, "info", "virKeepAliveTimerInternal", 126, "RPC_KEEPALIVE_TIMEOUT")
+    assert (row["ka"], row["client"]) == ("0x5602cad67830", "0x7fd78402e550")
+    assert json.loads(row["fields"]) == {"countToDeath": "0", "idle": "30"}
+
+
+@pytest.mark.parametrize("path", [p for p in sample_logs() if p.name.startswith("src-")][:12] + excerpt_files(),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fast_route_equals_records_route(path):
+    """events_frame builds file-format tables straight from blocks (rows.py); building them
+    from the Records must give the same table, and the same facts."""
+    fast = events_frame(str(path))
+    r = LogReader(str(path), with_fields=True)
+    slow = records_to_frame(list(r))
+    pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
+    r2 = LogReader(str(path))
+    list(r2.tables())
+    assert r2.facts == r.facts
+
+
+def test_several_inputs_and_filters():
+    ok = SAMPLES / "p2p-ok" / "src-libvirtd.log"
+    df = events_frame([str(KA), str(ok)])
+    assert len(df) == 6197 + 4343 and df["path"].nunique() == 2
+    assert isinstance(df["kind"].dtype, pd.CategoricalDtype)
+    t = events_frame(str(KA), tid=13681)
+    assert len(t) and (t["tid"] == 13681).all()
+    s = events_frame(str(KA), since="2026-11-25 20:29:53.724", until="2026-11-25 20:29:53.724")
+    assert 6280 in set(s["line"]) and (s["time"] == pd.Timestamp("2026-11-25 20:29:53.724", tz="UTC")).all()
+    g = events_frame(str(KA), grep="countToDeath=0")
+    assert list(g["line"]) == [6280]
+
+
+def test_empty_frame_has_columns(tmp_path):
+    f = tmp_path / "empty.log"
+    f.write_text("")
+    df = events_frame(str(f))
+    assert len(df) == 0 and tuple(df.columns) == COLUMNS
