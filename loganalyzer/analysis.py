@@ -268,18 +268,40 @@ def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> None:
         host.text_hits.append((path, line, None, text.strip(), hit))
 
 
+# folded messages are looked for in text of this size (reports, virsh output), not in
+# the foreign runs of huge logs
+UNFOLD_MAX_LINES = 20000
+
+
 def _scan_foreign(host: HostLog, item: Foreign) -> None:
     """Error messages in text that is not a libvirt record (virsh output, a
     management log, a pasted report)."""
     from .rules.catalogue import _PREFILTER, match_text
     search = _PREFILTER.search
-    if search(item.raw) is None:
+    lines = item.raw.splitlines()
+    if len(lines) > UNFOLD_MAX_LINES and search(item.raw) is None:
         return
-    for i, ln in enumerate(item.raw.splitlines()):
+    found: dict[int, set] = {}
+    for i, ln in enumerate(lines):
         if search(ln) is None:
             continue
         for hit in match_text(ln):
             host.text_hits.append((item.path, item.line + i, None, ln.strip(), hit))
+            found.setdefault(i, set()).add(hit.pattern.id)
+    # Reports and YAML fold long messages over lines ("guest CPU doesn't match /
+    # specification: ..."; YAML also doubles quotes): read each line joined with the next
+    # two, and keep what no single line showed.
+    if len(lines) > 1 and len(lines) <= UNFOLD_MAX_LINES:
+        for i in range(len(lines) - 1):
+            joined = " ".join(x.strip() for x in lines[i:i + 3]).replace("''", "'")
+            if search(joined) is None:
+                continue
+            seen = set().union(*(found.get(k, set()) for k in range(i, i + 3)))
+            for hit in match_text(joined):
+                if hit.pattern.id not in seen:
+                    host.text_hits.append((item.path, item.line + i, None, joined, hit))
+                    for k in range(i, i + 3):
+                        found.setdefault(k, set()).add(hit.pattern.id)
 
 
 def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bool = True) -> Analysis:

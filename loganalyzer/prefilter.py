@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN, RECORD_START
 from .fastpath import parse_record
 from .reader import FileFacts, _daemon_from_name
@@ -245,7 +246,7 @@ class FastHostReader:
                 prev_sec = np.concatenate(([int(last_time[0] // 1)], secs[:-1]))
             else:
                 prev_sec = np.concatenate(([secs[0]], secs[:-1]))
-            gap_idx = np.flatnonzero(secs - prev_sec >= 15)
+            gap_idx = np.flatnonzero(secs - prev_sec >= GAP_SECONDS)
             for g in gap_idx:
                 i = dated[g]
                 if g == 0:

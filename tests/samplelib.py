@@ -202,12 +202,4 @@ def xfail_params(values, known: dict):
 
 # Known product limitations, each marked xfail(strict) where a test proves it; an entry
 # that is fixed is removed here and from its test, so a fix never goes unnoticed.
-BUGS = {
-    "B5": "uneventful connections are compacted at dispose and lose their keepalive ticks "
-          "(lock-timeout: 0 instead of 5+5); frames.connections 'ticks' is wrong",
-    "B7": "gap detection uses a fixed 15 s: short-keepalive's frozen destination is silent 10 s "
-          "(20.655..30.773) over the whole 8 s death window, yet the summary says the other "
-          "daemon kept logging and blames the network",
-    "B10": "messages wrapped over lines (kubevirt-12519 YAML folding, opennebula-1688 `doesn't match` / "
-           "`specification:`) are not unfolded: no cpu-incompatible finding",
-}
+BUGS: dict = {}

@@ -717,7 +717,6 @@ def test_no_death_from_ticks_alone():
     assert not [f for f in a.findings if "keepalive" in f.cause]
 
 
-@pytest.mark.xfail(reason=BUGS["B5"], strict=True)
 def test_ticks_recorded_on_their_connection():
     """Issue 3: keepalive objects record every tick. lock-timeout/src-libvirtd.log: 5 ticks on
     virsh's server client 0x557e04c42270 (lines 4039 ... 4466) and 5 on 0x557e04c42380."""

@@ -142,7 +142,7 @@ def test_keepalive_summary_names_things(sc, with_dst):
     assert "source" in v.summary.lower()          # which side declared it
 
 
-@pytest.mark.parametrize("sc", xfail_params(list(KA_CHAIN), {"short-keepalive": BUGS["B7"]}))
+@pytest.mark.parametrize("sc", list(KA_CHAIN))
 def test_keepalive_both_hosts_says_destination_was_stopped(sc):
     """With the destination's log, the silence of the frozen (SIGSTOPped) destination daemon
     is visible: the verdict says the peer daemon stopped answering / was stopped or hung."""
@@ -344,8 +344,6 @@ EXCERPTS = sorted(p.name for p in (SAMPLES / "excerpts").iterdir() if p.is_dir()
 
 
 @pytest.mark.parametrize("folder", xfail_params(EXCERPTS, {
-    "kubevirt-12519-cpu-missing-features": BUGS["B10"],
-    "opennebula-1688-cpu-missing-features": BUGS["B10"],
     }))
 def test_excerpt_cause_from_the_message(folder):
     want = _expected_excerpt_cause(folder)

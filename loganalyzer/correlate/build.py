@@ -35,6 +35,7 @@ P2P3_FUNCS = {"qemuMigrationSrcPerformPeer2Peer3", "qemuMigrationSrcPerformPeer2
               "doPeer2PeerMigrate3", "doPeer2PeerMigrate2"}
 SRC_PERFORM_FUNCS = {"qemuMigrationSrcPerform", "qemuMigrationPerform"}
 GAP_SECONDS = 5
+MAX_TICKS = 500
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 
 _MIGR_STATUS = re.compile(r"Migration of domain (0x[0-9a-fA-F]+|\(nil\)) (.*) changed state to (\S+)$")
@@ -362,8 +363,10 @@ class HostCorrelator:
             c = self._orphan(rec, client)
             c.ka = f.get("ka")
             self._kas[c.ka] = c
-        if c.ticks and ctd is not None and ctd >= c.ticks[-1].count_to_death:
-            c.ticks = []        # a new silence: the counter was reset by a message from the peer
+        if len(c.ticks) >= MAX_TICKS and ctd is not None and ctd >= c.ticks[-1].count_to_death:
+            # a long-lived connection: keep memory bounded by dropping the ticks of the
+            # silences before this one (a new silence: the peer's message reset the counter)
+            c.ticks = []
         c.tick_count += 1
         c.ticks.append(Tick(rec.path, rec.line, rec.time, ctd if ctd is not None else -1, idle or 0,
                             rec.raw.split("\n", 1)[0].rstrip("\r")))

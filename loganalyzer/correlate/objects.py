@@ -119,7 +119,7 @@ class Connection:
     keepalive_count: int | None = None
     keepalive_started: Place | None = None
     keepalive_stopped: Place | None = None
-    ticks: list = field(default_factory=list)  # the ticks of the latest silence
+    ticks: list = field(default_factory=list)  # its timer ticks (only the latest silences of a long-lived one)
     tick_count: int = 0                         # every tick the connection had
     pings_sent: int = 0
     pongs_received: int = 0
