@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from .reader import FileFacts, LogReader
 from .records import LEVELS, Record
-from .rows import COLUMNS, COMMON, SCHEMA, empty_table, records_table
+from .rows import COLUMNS, COMMON, SCHEMA, empty_table, records_table  # noqa: F401 (COLUMNS, COMMON re-exported)
 from .sources import InputError, expand_paths
 
 TIME_DTYPE = "datetime64[ms, UTC]"

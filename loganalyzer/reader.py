@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time as _time
 from dataclasses import asdict, dataclass, field
 
 from . import formats

@@ -5,7 +5,6 @@ import bz2
 import gzip
 import lzma
 import os
-import shutil
 
 import pytest
 import zstandard
