@@ -88,7 +88,7 @@ class LogReader:
                 yield item
 
     # -- shared set-up: open, sniff, detect, count
-    def _open(self):
+    def _open(self, blocksize: int | None = None):
         facts = self.facts
         d = self.display
         stream = self._stream if self._stream is not None else open_binary(self.path)
@@ -154,7 +154,7 @@ class LogReader:
                                f"{facts.lines - t.count(chr(10), k) + 1})")
                 yield b
 
-        blocks = counted(read_blocks(stream, d, self.blocksize, on_error, self.max_line, on_long))
+        blocks = counted(read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long))
         return stream, fmt, blocks, state
 
     def _finish(self, state, nrec, first_time, last_time):
@@ -219,7 +219,8 @@ class LogReader:
         filled as for items()."""
         from . import rows as R
         facts = self.facts
-        stream, fmt, blocks, state = self._open()
+        # smaller blocks here: each block's split lists are the transient peak of this route
+        stream, fmt, blocks, state = self._open(min(self.blocksize, R.TABLE_BLOCK))
         try:
             first_time = last = None
             nrec = 0

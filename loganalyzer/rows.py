@@ -33,7 +33,8 @@ _ENC = json.JSONEncoder(ensure_ascii=False).encode
 NONE_TAIL = (None,) * (_NCOMMON + 1)
 
 # distinct entries kept per file before the dictionary starts afresh (bounds memory)
-DICT_LIMIT = 100_000
+DICT_LIMIT = 75_000          # distinct entries kept before the dictionary starts over (memory bound)
+TABLE_BLOCK = 2 << 20        # bytes of text per block on this route
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 SCHEMA = pa.schema([
