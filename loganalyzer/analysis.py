@@ -191,7 +191,7 @@ def _frame(rows, time_cols):
 
 
 def _read_host(group: list[str], label: str, input_format=None, fast: bool = True,
-               opener=None) -> HostLog:
+               opener=None, read_ahead: bool = True) -> HostLog:
     """Correlate one host's stream.  File-format logs take the prefilter route
     (only the records the correlator reads are built); other formats, and
     fast=False, feed every record through the reference route.  Both give the
@@ -199,7 +199,9 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
 
     opener: optional callable(name) -> new binary stream (decompressed) of that
     input, used instead of opening the names of group as paths (`scan` reads
-    archive members this way)."""
+    archive members this way).
+    read_ahead: scan the next block in a second thread while this one is parsed;
+    `scan` turns it off because it runs one stream per core already."""
     host = HostLog(label, list(group))
     hc = HostCorrelator(label)
     host.correlator = hc
@@ -207,7 +209,7 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
         if fast and input_format in (None, "file") and _is_file_format(path, opener):
             from .prefilter import FastHostReader
             stream = opener(path) if opener is not None else None
-            reader = FastHostReader(path, stream=stream)
+            reader = FastHostReader(path, stream=stream, read_ahead=read_ahead)
             try:
                 reader.run(hc, on_foreign=lambda item: _scan_foreign(host, item),
                            on_text=lambda path, line, text: _scan_text_line(host, path, line, text))

@@ -185,7 +185,8 @@ class FastHostReader:
     correlator.note_time/feed exactly as the reference route does, and hands
     foreign text (lines before the first record) to on_foreign."""
 
-    def __init__(self, path: str, display: str | None = None, stream=None):
+    def __init__(self, path: str, display: str | None = None, stream=None, read_ahead: bool = True):
+        self.read_ahead = read_ahead
         self.path = path
         self.display = display or path
         self.stream = stream
@@ -202,7 +203,7 @@ class FastHostReader:
             head = stream.read(65536)
             if looks_binary(head):
                 raise InputError(f"{self.display}: binary data, not a text log")
-            scans = _scan_ahead(iter_blocks(_Prepend(stream, head)))
+            scans = _scan_ahead(iter_blocks(_Prepend(stream, head)), self.read_ahead)
             try:
                 for scan in scans:
                     last_time = self._block(scan, line0, correlator, on_foreign, on_text, last_time)
@@ -300,9 +301,14 @@ class FastHostReader:
         return last_time
 
 
-def _scan_ahead(blocks):
+def _scan_ahead(blocks, ahead: bool = True):
     """BlockScans of the blocks, read and scanned one block ahead in a worker thread
-    (Arrow and NumPy release the GIL) while the caller parses the current one."""
+    (Arrow and NumPy release the GIL) while the caller parses the current one.
+    ahead=False keeps to one thread (one core), for callers that parallelise by process."""
+    if not ahead:
+        for b in blocks:
+            yield BlockScan(b)
+        return
     it = iter(blocks)
 
     def produce():

@@ -948,8 +948,9 @@ def run_stream(task: StreamTask):
         if not members:
             break
         try:
+            # one core per stream: the parallelism of a scan is its processes (--jobs)
             host = _read_host([m.display for m in members], task.label, None,
-                              opener=opener)
+                              opener=opener, read_ahead=False)
             break
         except InputError as e:
             msg = str(e)
@@ -1047,8 +1048,14 @@ def _warm_worker():
 
 
 def _start_pool(n: int):
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    pool = ProcessPoolExecutor(max_workers=n)
+    ctx = None
+    if "fork" in multiprocessing.get_all_start_methods():
+        # fork after importing the per-stream code: the workers start with it loaded
+        _warm_worker()
+        ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
     for _ in range(n):
         pool.submit(_warm_worker)
     return pool
