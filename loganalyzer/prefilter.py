@@ -30,6 +30,9 @@ from .records import Foreign
 from .sources import InputError, looks_binary, open_binary
 
 BLOCK = 8 << 20
+# blocks scanned at once ahead of the parser: the scan (RE2, NumPy) is the longer half of
+# the work, and two scanners keep both cores busy while Python parses
+SCAN_THREADS = 2
 
 
 def _stream_errors():
@@ -309,22 +312,15 @@ def _scan_ahead(blocks, ahead: bool = True):
         for b in blocks:
             yield BlockScan(b)
         return
-    it = iter(blocks)
-
-    def produce():
-        try:
-            return BlockScan(next(it))
-        except StopIteration:
-            return None
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        fut = pool.submit(produce)
-        while True:
-            scan = fut.result()
-            if scan is None:
-                return
-            fut = pool.submit(produce)
-            yield scan
+    from collections import deque
+    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+        inflight = deque()
+        for buf in blocks:
+            inflight.append(pool.submit(BlockScan, buf))
+            if len(inflight) > SCAN_THREADS:
+                yield inflight.popleft().result()
+        while inflight:
+            yield inflight.popleft().result()
 
 
 class _Prepend:

@@ -106,6 +106,14 @@ def _midnight(date: str) -> int:
     return calendar.timegm((y, m, d, 0, 0, 0))
 
 
+def fmt_time(t: float | None) -> str:
+    """Epoch seconds -> '2026-11-25 20:29:53.724' (UTC), '-' for None."""
+    if t is None:
+        return "-"
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
 def stamp_to_epoch(stamp: str) -> float | None:
     """'2026-11-25 20:29:53.724+0000' (trailing ': ' allowed) -> epoch seconds."""
     if len(stamp) < 28 or stamp[4] != "-":

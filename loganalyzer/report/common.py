@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+
+from ..records import fmt_time as _fmt_time
 
 # The order in which verdicts make the headline: a real failure before a cancel.
 _CAUSE_RANK = {"cancelled": 5, "undetermined": 4}
 
 
 def fmt_time(t: float | None, date: bool = True) -> str:
-    if t is None:
-        return "-"
-    s = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    return s if date else s[11:]
+    """records.fmt_time, optionally without the date."""
+    s = _fmt_time(t)
+    return s if date or t is None else s[11:]
 
 
 def fmt_duration(s: float) -> str:

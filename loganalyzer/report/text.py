@@ -5,14 +5,10 @@ import re
 from datetime import datetime, timezone
 
 from rich.console import Console
+
+from ..records import fmt_time  # noqa: F401 (re-exported)
 from rich.markup import escape
 from rich.table import Table
-
-
-def fmt_time(t: float | None) -> str:
-    if t is None:
-        return "-"
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, console: Console | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from ..correlate.objects import CLOSE_REASONS, Evidence
-from ..report.text import fmt_time
+from ..records import fmt_time
 from .catalogue import match_text
 from .verdict import Verdict, ev
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..correlate.objects import Evidence, Finding
-from ..report.text import fmt_time
+from ..records import fmt_time
 from .catalogue import likely_cause
 from .verdict import REMEDIES
 
