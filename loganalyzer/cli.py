@@ -16,6 +16,17 @@ PATHS_HELP = "Log files, directories (rotated sets read oldest first), compresse
 FORMAT_HELP = "Force the input format instead of detecting it per file (file, pasted, text, journal, syslog, journal-json, kubevirt)."
 
 
+def _analysis(paths, input_format):
+    """analyze(), with unusable input turned into the one-line error and exit code 2."""
+    from .analysis import analyze
+    try:
+        return analyze(paths, input_format=input_format)
+    except InputError as e:
+        fail(str(e))
+    except ValueError as e:
+        fail(str(e).splitlines()[0])
+
+
 @app.callback()
 def _root():
     """Turn libvirtd debug logs into events, timelines and root-cause verdicts."""
@@ -98,17 +109,11 @@ def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the 
             migration: Optional[str] = typer.Option(None, "--migration", help="Draw this migration's timeline (an id such as src-libvirtd.log/m2) instead of the headline incident."),
             input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
     """Why did the migration fail? Verdicts with their evidence lines and remedies."""
-    from .analysis import analyze as run
     if fmt not in ("text", "json", "markdown", "md", "html"):
         fail(f"unknown --format {fmt!r}: use text, json, markdown or html")
     if timeline and not timeline.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"--timeline {timeline!r}: give a .png, .svg or .pdf file name")
-    try:
-        a = run(paths, input_format=input_format)
-    except InputError as e:
-        fail(str(e))
-    except ValueError as e:
-        fail(str(e).splitlines()[0])
+    a = _analysis(paths, input_format)
     from .report import render
     try:
         render(a, fmt, output, timeline, migration=migration)
@@ -127,15 +132,9 @@ def timeline(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the
              context: Optional[float] = typer.Option(None, "--context", help="Seconds of log to show before and after the incident (default: 10% of it, at least 2 s)."),
              input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
     """Draw the incident as a timeline: migration phases, the destination connection and its keepalives, the threads, the clients."""
-    from .analysis import analyze as run
     if not output.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"-o {output!r}: give a .png, .svg or .pdf file name")
-    try:
-        a = run(paths, input_format=input_format)
-    except InputError as e:
-        fail(str(e))
-    except ValueError as e:
-        fail(str(e).splitlines()[0])
+    a = _analysis(paths, input_format)
     from .report.timeline import draw_timeline
     try:
         fig = draw_timeline(a, output, migration=migration, context=context)

@@ -74,7 +74,12 @@ def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = Non
     stamp, clock, tid, level, funcloc = m.groups()
     time = stamp_to_epoch(stamp) if stamp else None
     tid = int(tid[:-2]) if tid else None
-    body = text[m.end():]
+    return build_record(path, line, time, tid, level, funcloc, text[m.end():],
+                        text if raw is None else raw, with_fields)
+
+
+def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=True) -> Record:
+    """A Record from its header parts ('FUNC:LINE : ' or None) and message body."""
     if funcloc:
         func, _, ln = funcloc.partition(":")
         src_line = int(ln.split(" ", 1)[0])
@@ -82,8 +87,8 @@ def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = Non
     else:
         func = src_line = None
         kind, fields = _unlocated(body)
-    return Record(path, line, time, tid, level, func, src_line, kind, body,
-                  text if raw is None else raw, None if fields is None else dict(fields))
+    return Record(path, line, time, tid, level, func, src_line, kind, body, raw,
+                  None if fields is None else dict(fields))
 
 
 def located(level: str, body: str, with_fields: bool = True):

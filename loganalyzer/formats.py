@@ -36,7 +36,7 @@ import json
 import re
 import time as _time
 
-from .fastpath import (RECORD_ANYWHERE, RECORD_START, _T, located, parse_message,
+from .fastpath import (RECORD_ANYWHERE, RECORD_START, _T, build_record, located, parse_message,
                        parse_record, unlocated)
 from .records import Foreign, Overflow, Record
 
@@ -162,16 +162,7 @@ def _wrapped_record(m, line_text: str, raw: str, path: str, line: int, ctx: Cont
         t = None
     if b is not None:
         tid_s, level, funcloc = b.groups()
-        body = msg[b.end():]
-        if funcloc:
-            func, _, ln = funcloc.partition(":")
-            src_line = int(ln.split(" ", 1)[0])
-            kind, fields = located(level, body, with_fields)
-        else:
-            func = src_line = None
-            kind, fields = unlocated(body)
-        return Record(path, line, t, int(tid_s[:-2]), level, func, src_line, kind, body, raw,
-                      None if fields is None else dict(fields))
+        return build_record(path, line, t, int(tid_s[:-2]), level, funcloc, msg[b.end():], raw, with_fields)
     if not _LIBVIRT_IDENT.match(ident):
         return None
     level, kind, fields = _level_less(msg)

@@ -54,6 +54,41 @@ def _daemon_from_worker(w: str) -> str | None:
     return None
 
 
+class _Seen:
+    """What the items of one input add to its facts, as they stream past."""
+
+    __slots__ = ("reader", "nrec", "first_time", "last", "seen_record")
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.nrec = 0
+        self.first_time = self.last = None
+        self.seen_record = False
+
+    def add(self, item) -> bool:
+        """Count one item; True when it is a record."""
+        r = self.reader
+        if item.__class__ is Record:
+            self.nrec += 1
+            self.seen_record = True
+            t = item.time
+            if t is not None:
+                if self.first_time is None:
+                    self.first_time = t
+                self.last = t
+            k = item.kind
+            if k == "version" or k == "hostname":
+                r._header(k, item.fields)
+            elif k == "thread_job" and r.facts.daemon is None:
+                r.facts.daemon = _daemon_from_worker(item.fields.get("worker") or "")
+            return True
+        n = item.nlines
+        r.facts.unparsed += n
+        if not self.seen_record:
+            r._leading_foreign(n)
+        return False
+
+
 class LogReader:
     """Iterate the records of one input; `facts` is complete once exhausted.
 
@@ -185,31 +220,11 @@ class LogReader:
         facts = self.facts
         stream, fmt, blocks, state = self._open()
         try:
-            first_time = None
-            last = None
-            nrec = 0
-            seen_record = False
+            acc = _Seen(self)
             for item in formats.ITEMS[fmt](blocks, self.display, self.with_fields, self._ctx):
-                if item.__class__ is Record:
-                    nrec += 1
-                    seen_record = True
-                    t = item.time
-                    if t is not None:
-                        if first_time is None:
-                            first_time = t
-                        last = t
-                    k = item.kind
-                    if k == "version" or k == "hostname":
-                        self._header(item.kind, item.fields)
-                    elif k == "thread_job" and facts.daemon is None:
-                        facts.daemon = _daemon_from_worker(item.fields.get("worker") or "")
-                else:
-                    n = item.nlines
-                    facts.unparsed += n
-                    if not seen_record:
-                        self._leading_foreign(n)
+                acc.add(item)
                 yield item
-            self._finish(state, nrec, first_time, last)
+            self._finish(state, acc.nrec, acc.first_time, acc.last)
         finally:
             stream.close()
 
@@ -237,32 +252,16 @@ class LogReader:
                 last = stamp_to_epoch(ft.last_stamp) if ft.last_stamp else None
             else:
                 out = []
-                seen_record = False
+                acc = _Seen(self)
                 for item in formats.ITEMS[fmt](blocks, self.display, True, self._ctx):
-                    if item.__class__ is Record:
-                        nrec += 1
-                        seen_record = True
-                        t = item.time
-                        if t is not None:
-                            if first_time is None:
-                                first_time = t
-                            last = t
-                        k = item.kind
-                        if k == "version" or k == "hostname":
-                            self._header(k, item.fields)
-                        elif k == "thread_job" and facts.daemon is None:
-                            facts.daemon = _daemon_from_worker(item.fields.get("worker") or "")
+                    if acc.add(item):
                         out.append(item)
                         if len(out) >= 50_000:
                             yield R.records_table(self.display, out)
                             out = []
-                    else:
-                        n = item.nlines
-                        facts.unparsed += n
-                        if not seen_record:
-                            self._leading_foreign(n)
                 if out:
                     yield R.records_table(self.display, out)
+                nrec, first_time, last = acc.nrec, acc.first_time, acc.last
             self._finish(state, nrec, first_time, last)
         finally:
             stream.close()
