@@ -116,6 +116,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per command run")
     ap.add_argument("--tools", default="grep,lnav,events,analyze,scan",
                     help="comma list of what to run (default: %(default)s)")
+    ap.add_argument("--skip-routes", action="store_true",
+                    help="skip checking the fast route against the grammar route on the 1x file")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--json-out", help="also write all results as JSON here")
     args = ap.parse_args(argv)
@@ -232,6 +234,15 @@ def main(argv=None) -> int:
                     failures.append(f"{label}: analyze keepalive_deaths do not match the manifest")
             else:
                 failures.append(f"{label}: loganalyzer analyze failed (rc={r['rc']})")
+            if label == datasets[0][0] and not args.skip_routes:
+                # the fast route's answers against the reference built by the lark grammar alone
+                import subprocess
+                chk = subprocess.run([sys.executable, str(Path(__file__).with_name("check_routes.py")), str(path)],
+                                     capture_output=True, text=True)
+                for ln in (chk.stdout + chk.stderr).strip().splitlines()[:12]:
+                    print(f"      routes: {ln}")
+                if chk.returncode != 0:
+                    failures.append(f"{label}: fast route and grammar route differ")
 
     # ---- directory scan -----------------------------------------------------------------
     if dir_ds:

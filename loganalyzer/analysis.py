@@ -10,7 +10,7 @@ from .correlate.interest import FOREIGN_ERROR_RE, interesting
 from .correlate.objects import Evidence, Finding
 from .correlate.pair import pair_migrations
 from .reader import FileFacts, LogReader
-from .records import Foreign, Record
+from .records import Foreign, Record, record_with_grammar
 from .sources import InputError, expand_paths, rotation_key
 
 
@@ -191,7 +191,7 @@ def _frame(rows, time_cols):
 
 
 def _read_host(group: list[str], label: str, input_format=None, fast: bool = True,
-               opener=None, read_ahead: bool = True) -> HostLog:
+               opener=None, read_ahead: bool = True, grammar: bool = False) -> HostLog:
     """Correlate one host's stream.  File-format logs take the prefilter route
     (only the records the correlator reads are built); other formats, and
     fast=False, feed every record through the reference route.  Both give the
@@ -201,7 +201,9 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
     input, used instead of opening the names of group as paths (`scan` reads
     archive members this way).
     read_ahead: scan the next block in a second thread while this one is parsed;
-    `scan` turns it off because it runs one stream per core already."""
+    `scan` turns it off because it runs one stream per core already.
+    grammar: (reference route only) build every record from the lark grammar alone,
+    the slow definition the fast routes are checked against."""
     host = HostLog(label, list(group))
     hc = HostCorrelator(label)
     host.correlator = hc
@@ -222,6 +224,11 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
         feed, note_time = hc.feed, hc.note_time
         try:
             for item in reader.items():
+                if grammar and item.__class__ is Record:
+                    raw = item.raw
+                    text = raw[:-1] if raw.endswith("\n") else raw
+                    item = record_with_grammar(text[:-1] if text.endswith("\r") else text,
+                                               item.path, item.line, raw) or item
                 if item.__class__ is Record:
                     if item.time is not None:
                         note_time(item.time, item.line)
@@ -306,8 +313,13 @@ def _scan_foreign(host: HostLog, item: Foreign) -> None:
                         found.setdefault(k, set()).add(hit.pattern.id)
 
 
-def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bool = True) -> Analysis:
+def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bool = True,
+            grammar: bool = False) -> Analysis:
     """Analyze logs: one host per file (or rotated set); two hosts are paired.
+
+    Routes, all giving the same analysis: fast (default: the prefilter reads only the
+    records the correlator wants), fast=False (every record parsed by the fast path and
+    offered), grammar=True (every record parsed by the lark grammar; slow, for checks).
 
     Raises InputError when no input can be read at all; an input that fails
     while others succeed is reported in its FileFacts.error.
@@ -320,7 +332,7 @@ def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bo
     failures = []
     for group, label in zip(groups, labels):
         try:
-            hosts.append(_read_host(group, label, input_format, fast))
+            hosts.append(_read_host(group, label, input_format, fast and not grammar, grammar=grammar))
         except InputError as e:
             failures.append(str(e))
             facts = FileFacts(group[0])

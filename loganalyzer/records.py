@@ -327,6 +327,16 @@ def parse_with_grammar(text: str):
             return None
 
 
+def record_with_grammar(text: str, path: str, line: int, raw: str) -> "Record | None":
+    """A Record built from the grammar alone (the reference the fast path is held to)."""
+    parsed = parse_with_grammar(text)
+    if parsed is None:
+        return None
+    stamp, tid, level, func, src_line, kind, message, fields = parsed
+    time = stamp_to_epoch(stamp) if stamp and len(stamp) > 12 else None
+    return Record(path, line, time, tid, level, func, src_line, kind, message, raw, fields)
+
+
 def parse_message_with_grammar(message: str, level: str = "debug"):
     """Parse a bare message (journald MESSAGE=, KubeVirt msg) -> (kind, message, fields)."""
     p = grammar_parser()
