@@ -66,13 +66,14 @@ _EMPTY: dict = {}
 
 # ------------------------------------------------------------------ records
 def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = None,
-                 with_fields: bool = True) -> Record | None:
-    """One record's text (no final newline) -> Record, as the grammar reads it."""
+                 with_fields: bool = True, stamp_time: float | None = None) -> Record | None:
+    """One record's text (no final newline) -> Record, as the grammar reads it.
+    stamp_time: the stamp's time when the caller computed it already (prefilter)."""
     m = _HEAD.match(text)
     if m is None:
         return None
     stamp, clock, tid, level, funcloc = m.groups()
-    time = stamp_to_epoch(stamp) if stamp else None
+    time = (stamp_time if stamp_time is not None else stamp_to_epoch(stamp)) if stamp else None
     tid = int(tid[:-2]) if tid else None
     return build_record(path, line, time, tid, level, funcloc, text[m.end():],
                         text if raw is None else raw, with_fields)

@@ -278,6 +278,7 @@ class FastHostReader:
                 on_text(self.display, line0 + li, ln)
         interest = interest[is_start]
         nxt_start = np.searchsorted(starts, interest, side="right")
+        rec_times = scan.times
         for li, k in zip(interest.tolist(), nxt_start.tolist()):
             a = int(off[li])
             b = int(off[starts[k]]) if k < nstarts else len(buf)
@@ -285,7 +286,7 @@ class FastHostReader:
             text = raw[:-1] if raw.endswith("\n") else raw
             if text.endswith("\r"):
                 text = text[:-1]
-            rec = parse_record(text, self.display, line0 + li, raw)
+            rec = parse_record(text, self.display, line0 + li, raw, stamp_time=float(rec_times[k - 1]))
             if rec is None:
                 continue
             kind = rec.kind

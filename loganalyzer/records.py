@@ -308,9 +308,30 @@ def _vmref(tok: str):
 
 @functools.lru_cache(maxsize=1)
 def grammar_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", lexer="contextual",
+    text = grammar_text()
+    return Lark(text, parser="lalr", lexer="contextual",
                 start=["start", "fallback", "message", "error_message"],
-                transformer=RecordTransformer(), maybe_placeholders=False)
+                transformer=RecordTransformer(), maybe_placeholders=False,
+                cache=_parser_cache(text))
+
+
+def _parser_cache(text: str):
+    """A private file for lark's cache of the analysed grammar (it saves the LALR
+    construction at every start), or False.  Private (0700 directory of this user),
+    because lark's cache is a pickle: never load one another user could write."""
+    import hashlib
+    import os
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(base, "loganalyzer")
+    try:
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        st = os.stat(d)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return False
+    except OSError:
+        return False
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return os.path.join(d, f"grammar-{digest}.lark-cache")
 
 
 def parse_with_grammar(text: str):
