@@ -221,7 +221,10 @@ def write_frames(frames, out: str) -> int:
     n = 0
     if out.endswith(".parquet"):
         import pyarrow.parquet as pq
-        with pq.ParquetWriter(out, SCHEMA) as writer:
+        # statistics only for the short columns: min/max of messages (domain XML, cookies) in
+        # the footer of every row group would make the writer's memory grow with the file
+        stats = ["line", "time", "tid", "level", "src_line", "kind", "path"]
+        with pq.ParquetWriter(out, SCHEMA, write_statistics=stats) as writer:
             for df in frames:
                 tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
                 writer.write_table(tbl)

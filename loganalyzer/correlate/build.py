@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 
 from .objects import (Connection, DomainJob, ErrorLine, Evidence, KeepaliveDeath, Migration,
                       Place, ThreadInfo, Tick)
@@ -36,6 +37,9 @@ P2P3_FUNCS = {"qemuMigrationSrcPerformPeer2Peer3", "qemuMigrationSrcPerformPeer2
 SRC_PERFORM_FUNCS = {"qemuMigrationSrcPerform", "qemuMigrationPerform"}
 GAP_SECONDS = 5
 MAX_TICKS = 500
+KEEP_UNEVENTFUL = 5000      # closed connections with nothing to report, kept for the tables
+KEEP_QUIET_THREADS = 5000   # threads that ran nothing of interest, kept for the tables
+KEEP_ERRORS = 5000          # error lines kept apart from the migrations they belong to
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 
 _MIGR_STATUS = re.compile(r"Migration of domain (0x[0-9a-fA-F]+|\(nil\)) (.*) changed state to (\S+)$")
@@ -51,6 +55,10 @@ _MONITOR_EOF = re.compile(r"Monitor connection to '(.*)' closed without SHUTDOWN
 _XML_UUID = re.compile(r"<uuid>([0-9a-fA-F-]{32,36})</uuid>")
 _XML_NAME = re.compile(r"<name>([^<]+)</name>")
 _AUTODESTROY = re.compile(r"^vm=(.*), conn=(0x[0-9a-fA-F]+)$")
+
+
+def _noted(e: Evidence, note: str) -> Evidence:
+    return Evidence(e.path, e.line, e.time, e.text, note)
 
 
 def _int(v, default=None):
@@ -97,11 +105,14 @@ class HostCorrelator:
         self.migrations: list[Migration] = []
         self.threads: dict[int, ThreadInfo] = {}
         self.jobs: list[DomainJob] = []
-        self.errors: list[ErrorLine] = []
+        self.errors: deque = deque(maxlen=KEEP_ERRORS)   # the newest error/warning lines
         self.first_time = None
         self.last_time = 0.0
         self.last_line = 0
         self.gaps: list[tuple] = []                  # (line before, line after, t0, t1)
+        self._uneventful = 0
+        self.forgotten_connections = 0               # uneventful ones beyond KEEP_UNEVENTFUL
+        self.forgotten_threads = 0
         self.aborts: list = []                       # virDomainAbortJob calls: (rec, client)
         self.saw_rpc_probe = False
         self.saw_keepalive_probe = False
@@ -115,8 +126,8 @@ class HostCorrelator:
         self._vms: dict[str, str] = {}               # virDomainObj -> domain name
         self._ka_config: dict[str, tuple] = {}       # server client -> (interval, count) from virKeepAliveNew
         # per-thread state
-        self._open_uri: dict[int, tuple] = {}        # tid -> (uri, rec) of the last virConnectOpen*
-        self._setka: dict[int, tuple] = {}           # tid -> (conn, interval, count, rec)
+        self._open_uri: dict[int, tuple] = {}        # tid -> (uri, Evidence) of the last virConnectOpen*
+        self._setka: dict[int, tuple] = {}           # tid -> (conn, interval, count, Evidence)
         self._thread_mig: dict[int, Migration] = {}  # tid -> migration it is running
         self._thread_client: dict[int, str] = {}     # tid -> server client whose call it runs
         self._thread_dom: dict[int, str] = {}        # tid -> domain it last spoke about
@@ -145,6 +156,8 @@ class HostCorrelator:
             th = self.threads.get(tid)
             if th is None:
                 th = self.threads[tid] = ThreadInfo(self.host, tid, first=Place.of(rec))
+                if len(self.threads) > 2 * KEEP_QUIET_THREADS:
+                    self._forget_quiet_threads()
             th.records += 1
             th.last_line = rec.line
             th.last_time = t
@@ -163,6 +176,29 @@ class HostCorrelator:
             self._func(rec, func)
         elif func is not None and func.startswith("remoteDispatch") and func.endswith("Helper"):
             self._dispatch_helper(rec)
+
+    # ------------------------------------------------------------ bounded memory
+    def _forget_uneventful(self):
+        """Keep the newest KEEP_UNEVENTFUL closed, uneventful connections; older ones are
+        only counted (a log of days has hundreds of thousands of short virsh clients)."""
+        old = [c for c in self.connections if getattr(c, "uneventful", False)]
+        drop = {id(c) for c in old[:len(old) - KEEP_UNEVENTFUL]}
+        self.connections = [c for c in self.connections if id(c) not in drop]
+        self.forgotten_connections += len(drop)
+        self._uneventful = len(old) - len(drop)
+
+    def _forget_quiet_threads(self):
+        """Keep the threads of migrations and deaths and the newest KEEP_QUIET_THREADS others
+        (a long log of a busy daemon sees a new worker thread id every few seconds)."""
+        keep = {m.tid for m in self.migrations} | {d.tid for d in self.deaths}
+        others = sorted((t for t in self.threads.values() if t.tid not in keep),
+                        key=lambda t: t.last_line or 0)
+        for t in others[:len(others) - KEEP_QUIET_THREADS]:
+            del self.threads[t.tid]
+            self.forgotten_threads += 1
+            for per_thread in (self._open_uri, self._setka, self._thread_client, self._thread_dom,
+                               self._thread_mig, self._pending_error_death):
+                per_thread.pop(t.tid, None)
 
     # ------------------------------------------------------------ helpers
     def _new_conn(self, rec, direction, client, sock=None) -> Connection:
@@ -229,7 +265,7 @@ class HostCorrelator:
         if opened is not None:
             c.uri = opened[0]
             c.purpose = "connection"
-            self._ev(c, opened[1], "the URI this connection was opened for")
+            c.evidence.append(_noted(opened[1], "the URI this connection was opened for"))
             mig = self._thread_mig.get(rec.tid)
             if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
                     and mig.dconnuri and opened[0] == mig.dconnuri:
@@ -256,6 +292,10 @@ class HostCorrelator:
                 # bounded on logs with tens of thousands of clients
                 c.evidence = c.evidence[:1]
                 c.last_received_text = None
+                c.uneventful = True
+                self._uneventful += 1
+                if self._uneventful > 2 * KEEP_UNEVENTFUL:
+                    self._forget_uneventful()
             if c.ka and self._kas.get(c.ka) is c:
                 del self._kas[c.ka]
             if c.conn and self._conns.get(c.conn) is c:
@@ -290,14 +330,14 @@ class HostCorrelator:
         pend = self._setka.pop(rec.tid, None)
         if pend is None or c is None:
             return
-        d, interval, count, srec = pend
-        if rec.time is not None and srec.time is not None and rec.time - srec.time > 1.0:
+        d, interval, count, sev = pend
+        if rec.time is not None and sev.time is not None and rec.time - sev.time > 1.0:
             return
         c.conn = d
         self._conns[d] = c
         if c.direction == "outgoing":
             c.keepalive_interval, c.keepalive_count = interval, count
-        self._ev(c, srec, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}")
+        c.evidence.append(_noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}"))
         mig = self._thread_mig.get(rec.tid)
         if mig is not None and mig.role == "source" and (mig.dconn is None or mig.dconn is c):
             self._link_dconn(mig, c)
@@ -723,7 +763,7 @@ class HostCorrelator:
     def _f_virConnectOpenAuth(self, rec):
         name = rec.fields.get("name")
         if name:
-            self._open_uri[rec.tid] = (name, rec)
+            self._open_uri[rec.tid] = (name, Evidence.of(rec))
             mig = self._thread_mig.get(rec.tid)
             if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
                     and (not mig.dconnuri or mig.dconnuri == name):
@@ -737,7 +777,7 @@ class HostCorrelator:
     def _f_virConnectSetKeepAlive(self, rec):
         f = rec.fields
         d = f.get("conn")
-        self._setka[rec.tid] = (d, _int(f.get("interval")), _int(f.get("count")), rec)
+        self._setka[rec.tid] = (d, _int(f.get("interval")), _int(f.get("count")), Evidence.of(rec))
         mig = self._thread_mig.get(rec.tid)
         if mig is not None and mig.role == "source" and mig.dconn is None and mig.dconn_open is not None:
             # without RPC probes this is the only line that shows the dconn being set up
@@ -768,6 +808,10 @@ class HostCorrelator:
         if c is not None and "reason" in f:
             c.close_reason = _int(f.get("reason"))
             c.closed = Place.of(rec)
+            # the socket errors logged just before the close say how it broke
+            if rec.time is not None:
+                c.close_errors = [e for e in list(self.errors)[-20:]
+                                  if e.time is not None and rec.time - e.time < 0.5]
             self._ev(c, rec, "connection closed")
             for d in reversed(self.deaths[-3:]):
                 if d.connection is c:

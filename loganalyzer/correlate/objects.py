@@ -129,6 +129,7 @@ class Connection:
     last_received_text: str | None = None
     closed: Place | None = None
     close_reason: int | None = None
+    close_errors: list = field(default_factory=list)   # ErrorLines just before the close
     purpose: str = "unknown"             # dconn | management | peer-daemon | internal | connection | unknown
     apis: list = field(default_factory=list)   # incoming: first APIs dispatched for it
     migration: str | None = None         # id of the migration this connection served

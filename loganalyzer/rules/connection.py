@@ -42,7 +42,7 @@ def dconn_closed(case: Case) -> Verdict | None:
     for e in c.evidence:
         if e.line >= c.closed.line - 30 and e.line <= c.closed.line + 30:
             v.evidence.append(e)
-    for e in (hc.errors if hc else []):
+    for e in c.close_errors:
         if c.closed.time is not None and e.time is not None and abs(e.time - c.closed.time) < 0.5 \
                 and ("End of file" in e.text or "hangup" in e.text or "Cannot recv" in e.text
                      or "error event" in e.text or "Connection reset" in e.text):
