@@ -94,7 +94,10 @@ def analysis_to_dict(a) -> dict:
             labels[f.path] = a.display_host(h.label)
     return {
         "inputs": [input_dict(f, labels.get(f.path)) for f in a.inputs],
-        "hosts": [{"label": h.label, "host": a.display_host(h.label), "paths": h.paths} for h in a.hosts],
+        "hosts": [{"label": h.label, "host": a.display_host(h.label), "paths": h.paths,
+                   # summaries dropped to bound memory on long logs (counted, not silently)
+                   "forgotten_connections": h.correlator.forgotten_connections,
+                   "forgotten_threads": h.correlator.forgotten_threads} for h in a.hosts],
         "clock_offsets": a.pairs,
         "migrations": [migration_dict(a, m) for m in a.migrations],
         "keepalive_deaths": [death_dict(a, d) for d in a.keepalive_deaths],
