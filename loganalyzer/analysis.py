@@ -231,7 +231,7 @@ def _read_host(group: list[str], label: str, input_format=None, fast: bool = Tru
                                                item.path, item.line, raw) or item
                 if item.__class__ is Record:
                     if item.time is not None:
-                        note_time(item.time, item.line)
+                        note_time(item.time, item.line, item)
                     raw = item.raw
                     if interesting(raw):
                         feed(item)

@@ -251,17 +251,22 @@ class FastHostReader:
             else:
                 prev_sec = np.concatenate(([secs[0]], secs[:-1]))
             gap_idx = np.flatnonzero(secs - prev_sec >= GAP_SECONDS)
+
+            def first_line(s):
+                return buf[off[s]:off[s + 1]].decode("utf-8", "replace").rstrip("\n").rstrip("\r")
+
             for g in gap_idx:
                 i = dated[g]
                 if g == 0:
-                    t_prev, l_prev = last_time
+                    t_prev, l_prev, text_prev = last_time
                 else:
                     j = dated[g - 1]
-                    t_prev, l_prev = float(times[j]), line0 + int(starts[j])
-                hc.gaps.append((l_prev, line0 + int(starts[i]), t_prev, float(times[i])))
+                    t_prev, l_prev, text_prev = float(times[j]), line0 + int(starts[j]), first_line(starts[j])
+                hc.gaps.append((l_prev, line0 + int(starts[i]), t_prev, float(times[i]), self.display,
+                                text_prev, first_line(starts[i])))
             j = dated[-1]
-            last_time = (float(times[j]), line0 + int(starts[j]))
-            hc.last_time, hc.last_line = last_time
+            last_time = (float(times[j]), line0 + int(starts[j]), first_line(starts[j]))
+            hc.last_time, hc.last_line = last_time[0], last_time[1]
         # the records the correlator reads (interesting lines that start a record), and
         # error text glued to records (interesting lines that do not)
         interest = scan.interest

@@ -109,6 +109,7 @@ class HostCorrelator:
         self.first_time = None
         self.last_time = 0.0
         self.last_line = 0
+        self._last_rec = None
         self.gaps: list[tuple] = []                  # (line before, line after, t0, t1)
         self._uneventful = 0
         self.forgotten_connections = 0               # uneventful ones beyond KEEP_UNEVENTFUL
@@ -138,13 +139,17 @@ class HostCorrelator:
         self._nconn = 0
 
     # ------------------------------------------------------------ feeding
-    def note_time(self, t: float, line: int) -> None:
+    def note_time(self, t: float, line: int, rec=None) -> None:
         """Every record's time, in order (not only the records fed): finds the
-        stretches where a debug log goes silent because the daemon was stopped or hung."""
+        stretches where a debug log goes silent because the daemon was stopped or hung.
+        A gap is (line before, line after, t0, t1, path, text before, text after)."""
         if self.last_line and int(t // 1) - int(self.last_time // 1) >= GAP_SECONDS:
-            self.gaps.append((self.last_line, line, self.last_time, t))
+            prev = self._last_rec
+            self.gaps.append((self.last_line, line, self.last_time, t, rec.path if rec else None,
+                              prev.text if prev is not None else "", rec.text if rec else ""))
         self.last_time = t
         self.last_line = line
+        self._last_rec = rec
 
     def feed(self, rec) -> None:
         """One record the correlator reads (see interest.py), in log order."""

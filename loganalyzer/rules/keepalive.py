@@ -130,10 +130,9 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
             v.summary += (f" The {'destination' if side == 'source' else 'source'} daemon's own log is silent from "
                           f"{case.when(g[2])} to {case.when(g[3])} ({g[3] - g[2]:.0f} s): that daemon was stopped "
                           f"or hung, so this is not a network failure.")
-            path = other.migrations[0].path if other.migrations else d.path
-            v.evidence.append(Evidence(path, g[0], g[2], "(last line before the silence)",
-                                       f"the peer daemon logs nothing for {g[3] - g[2]:.0f} s"))
-            v.evidence.append(Evidence(path, g[1], g[3], "(first line after the silence)", "the peer daemon logs again"))
+            v.evidence.append(Evidence(g[4], g[0], g[2], g[5],
+                                       f"the peer daemon logs nothing for {g[3] - g[2]:.0f} s after this"))
+            v.evidence.append(Evidence(g[4], g[1], g[3], g[6], "the peer daemon logs again"))
         else:
             v.summary += (" The other daemon kept logging meanwhile, so the control path between the hosts "
                           "(network, firewall) is the suspect.")
@@ -205,8 +204,8 @@ def daemon_stalled(case: Case) -> Verdict | None:
     for g in case.hc.gaps:
         if g[3] - g[2] >= STALL_SECONDS and g[3] >= mig.start and g[2] <= end:
             v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=None)
-            v.evidence.append(Evidence(mig.path, g[0], g[2], "(last line before the silence)", "this daemon stops logging"))
-            v.evidence.append(Evidence(mig.path, g[1], g[3], "(first line after the silence)", "this daemon logs again"))
+            v.evidence.append(Evidence(g[4], g[0], g[2], g[5], "this daemon logs nothing after this"))
+            v.evidence.append(Evidence(g[4], g[1], g[3], g[6], "this daemon logs again"))
             v.evidence.extend(e.evidence() for e in mig.errors[:2])
             v.summary = (f"This daemon ({case.host_name()}) logged nothing from {case.when(g[2])} to "
                          f"{case.when(g[3])} ({g[3] - g[2]:.0f} s) in the middle of the migration of domain "
