@@ -171,44 +171,37 @@ def _verdict_html(a, m=None, v=None, finding=None) -> str:
     return "\n".join(out)
 
 
+def _table(headers, rows, mono=()) -> str:
+    """An HTML table of escaped cells; columns whose index is in mono are monospaced."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td class="mono">{esc(c)}</td>' if i in mono else f"<td>{esc(c)}</td>"
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _inputs_table(a) -> str:
-    rows = []
-    for h in a.hosts:
-        for f in h.facts:
-            rows.append(f"<tr><td class=\"mono\">{esc(f.path)}</td><td>{esc(a.display_host(h.label))}</td>"
-                        f"<td>{esc(f.libvirt_version or '?')}</td><td>{f.lines}</td><td>{f.records}</td>"
-                        f"<td>{f.unparsed}</td><td>{esc(fmt_time(f.first_time))}</td>"
-                        f"<td>{esc(fmt_time(f.last_time))}</td></tr>")
-    return ("<table><thead><tr><th>input</th><th>host</th><th>libvirt</th><th>lines</th><th>records</th>"
-            "<th>not records</th><th>first (UTC)</th><th>last (UTC)</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    rows = [(f.path, a.display_host(h.label), f.libvirt_version or "?", f.lines, f.records, f.unparsed,
+             fmt_time(f.first_time), fmt_time(f.last_time)) for h in a.hosts for f in h.facts]
+    return _table(("input", "host", "libvirt", "lines", "records", "not records", "first (UTC)",
+                   "last (UTC)"), rows, mono=(0,))
 
 
 def _migrations_table(a) -> str:
     if not a.migrations:
         return '<p class="meta">No migration in these logs.</p>'
-    rows = []
-    for m in a.migrations:
-        rows.append(f"<tr><td class=\"mono\">{esc(m.id)}</td><td>{esc(m.role)}</td><td>{esc(m.domain or '-')}</td>"
-                    f"<td>{esc(m.mode or '-')}</td><td>{esc(fmt_time(m.start))}</td><td>{esc(m.outcome)}</td>"
-                    f"<td class=\"mono\">{esc(m.verdict.cause) if m.verdict else '-'}</td>"
-                    f"<td class=\"mono\">{esc(m.peer or '-')}</td></tr>")
-    return ("<table><thead><tr><th>id</th><th>role</th><th>domain</th><th>mode</th><th>start (UTC)</th>"
-            "<th>outcome</th><th>cause</th><th>same migration on the other host</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    rows = [(m.id, m.role, m.domain or "-", m.mode or "-", fmt_time(m.start), m.outcome,
+             m.verdict.cause if m.verdict else "-", m.peer or "-") for m in a.migrations]
+    return _table(("id", "role", "domain", "mode", "start (UTC)", "outcome", "cause",
+                   "same migration on the other host"), rows, mono=(0, 6, 7))
 
 
 def _deaths_table(a) -> str:
     if not a.keepalive_deaths:
         return ""
-    rows = []
-    for d in a.keepalive_deaths:
-        rows.append(f"<tr><td class=\"mono\">{esc(d.path)}:{esc(d.line)}</td><td>{esc(fmt_time(d.time))}</td>"
-                    f"<td>{esc(d.tid)}</td><td>{esc(d.owner)}</td><td class=\"mono\">{esc(d.client)}</td>"
-                    f"<td>{esc(d.idle)}</td><td class=\"mono\">{esc(d.migration or '-')}</td></tr>")
-    return ("<h2>Keepalive deaths</h2><table><thead><tr><th>where</th><th>time (UTC)</th><th>tid</th>"
-            "<th>connection</th><th>client</th><th>idle (s)</th><th>migration</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    rows = [(f"{d.path}:{d.line}", fmt_time(d.time), d.tid, d.owner, d.client, d.idle, d.migration or "-")
+            for d in a.keepalive_deaths]
+    return "<h2>Keepalive deaths</h2>" + _table(("where", "time (UTC)", "tid", "connection", "client",
+                                                  "idle (s)", "migration"), rows, mono=(0, 4, 6))
 
 
 def _events_html(a, sources, before=5, after=5) -> str:
