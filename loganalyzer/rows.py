@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .fastpath import _T, _error_fields, _unlocated, classify
 from .records import LEVELS
@@ -65,7 +66,7 @@ def _dict_col(values, categories=None) -> pa.DictionaryArray:
     arr = pa.array(values, type=pa.string())
     if categories is None:
         return arr.dictionary_encode()
-    idx = pa.compute.index_in(arr, value_set=categories)
+    idx = pc.index_in(arr, value_set=categories)
     return pa.DictionaryArray.from_arrays(idx.cast(pa.int32()), categories)
 
 

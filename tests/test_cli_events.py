@@ -104,3 +104,15 @@ def test_memory_bounded(tmp_path):
     assert took < 60
     assert len(pd.read_parquet(out, columns=["line"])) > 1_000_000
     assert took < 60
+
+
+def test_only_pandas_free_event_runs_skip_pandas():
+    """`events` to parquet or to a summary never needs pandas, so the console entry point keeps
+    pyarrow from importing it (its 50 MB would push a 2 GB log past 300 MB); every other run
+    keeps it."""
+    from loganalyzer.cli import _arrow_only
+    assert _arrow_only(["events", "big.log", "-o", "x.parquet"])
+    assert _arrow_only(["events", "big.log"])
+    assert not _arrow_only(["events", "big.log", "-o", "x.csv"])
+    assert not _arrow_only(["events", "big.log", "--output", "x.jsonl"])
+    assert not _arrow_only(["analyze", "big.log"])
