@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN, RECORD_START
 from .fastpath import parse_record
-from .reader import FileFacts, _daemon_from_name
+from .formats import _strip_eol
+from .reader import FileFacts, _daemon_from_name, _daemon_from_worker
 from .records import Foreign
 from .sources import InputError, looks_binary, open_binary
 
@@ -288,24 +289,15 @@ class FastHostReader:
             a = int(off[li])
             b = int(off[starts[k]]) if k < nstarts else len(buf)
             raw = buf[a:b].decode("utf-8", "replace")
-            text = raw[:-1] if raw.endswith("\n") else raw
-            if text.endswith("\r"):
-                text = text[:-1]
-            rec = parse_record(text, self.display, line0 + li, raw, stamp_time=float(rec_times[k - 1]))
+            rec = parse_record(_strip_eol(raw), self.display, line0 + li, raw, stamp_time=float(rec_times[k - 1]))
             if rec is None:
                 continue
             kind = rec.kind
             if kind == "version" or kind == "hostname":
-                f = rec.fields
-                if kind == "version" and facts.libvirt_version is None:
-                    facts.libvirt_version, facts.package = f.get("version"), f.get("package")
-                elif kind == "hostname" and facts.hostname is None:
-                    facts.hostname = f.get("hostname")
+                facts.note_header(kind, rec.fields)
                 continue
             if kind == "thread_job" and facts.daemon is None:
-                w = rec.fields.get("worker") or ""
-                if w.startswith(("rpc-", "prio-rpc-")) and w.split("-")[-1] not in ("worker", "admin"):
-                    facts.daemon = w.split("-")[-1]
+                facts.daemon = _daemon_from_worker(rec.fields.get("worker") or "")
             hc.feed(rec)
         return last_time
 

@@ -39,6 +39,15 @@ class FileFacts:
         if msg not in self.warnings:
             self.warnings.append(msg)
 
+    def note_header(self, kind: str, fields: dict) -> None:
+        """A `libvirt version:` or `hostname:` header line: the first of each counts."""
+        if kind == "version":
+            if self.libvirt_version is None:
+                self.libvirt_version = fields.get("version")
+                self.package = fields.get("package")
+        elif self.hostname is None:
+            self.hostname = fields.get("hostname")
+
 
 def _daemon_from_name(path: str) -> str | None:
     base = os.path.basename(path)
@@ -78,7 +87,7 @@ class _Seen:
                 self.last = t
             k = item.kind
             if k == "version" or k == "hostname":
-                r._header(k, item.fields)
+                r.facts.note_header(k, item.fields)
             elif k == "thread_job" and r.facts.daemon is None:
                 r.facts.daemon = _daemon_from_worker(item.fields.get("worker") or "")
             return True
@@ -274,20 +283,12 @@ class LogReader:
                 self._leading_foreign(n)
         ft.foreign.clear()
         for kind, f in ft.heads:
-            self._header(kind, f)
+            facts.note_header(kind, f)
         ft.heads.clear()
         for w in ft.workers:
             if facts.daemon is None:
                 facts.daemon = _daemon_from_worker(w)
         ft.workers.clear()
-
-    def _header(self, kind, f):
-        if kind == "version":
-            if self.facts.libvirt_version is None:
-                self.facts.libvirt_version = f.get("version")
-                self.facts.package = f.get("package")
-        elif self.facts.hostname is None:
-            self.facts.hostname = f.get("hostname")
 
 
 def _short(e: Exception) -> str:
