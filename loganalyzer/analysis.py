@@ -271,10 +271,13 @@ def _scan_continuation(host: HostLog, rec, nl: int) -> None:
             _scan_text_line(host, rec.path, rec.line + i, ln.rstrip("\r"))
 
 
-def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> None:
+def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> list:
+    """The catalogue's hits in one line of text, kept as findings' material; returns them."""
     from .rules.catalogue import match_text
-    for hit in match_text(text):
+    hits = match_text(text)
+    for hit in hits:
         host.text_hits.append((path, line, None, text.strip(), hit))
+    return hits
 
 
 # folded messages are looked for in text of this size (reports, virsh output), not in
@@ -294,8 +297,7 @@ def _scan_foreign(host: HostLog, item: Foreign) -> None:
     for i, ln in enumerate(lines):
         if search(ln) is None:
             continue
-        for hit in match_text(ln):
-            host.text_hits.append((item.path, item.line + i, None, ln.strip(), hit))
+        for hit in _scan_text_line(host, item.path, item.line + i, ln):
             found.setdefault(i, set()).add(hit.pattern.id)
     # Reports and YAML fold long messages over lines ("guest CPU doesn't match /
     # specification: ..."; YAML also doubles quotes): read each line joined with the next
