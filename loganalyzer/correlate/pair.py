@@ -8,7 +8,6 @@ import statistics
 # pairs with a source view only when it starts within that window, give or take this
 # much clock difference between the hosts (NTP-synchronised hosts differ by far less).
 TOLERANCE = 30.0
-MAX_SKEW = TOLERANCE
 
 
 def pair_migrations(hosts) -> list[dict]:
@@ -66,7 +65,7 @@ def pair_migrations(hosts) -> list[dict]:
             if hs is hc or s.peer_client:
                 continue
             if _same_domain(c, s) and c.start is not None and s.start is not None \
-                    and abs(s.start - c.start) < MAX_SKEW:
+                    and abs(s.start - c.start) < TOLERANCE:
                 s.peer_client, c.peer = c.id, s.id
                 break
     for (a, b), samples in offsets.items():
