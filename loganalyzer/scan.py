@@ -1075,17 +1075,24 @@ def _run(tasks, jobs, dask, progress, pool=None) -> dict:
                 results[r[0]] = r
                 bar and bar.done(r)
         else:
+            import gc
             from concurrent.futures import as_completed
             ex = pool or _start_pool(min(jobs or os.cpu_count() or 1, len(tasks)))
+            gc_was_on = gc.isenabled()
             try:
                 # largest first: the workers finish together
                 futs = {ex.submit(run_stream, t): t for t in sorted(tasks, key=lambda t: -t.size)}
                 _warm_imports()   # what pairing, judging and the table need, while the workers run
+                # unpickling a host's objects (tens of thousands) would set off full collections
+                # of an ever larger heap, several times per result, on the cores the workers need
+                gc.disable()
                 for f in as_completed(futs):
                     r = _result(f, futs[f])
                     results[r[0]] = r
                     bar and bar.done(r)
             finally:
+                if gc_was_on:
+                    gc.enable()
                 if pool is None:
                     ex.shutdown(wait=True, cancel_futures=True)
     finally:
