@@ -98,6 +98,11 @@ class HostCorrelator:
         "RPC_SERVER_CLIENT_MSG_RX",
     }
 
+    # pointer and per-thread maps that exist only while the stream is read (see close)
+    _WORKING = ("_sockets", "_clients", "_servers", "_kas", "_conns", "_mons", "_vms", "_ka_config",
+                "_open_uri", "_setka", "_thread_mig", "_thread_client", "_thread_dom", "_active",
+                "_last_tick", "_pending_error_death")
+
     def __init__(self, host: str):
         self.host = host
         self.connections: list[Connection] = []
@@ -1110,6 +1115,11 @@ class HostCorrelator:
             if c.created is None:
                 d.notes.append("the connection was created before this log starts")
                 d.confidence = "medium"
+        # the stream is over: the live maps only served the linking (they would double what a
+        # scan worker sends back to its parent, and what analyze keeps)
+        for name in self._WORKING:
+            getattr(self, name).clear()
+        self._last_rec = None
 
     def _finish_client(self, mig):
         texts = " | ".join(e.text for e in mig.errors)
