@@ -4,7 +4,7 @@
 Inputs (generated with benchmarks/generate_log.py into --workdir, reused when they already match):
   big-<N>.log          N = --lines (default 1,000,000)
   big-<5N>.log         5 x N lines (skipped with --skip-5m)
-  bigdir/              --files files x --file-lines lines, one host each (for `scan`)
+  bigdir-<F>x<L>/      --files files x --file-lines lines (default: --lines), one host each (for `scan`)
 
 Commands timed (each --repeat times, median wall time, peak RSS = max ru_maxrss of the child):
   grep -c countToDeath=0 FILE
@@ -109,7 +109,8 @@ def main(argv=None) -> int:
                     help="where the generated logs and outputs go (default %(default)s)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per command; the median is reported")
     ap.add_argument("--files", type=int, default=8, help="files in the scan directory (default 8)")
-    ap.add_argument("--file-lines", type=int, default=200_000, help="lines per scan file (default 200k)")
+    ap.add_argument("--file-lines", type=int, default=None,
+                    help="lines per scan file (default: --lines, the size of the base file)")
     ap.add_argument("--skip-scan", action="store_true", help="skip the directory scan benchmark")
     ap.add_argument("--skip-lnav", action="store_true", help="do not run lnav")
     ap.add_argument("--regen", action="store_true", help="regenerate the inputs even if they exist")
@@ -143,7 +144,8 @@ def main(argv=None) -> int:
         datasets.append((human_lines(n5), f5, B.ensure_log(f5, n5, args.seed, args.regen)))
     dir_ds = None
     if not args.skip_scan:
-        d = work / "bigdir"
+        args.file_lines = args.file_lines or args.lines
+        d = work / f"bigdir-{args.files}x{human_lines(args.file_lines)}"
         dm = B.ensure_dir(d, args.files, args.file_lines, args.seed, args.regen)
         dir_ds = (f"dir {args.files}x{human_lines(args.file_lines)}", d, dm)
     for label, path, m in datasets + ([dir_ds] if dir_ds else []):
