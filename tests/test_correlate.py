@@ -706,6 +706,16 @@ def test_every_object_evidence_is_the_real_line(sc):
     assert not bad, "\n".join(bad[:10])
 
 
+def test_close_keeps_the_objects_and_drops_the_live_maps():
+    """At the end of the stream the pointer and per-thread maps are dropped (memory, and what a
+    scan worker sends back); the objects they pointed at stay in the lists."""
+    a = src("p2p-keepalive-timeout")
+    hc = a.hosts[0].correlator
+    assert a.migrations and a.keepalive_deaths and a.connections
+    assert all(not getattr(hc, name) for name in hc._WORKING)
+    assert hc._last_rec is None
+
+
 def test_no_death_from_ticks_alone():
     """lock-timeout/src-libvirtd.log has 10 RPC_KEEPALIVE_TIMEOUT ticks (countToDeath=5) and
     no countToDeath=0: no death."""

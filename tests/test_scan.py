@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import gc
 import json
 import lzma
 import os
@@ -313,8 +314,10 @@ def test_process_pool_and_dask_local_cluster_same_rows(two_host_tar, tmp_path, l
     inputs = [two_host_tar, d]
     base = scan(inputs, jobs=1)
     assert base.exit_code == 0 and len(base.rows) >= 5
+    gc_before = gc.isenabled()
     pool = scan(inputs, jobs=2)
     pd.testing.assert_frame_equal(pool.rows, base.rows)
+    assert gc.isenabled() == gc_before   # collection is off only while the results come in
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         dk = scan(inputs, dask=client)
