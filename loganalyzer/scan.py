@@ -64,7 +64,7 @@ _TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)([+-]\d{4}): \d+: ", 
 _SOS_NAME = re.compile(r"^sosreport-(?P<host>.+?)(?:-[\w]+)?-\d{4}-\d{2}-\d{2}-\w+$")
 _SOS_HOSTNAME_FILES = ("sos_commands/host/hostname", "sos_commands/general/hostname",
                        "sos_commands/host/hostname_-f", "sos_commands/general/hostname_-f",
-                       "etc/hostname")
+                       "etc/hostname", "hostname")
 
 
 # ------------------------------------------------------------------ results
@@ -448,6 +448,11 @@ def _safe_member(name: str) -> str | None:
     return None
 
 
+def _member_display(archive: str, name: str) -> str:
+    """archive/member as shown in evidence and errors (without the ./ of `tar -C dir -cf - .`)."""
+    return archive + "/" + "/".join(p for p in name.split("/") if p not in ("", "."))
+
+
 def _link_escapes(name: str, target: str) -> bool:
     if target.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", target):
         return True
@@ -693,11 +698,11 @@ class _Discovery:
                 if ti is None:
                     break
                 name = ti.name
-                mdisplay = f"{display}/{name}"
                 why = _safe_member(name)
                 if why:
-                    self.errors.append(ScanError(mdisplay, f"{why}: not read", "unsafe"))
+                    self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
                     continue
+                mdisplay = _member_display(display, name)
                 if ti.issym() or ti.islnk():
                     if _link_escapes(name, ti.linkname) if ti.issym() else _safe_member(ti.linkname):
                         what = "symbolic" if ti.issym() else "hard"
@@ -760,11 +765,11 @@ class _Discovery:
         with zipfile.ZipFile(path) as zf:
             for zi in zf.infolist():
                 name = zi.filename
-                mdisplay = f"{display}/{name}"
                 why = _safe_member(name)
                 if why:
-                    self.errors.append(ScanError(mdisplay, f"{why}: not read", "unsafe"))
+                    self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
                     continue
+                mdisplay = _member_display(display, name)
                 if zi.is_dir():
                     continue
                 mode = zi.external_attr >> 16
@@ -1279,13 +1284,20 @@ def print_scan(result: ScanResult, console=None, table: bool = True, show_all: b
     if table and not df.empty:
         shown = df if show_all else df[df["outcome"] != "succeeded"]
         t = Table(title=f"{len(shown)} of {len(df)} rows" + ("" if show_all else " (succeeded migrations: --all)"))
-        for c in ("host", "domain", "role", "start", "outcome", "cause", "confidence", "evidence", "peer host"):
+        # second lines (dim): the role under the host, outcome and confidence under the cause
+        for c in ("host", "domain", "start", "cause", "evidence", "peer host"):
             t.add_column(c, overflow="fold")
+
+        def cell(x):
+            return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else escape(str(x))
+
         for r in shown.head(max_rows).itertuples(index=False):
             start = r.start.strftime("%Y-%m-%d %H:%M:%S") if not pd.isna(r.start) else "-"
-            t.add_row(*(escape(str(x)) if x is not None and not (isinstance(x, float) and pd.isna(x)) else "-"
-                        for x in (r.host, r.domain, r.role, start, r.outcome, r.cause, r.confidence,
-                                  r.evidence, r.peer_host)))
+            # the file's name and line: the host column says whose it is, -o keeps the whole path
+            ev = os.path.basename(r.evidence) if isinstance(r.evidence, str) else r.evidence
+            t.add_row(f"{cell(r.host)}\n[dim]{cell(r.role)}[/]", cell(r.domain), start,
+                      f"{cell(r.cause)}\n[dim]{cell(r.outcome)}, {cell(r.confidence)}[/]", cell(ev),
+                      cell(r.peer_host))
         console.print(t)
         if len(shown) > max_rows:
             console.print(f"[dim]... {len(shown) - max_rows} more rows (write them all with -o)[/]")

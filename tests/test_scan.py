@@ -176,6 +176,30 @@ def test_sosreports_rotated_and_tailed(tmp_path, logs, alone, packed):
     assert rows.loc["source", "cause"] == "dconn-keepalive-timeout"
 
 
+def test_dot_slash_members_and_root_hostname_file(tmp_path, logs):
+    """`tar -C DIR -cf - .` names every member ./...: the evidence path has no /./ in it. A
+    sosreport whose host plugin was not collected still names its host in the root `hostname`."""
+    tree = tmp_path / "t"
+    sos = tree / "sosreport-a1"
+    (sos / "sos_commands" / "libvirt").mkdir(parents=True)
+    (sos / "sos_commands" / "libvirt" / "virsh_-r_list_--all").write_text(" Id   Name   State\n")
+    (sos / "var" / "log" / "libvirt").mkdir(parents=True)
+    (sos / "var" / "log" / "libvirt" / "libvirtd.log").write_bytes(logs[0])
+    (sos / "hostname").write_text("kvm-a.example.com\n")
+    (tree / "kvm-b").mkdir()
+    (tree / "kvm-b" / "libvirtd.log").write_bytes(logs[1])
+    target = tmp_path / "dot.tar"
+    with tarfile.open(target, "w") as tf:
+        tf.add(tree, arcname=".")
+    assert any(n.startswith("./sosreport-a1/") for n in tarfile.open(target).getnames())
+    r = scan([target], jobs=1)
+    assert r.errors == []
+    assert sorted(r.hosts.values()) == ["kvm-a.example.com", "kvm-b"]
+    ev = r.rows.set_index("role").loc["source", "evidence"]
+    assert ev.startswith(f"{target}/sosreport-a1/var/log/libvirt/libvirtd.log:"), ev
+    assert r.rows.set_index("role").loc["source", "peer_host"] == "kvm-b"
+
+
 # ---------------------------------------------------------------- faults
 def _fault_tree(root: Path, logs) -> dict:
     (root / "good").mkdir(parents=True)
