@@ -448,9 +448,10 @@ def _safe_member(name: str) -> str | None:
     return None
 
 
-def _member_display(archive: str, name: str) -> str:
-    """archive/member as shown in evidence and errors (without the ./ of `tar -C dir -cf - .`)."""
-    return archive + "/" + "/".join(p for p in name.split("/") if p not in ("", "."))
+def _member_path(name: str) -> str:
+    """A safe member's path inside its archive, as shown and matched (without the ./ of
+    `tar -C DIR -cf - .` and without empty segments)."""
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
 
 
 def _link_escapes(name: str, target: str) -> bool:
@@ -702,23 +703,22 @@ class _Discovery:
                 if why:
                     self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
                     continue
-                mdisplay = _member_display(display, name)
+                rel = _member_path(name)
+                mdisplay = f"{display}/{rel}"
                 if ti.issym() or ti.islnk():
                     if _link_escapes(name, ti.linkname) if ti.issym() else _safe_member(ti.linkname):
                         what = "symbolic" if ti.issym() else "hard"
                         self.errors.append(ScanError(mdisplay, f"{what} link pointing outside the archive "
                                                                f"(-> {ti.linkname}): not followed", "unsafe"))
                     continue
-                if not ti.isfile():
+                if not ti.isfile() or not rel:
                     continue
-                parts = [p for p in name.split("/") if p not in ("", ".")]
-                if not parts:
-                    continue
-                names.add("/".join(parts))
+                names.add(rel)
+                parts = rel.split("/")
                 base = parts[-1]
                 if base in ("hostname", "hostname_-f") and ti.size < 4096:
                     fo = tf.extractfile(ti)
-                    small["/".join(parts)] = fo.read(4096).decode("utf-8", "replace") if fo else ""
+                    small[rel] = fo.read(4096).decode("utf-8", "replace") if fo else ""
                     continue
                 if _is_archive(base):
                     fo = tf.extractfile(ti)
@@ -769,8 +769,9 @@ class _Discovery:
                 if why:
                     self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
                     continue
-                mdisplay = _member_display(display, name)
-                if zi.is_dir():
+                rel = _member_path(name)
+                mdisplay = f"{display}/{rel}"
+                if zi.is_dir() or not rel:
                     continue
                 mode = zi.external_attr >> 16
                 if stat.S_ISLNK(mode):
@@ -782,8 +783,8 @@ class _Discovery:
                         self.errors.append(ScanError(mdisplay, f"symbolic link pointing outside the archive "
                                                                f"(-> {target}): not followed", "unsafe"))
                     continue
-                parts = [p for p in name.split("/") if p not in ("", ".")]
-                names.add("/".join(parts))
+                names.add(rel)
+                parts = rel.split("/")
                 base = parts[-1]
                 if zi.flag_bits & 0x1:
                     if is_log_name(base):
@@ -791,7 +792,7 @@ class _Discovery:
                     continue
                 if base in ("hostname", "hostname_-f") and zi.file_size < 4096:
                     try:
-                        small["/".join(parts)] = zf.read(zi).decode("utf-8", "replace")
+                        small[rel] = zf.read(zi).decode("utf-8", "replace")
                     except Exception:  # noqa: BLE001
                         pass
                     continue
