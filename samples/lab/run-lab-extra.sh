@@ -30,7 +30,9 @@ reset_knobs() {
   KA_INTERVAL=5; KA_COUNT=5    # libvirtd.conf (daemon->clients) and qemu.conf (dconn)
   STDIO_HANDLER=file
   MIG_VERBOSE=--verbose        # virsh migrate --verbose (polls virDomainGetJobInfo)
-  RAND_MB=48                   # MiB of random data in guest RAM (~RAND_MB s at --bandwidth 1)
+  RAND_MB=48                   # MiB of random data in guest RAM (~RAND_MB s at --bandwidth 1);
+                               # 0 = no loader device
+  GUEST_KERNEL=""              # <os><kernel>: boot this (multiboot) kernel instead of SeaBIOS
 }
 
 sock()  { echo "$BASE/$1/run/libvirt/libvirt-sock"; }
@@ -60,22 +62,25 @@ vq() { local side=$1; shift; asuser $side virsh -q -c "$(uri $side)" "$@"; }
 log() { echo "[$(date -u +%H:%M:%S.%3N)] $*" | tee -a $LD/TIMELINE.txt; }
 
 domxml() {   # domxml <name> <uuid>
+  local os="<boot dev='hd'/>" cmdline=""
+  [ -n "$GUEST_KERNEL" ] && os="<kernel>$GUEST_KERNEL</kernel>"
+  [ "$RAND_MB" -gt 0 ] && cmdline="
+  <qemu:commandline>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='loader,file=$BASE/rand${RAND_MB}.bin,addr=0x2000000,force-raw=on'/>
+  </qemu:commandline>"
   cat <<XML
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$1</name>
   <uuid>$2</uuid>
   <memory unit='MiB'>128</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type>$os</os>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <memballoon model='none'/>
-  </devices>
-  <qemu:commandline>
-    <qemu:arg value='-device'/>
-    <qemu:arg value='loader,file=$BASE/rand${RAND_MB}.bin,addr=0x2000000,force-raw=on'/>
-  </qemu:commandline>
+  </devices>$cmdline
 </domain>
 XML
 }
@@ -89,9 +94,46 @@ setup_base() {
 # the guest definition for the current RAND_MB (random data written into guest RAM)
 make_guest_xml() {
   local r=$BASE/rand${RAND_MB}.bin
-  [ -f $r ] || head -c $((RAND_MB*1024*1024)) /dev/urandom > $r
+  if [ "$RAND_MB" -gt 0 ]; then
+    [ -f $r ] || head -c $((RAND_MB*1024*1024)) /dev/urandom > $r
+    chown $RUNAS_UID:$RUNAS_GID $r
+  fi
   domxml $DOM $DOM_UUID > $BASE/tiny.xml
-  chown $RUNAS_UID:$RUNAS_GID $r $BASE/tiny.xml
+  chown $RUNAS_UID:$RUNAS_GID $BASE/tiny.xml
+}
+
+# a guest that dirties memory faster than a throttled migration sends it (not-converging):
+# a 32-bit multiboot kernel, booted by QEMU's -kernel (<os><kernel>), that increments one
+# 32-bit word in every 4 KiB page of guest RAM from 16 MiB to 48 MiB, over and over
+# (under TCG every page of the 32 MiB is written again within a few ms). Built at run time
+# into $BASE/dirty/ with the GNU assembler and linker; no binary is kept in the repository.
+build_dirty_kernel() {
+  local d=$BASE/dirty
+  mkdir -p $d
+  cat > $d/dirty.S <<'ASM'
+        .set MB_MAGIC, 0x1BADB002          # multiboot (v1) header, in the first 8 KiB
+        .set MB_FLAGS, 0                   # ELF32 kernel: no a.out kludge needed
+        .set DIRTY_START, 0x01000000       # 16 MiB
+        .set DIRTY_END,   0x03000000       # 48 MiB (guest has 128 MiB)
+        .text
+        .globl _start
+        .align 4
+mb_header:
+        .long MB_MAGIC
+        .long MB_FLAGS
+        .long -(MB_MAGIC + MB_FLAGS)
+_start:                                    # 32-bit protected mode, paging off, flat segments
+        cli
+1:      movl $DIRTY_START, %eax
+2:      incl (%eax)                        # dirty this page
+        addl $4096, %eax
+        cmpl $DIRTY_END, %eax
+        jb 2b
+        jmp 1b
+ASM
+  as --32 -o $d/dirty.o $d/dirty.S && \
+    ld -m elf_i386 -Ttext 0x100000 -e _start -o $d/dirty.elf $d/dirty.o || return 1
+  chown -R $RUNAS_UID:$RUNAS_GID $d; chmod a+rx $d; chmod a+r $d/dirty.elf
 }
 
 # fresh per-side directories (a killed daemon leaves state behind)
@@ -396,8 +438,26 @@ sc_lock-timeout() {
   finish
 }
 
+# the guest (build_dirty_kernel) keeps 32 MiB dirty while the migration is throttled to
+# 2 MiB/s: every pass over the dirty region takes ~16 s and finds it all dirty again, so
+# the migration never reaches the 300 ms downtime limit; virsh --verbose polls
+# virDomainGetJobInfo (query-migrate in the source log) every 0.5 s; domjobabort after ~45 s
+sc_not-converging() {
+  RAND_MB=0; GUEST_KERNEL=$BASE/dirty/dirty.elf
+  build_dirty_kernel || { echo "cannot build the dirtying kernel"; reset_knobs; return 1; }
+  begin not-converging || return; start_guest
+  sleep 2
+  migrate_bg p2p --bandwidth 2; wait_incoming; sleep 45
+  log "virsh domjobabort $DOM (on src)"
+  vsh src $LD/virsh-domjobabort.log domjobabort $DOM > $LD/virsh-domjobabort.out 2>&1
+  log "virsh domjobabort exited rc=$?: $(grep -v ' : ' $LD/virsh-domjobabort.out | tr '\n' ' ')"
+  wait_mig; sleep 2
+  finish
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
-client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout"
+client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
+not-converging"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
