@@ -388,21 +388,37 @@ def detect(sample: str) -> str:
 
 
 # ---------------------------------------------------------------- file format
-def file_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
-    """Records of the file format: a record is a line that matches the
-    record-start rule plus every following line that does not."""
+RECORDS, FOREIGN, OVERFLOW = "records", "foreign", "overflow"
+
+
+def last_record_start(text: str, match) -> int | None:
+    """Where the last record of text starts (None: no record starts in text); match is a
+    compiled record-start pattern's match."""
+    pos = len(text) - 1 if text.endswith("\n") else len(text)
+    while True:
+        k = text.rfind("\n", 0, pos)
+        if match(text, k + 1):
+            return k + 1
+        if k < 0:
+            return None
+        pos = k
+
+
+def record_chunks(blocks, match):
+    """Cut the blocks of a file-format stream where records start; yields (kind, line, text):
+    RECORDS: text that ends where a record ends (it may begin with lines of foreign text),
+    FOREIGN: text in which no record starts, OVERFLOW: the rest of an over-long line.
+    The last record of a block waits for the next block, which may continue it."""
     pending = ""
     pending_line = 0
     next_line = 1
-    finditer = RECORD_START.finditer
     for block in blocks:
         btext = block.text
         if block.tail:
-            # the rest of an over-long line: kept as foreign text
             if pending:
-                yield parse_record(_strip_eol(pending), path, pending_line, pending, with_fields)
+                yield RECORDS, pending_line, pending
                 pending = ""
-            yield Overflow(path, next_line, btext)
+            yield OVERFLOW, next_line, btext
             next_line += btext.count("\n")
             continue
         if pending:
@@ -412,25 +428,43 @@ def file_items(blocks, path: str, with_fields: bool = False, ctx: Context | None
             text = btext
             line = next_line
         next_line += btext.count("\n")
-        starts = [m.start() for m in finditer(text)]
-        if not starts:
-            yield Foreign(path, line, text)
+        cut = last_record_start(text, match)
+        if cut is None:
+            yield FOREIGN, line, text
             pending = ""
             continue
+        if cut > 0:
+            yield RECORDS, line, text[:cut]
+            line += text.count("\n", 0, cut)
+        pending = text[cut:]
+        pending_line = line
+    if pending:
+        yield RECORDS, pending_line, pending
+
+
+def file_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    """Records of the file format: a record is a line that matches the
+    record-start rule plus every following line that does not."""
+    finditer = RECORD_START.finditer
+    for kind, line, text in record_chunks(blocks, RECORD_START.match):
+        if kind is OVERFLOW:
+            yield Overflow(path, line, text)
+            continue
+        if kind is FOREIGN:
+            yield Foreign(path, line, text)
+            continue
+        starts = [m.start() for m in finditer(text)]
         first = starts[0]
         if first > 0:
             yield Foreign(path, line, text[:first])
             line += text.count("\n", 0, first)
         count = text.count
+        starts.append(len(text))
         for i in range(len(starts) - 1):
             a, b = starts[i], starts[i + 1]
             raw = text[a:b]
             yield parse_record(_strip_eol(raw), path, line, raw, with_fields)
             line += count("\n", a, b)
-        pending = text[starts[-1]:]
-        pending_line = line
-    if pending:
-        yield parse_record(_strip_eol(pending), path, pending_line, pending, with_fields)
 
 
 def pasted_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):

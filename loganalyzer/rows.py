@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .fastpath import _T, _error_fields, _unlocated, classify
+from .formats import FOREIGN, RECORDS, record_chunks
 from .records import LEVELS
 
 # Fields common enough to be columns of their own; the rest go to `fields` (JSON).
@@ -148,19 +149,6 @@ else:  # pragma: no cover - the grammar changed its header terminals
     ROW_HEAD = ROW_NL = None
 
 
-def _last_start(text: str):
-    """Where the last record of text starts (None: no record starts in text)."""
-    pos = len(text) - 1 if text.endswith("\n") else len(text)
-    match = ROW_HEAD.match
-    while True:
-        k = text.rfind("\n", 0, pos)
-        if match(text, k + 1):
-            return k + 1
-        if k < 0:
-            return None
-        pos = k
-
-
 class FileTables:
     """Turns the blocks of one file-format input into Arrow tables (one per
     block).  `heads`, `workers`, `foreign` and the time/record counts feed the
@@ -226,47 +214,19 @@ class FileTables:
                 gc.enable()
 
     def _blocks_to_tables(self, blocks):
-        pending = ""
-        pending_line = 0
-        next_line = 1
-        for block in blocks:
-            btext = block.text
-            if block.tail:
-                if pending:
-                    yield from self._emit(pending, pending_line, True)
-                    pending = ""
-                self.foreign.append((next_line, 0))   # the rest of an over-long line
-                next_line += btext.count("\n")
-                continue
-            if pending:
-                text = pending + btext
-                line = pending_line
-            else:
-                text = btext
-                line = next_line
-            next_line += btext.count("\n")
-            cut = _last_start(text)
-            if cut is None:
+        for kind, line, text in record_chunks(blocks, ROW_HEAD.match):
+            if kind is RECORDS:
+                table = self._table(text, line)
+                if table is not None:
+                    yield table
+            elif kind is FOREIGN:
                 self.foreign.append((line, text.count("\n") + (0 if text.endswith("\n") else 1)))
-                pending = ""
-                continue
-            if cut > 0:
-                out = []
-                line = self._emit_into(text[:cut], line, out)
-                yield from out
-            pending = text[cut:]
-            pending_line = line
-        if pending:
-            yield from self._emit(pending, pending_line, True)
+            else:
+                self.foreign.append((line, 0))   # the rest of an over-long line
 
-    def _emit(self, text, line, final):
-        out = []
-        self._emit_into(text, line, out)
-        return out
-
-    def _emit_into(self, text, line, out):
-        """The records of text (which ends where a record ends) -> one table
-        in out; returns the line after them."""
+    def _table(self, text, line):
+        """The records of text (which ends where a record ends) as one table (None: only
+        foreign lines, which are counted)."""
         if text.endswith("\n"):
             text = text[:-1]
         parts = ROW_NL.split("\n" + text)
@@ -276,7 +236,7 @@ class FileTables:
             self.foreign.append((line, n))
             line += n
         if len(parts) == 1:
-            return line
+            return None
         keys = parts[4::4]
         get = self._cache.get
         ids = [get(k) for k in keys]
@@ -287,11 +247,10 @@ class FileTables:
         steps = np.array(self._nls, dtype=np.int64)[idx] + 1
         ends = np.cumsum(steps)
         lines = ends - steps + line
-        out.append(self._make_table(lines, parts[1::4], parts[2::4], parts[3::4], idx))
-        line += int(ends[-1])
+        table = self._make_table(lines, parts[1::4], parts[2::4], parts[3::4], idx)
         if len(self._cache) > DICT_LIMIT:
             self._reset()
-        return line
+        return table
 
     def _make_table(self, lines, dates, offs, tids, idx) -> pa.Table:
         n = len(lines)
