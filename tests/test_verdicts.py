@@ -34,6 +34,7 @@ EXPECTED = {
     "dst-daemon-killed": ("dconn-closed", None, None),
     "domain-exists": ("domain-exists", None, None),
     "lock-timeout": ("lock-timeout", None, None),
+    "not-converging": ("not-converging", "source", "source"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -420,3 +421,34 @@ def test_virsh_out_without_error_no_finding(rel):
     assert not any(ln.startswith("error:") or "]error:" in ln for ln in file_lines(rel))
     a = analyzed(rel)
     assert a.findings == [] and a.failed == []
+
+
+# -- not converging ---------------------------------------------------------------------------
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_not_converging_compares_the_passes(with_dst):
+    """samples/not-converging/EXPECTED.md: "remaining" is a saw-tooth; right after each dirty
+    sync it is back at the whole ~33 MB dirty region (line 5397, sync 2: 33,271,808; line 6513,
+    sync 3: 33,341,440), and the expected downtime (~15.8 s) stays far above the 300 ms limit
+    (line 4148). The verdict stands on those lines, not on the cancel that ended it."""
+    rel = "not-converging/src-libvirtd.log"
+    quote(rel, 4148, '"downtime-limit": 300')
+    quote(rel, 5397, '"dirty-sync-count": 2')
+    quote(rel, 5397, '"remaining": 33271808')
+    quote(rel, 6513, '"dirty-sync-count": 3')
+    quote(rel, 6513, '"remaining": 33341440')
+    quote(rel, 7799, "operation aborted: job 'migration out' canceled by client")
+    a = both("not-converging") if with_dst else src("not-converging")
+    m, v = _source_verdict(a, "not-converging")
+    assert m.outcome == "cancelled"
+    assert v.cause == "not-converging" and v.confidence == "high"
+    assert {e.line for e in v.evidence} >= {4148, 5397, 6513}
+    assert "33,271,808" in v.summary and "33,341,440" in v.summary and "300 ms" in v.summary
+    assert 7799 in {e.line for e in v.consequences}
+
+
+def test_a_cancel_of_a_converging_migration_is_not_called_not_converging():
+    """The domjobabort scenarios polled the job statistics too (virsh --verbose), but their
+    guest's memory does not keep changing: the cause stays the cancel."""
+    for sc in ("domjobabort", "v7.0-domjobabort", "v11.3-domjobabort"):
+        m, v = _source_verdict(both(sc), sc)
+        assert v.cause == "cancelled", (sc, v.cause, v.summary)

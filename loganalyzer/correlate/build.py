@@ -40,6 +40,8 @@ MAX_TICKS = 500
 KEEP_UNEVENTFUL = 5000      # closed connections with nothing to report, kept for the tables
 KEEP_QUIET_THREADS = 5000   # threads that ran nothing of interest, kept for the tables
 KEEP_ERRORS = 5000          # error lines kept apart from the migrations they belong to
+MAX_STATS = 4000            # query-migrate samples per migration (then every other one is dropped)
+MAX_SYNCS = 64              # passes over guest memory remembered per migration (the first and the newest)
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 
 _MIGR_STATUS = re.compile(r"Migration of domain (0x[0-9a-fA-F]+|\(nil\)) (.*) changed state to (\S+)$")
@@ -450,7 +452,8 @@ class HostCorrelator:
 
     def _p_QEMU_MONITOR_RECV_REPLY(self, rec):
         msg = rec.message
-        if '"ram"' not in msg or '"status"' not in msg:
+        stats = '"ram"' in msg and '"status"' in msg
+        if not stats and '"downtime-limit"' not in msg:
             return
         name = self._mons.get(rec.fields.get("mon"))
         mig = self._find_active(name)
@@ -460,8 +463,14 @@ class HostCorrelator:
             reply = json.loads(rec.fields.get("reply", ""))["return"]
         except (ValueError, KeyError, TypeError):
             return
+        if not stats:
+            # query-migrate-parameters: the downtime the migration must fit in to complete
+            limit = reply.get("downtime-limit") if isinstance(reply, dict) else None
+            if isinstance(limit, (int, float)):
+                mig.downtime_limit = (limit, Evidence.of(rec, f"QEMU's downtime limit: {limit} ms"))
+            return
         ram = reply.get("ram") or {}
-        mig.stats.append({
+        sample = {
             "time": rec.time, "line": rec.line, "status": reply.get("status"),
             "total_time_ms": reply.get("total-time"), "expected_downtime_ms": reply.get("expected-downtime"),
             "transferred": ram.get("transferred"), "remaining": ram.get("remaining"),
@@ -469,7 +478,20 @@ class HostCorrelator:
             "dirty_pages_rate": ram.get("dirty-pages-rate"), "page_size": ram.get("page-size"),
             "dirty_sync_count": ram.get("dirty-sync-count"),
             "cpu_throttle": reply.get("cpu-throttle-percentage"),
-        })
+        }
+        mig.stats.append(sample)
+        mig.last_stats = Evidence.of(rec, "QEMU's newest transfer statistics")
+        if len(mig.stats) > MAX_STATS:
+            del mig.stats[1::2]     # hours of polling: keep the shape over time, in bounded memory
+        sync = sample["dirty_sync_count"]
+        if sync is not None and sample["status"] == "active" and (not mig.syncs or mig.syncs[-1][0] != sync):
+            # the first sample after QEMU synced the dirty bitmap: "remaining" is then what the
+            # guest dirtied during the pass before, the measure of convergence
+            note = (f"after pass {sync - 1} over guest memory: {sample['remaining']} bytes dirty again"
+                    if sync > 1 else "the first pass over guest memory")
+            mig.syncs.append((sync, sample, Evidence.of(rec, note)))
+            if len(mig.syncs) > MAX_SYNCS:
+                del mig.syncs[1]
 
     def _find_active(self, name):
         if name is None:

@@ -48,7 +48,7 @@ PROBES = (
     "RPC_KEEPALIVE_(?:NEW|START|STOP|TIMEOUT|SEND|RECEIVED)", "RPC_CLIENT_NEW", "RPC_CLIENT_DISPOSE",
     "RPC_SERVER_CLIENT_NEW", "RPC_SERVER_CLIENT_DISPOSE", "RPC_SOCKET_NEW", "RPC_CLIENT_MSG_RX",
     # QEMU events and replies only when they are about migration
-    r'QEMU_MONITOR_RECV_EVENT: [^\n]*"MIGRATION', r'QEMU_MONITOR_RECV_REPLY: [^\n]*"ram"',
+    r'QEMU_MONITOR_RECV_EVENT: [^\n]*"MIGRATION', r'QEMU_MONITOR_RECV_REPLY: [^\n]*"(?:ram|downtime-limit)"',
 )
 # lines of frequent functions that matter only in some of their forms
 SPECIAL = (

@@ -205,6 +205,9 @@ class Migration:
     phases: list = field(default_factory=list)          # (phase, time, line)
     qemu_status: list = field(default_factory=list)     # (status, time, line, text)
     stats: list = field(default_factory=list)           # query-migrate samples (dicts)
+    syncs: list = field(default_factory=list)           # (dirty-sync-count, first sample after it, Evidence)
+    downtime_limit: tuple | None = None  # (ms, Evidence) from QEMU's migration parameters
+    last_stats: Evidence | None = None   # the newest query-migrate reply's line
     passes: int = 0
     errors: list = field(default_factory=list)          # ErrorLine (level error)
     warnings: list = field(default_factory=list)        # ErrorLine (level warning)

@@ -1,11 +1,19 @@
-"""not-converging: memory is dirtied faster than it is sent (query-migrate stats)."""
+"""not-converging: memory is dirtied faster than it is sent (QEMU's query-migrate statistics).
+
+Pre-copy migration sends guest memory in passes; at the end of each pass QEMU syncs the dirty
+bitmap and "remaining" jumps back to what the guest dirtied meanwhile.  A migration converges
+when that amount shrinks from pass to pass until it fits in the downtime limit; it does not when
+it stays the same (the guest dirties memory as fast as the link sends it).  Within a pass
+"remaining" falls steadily, so samples are compared at the same point of each pass: right after
+a sync.  Without sync counts (very old QEMU) the second half of the samples is used.
+"""
 from __future__ import annotations
 
-from ..correlate.objects import Evidence
 from .case import Case
 from .verdict import Verdict
 
 MIN_SAMPLES = 4
+SHRINK = 0.9     # a pass that leaves less than 90% of the dirty memory of the pass before makes progress
 
 
 def _rate(s) -> float | None:
@@ -14,10 +22,44 @@ def _rate(s) -> float | None:
     return float(s["dirty_pages_rate"]) * float(s["page_size"])
 
 
+def _link(samples) -> float | None:
+    link = [float(s["mbps"]) * 125000 for s in samples if s.get("mbps")]
+    return max(link) if link else None
+
+
 def not_converging(case: Case) -> Verdict | None:
     src = case.source
-    if src is None or len(src.stats) < MIN_SAMPLES:
+    if src is None:
         return None
+    return _by_passes(case, src) or _by_samples(case, src)
+
+
+def _by_passes(case: Case, src) -> Verdict | None:
+    after = [(n, s, ev) for n, s, ev in src.syncs if n >= 2 and s.get("remaining")]
+    if len(after) < 2:
+        return None
+    dirty = [s["remaining"] for _, s, _ in after]
+    if any(b < SHRINK * a for a, b in zip(dirty, dirty[1:])):
+        return None                                   # some pass made progress: converging, slowly
+    last = src.stats[-1] if src.stats else after[-1][1]
+    limit = src.downtime_limit[0] if src.downtime_limit else None
+    expected = last.get("expected_downtime_ms")
+    over = bool(limit and expected and expected > limit)
+    link = _link(s for _, s, _ in after)
+    evidence = ([src.downtime_limit[1]] if src.downtime_limit else []) + [ev for _, _, ev in after[-4:]]
+    if src.last_stats is not None and src.last_stats.line != evidence[-1].line:
+        evidence.append(src.last_stats)
+    how = [f"after each of the last {len(after)} passes over guest memory QEMU found about "
+           f"{after[-1][1]['remaining'] / 1e6:.1f} MB dirty again ("
+           + ", ".join(f"{s['remaining']:,} bytes after pass {n - 1}" for n, s, _ in after[-3:]) + ")"]
+    if link:
+        how.append(f"the link moved {link / 1e6:.1f} MB/s")
+    if over:
+        how.append(f"the expected downtime stayed at {expected / 1000:.1f} s against a limit of {limit} ms")
+    return _verdict(case, src, "high" if over or len(after) >= 3 else "medium", evidence, "; ".join(how))
+
+
+def _by_samples(case: Case, src) -> Verdict | None:
     stats = [s for s in src.stats if s.get("remaining") is not None and s.get("status") == "active"]
     if len(stats) < MIN_SAMPLES:
         return None
@@ -27,25 +69,33 @@ def not_converging(case: Case) -> Verdict | None:
     remaining_drop = (first["remaining"] or 0) - (last["remaining"] or 0)
     total = last.get("total") or 0
     dirty = [_rate(s) for s in half if _rate(s) is not None]
-    link = [float(s["mbps"]) * 125000 for s in half if s.get("mbps")]
-    dirtier = bool(dirty and link and min(dirty) >= 0.9 * max(link))
+    link = _link(half)
+    dirtier = bool(dirty and link and min(dirty) >= 0.9 * link)
     plateau = sent > 0.25 * total and remaining_drop < 0.05 * max(first["remaining"] or 1, 1)
     if not (plateau or dirtier) or sent <= 0:
         return None
-    v = Verdict("not-converging", "", confidence="high" if plateau and dirtier else "medium", detected_by="source")
-    for s in (first, last):
-        v.evidence.append(Evidence(src.path, s["line"], s["time"],
-                                   f"query-migrate: transferred={s.get('transferred')} remaining={s.get('remaining')} "
-                                   f"mbps={s.get('mbps')} dirty-pages-rate={s.get('dirty_pages_rate')} "
-                                   f"expected-downtime={s.get('expected_downtime_ms')}",
-                                   "QEMU's own transfer statistics"))
     how = []
     if plateau:
         how.append(f"{sent:,} bytes sent while the remaining memory stayed at about {last['remaining']:,} bytes")
-    if dirtier and dirty and link:
-        how.append(f"the guest dirties about {min(dirty) / 1e6:.1f} MB/s while the link moves {max(link) / 1e6:.1f} MB/s")
-    end = "it was cancelled" if src.outcome == "cancelled" else "it failed"
-    v.summary = (f"The migration of domain {case.domain} to {case.dest_name} was not converging ({'; '.join(how)}) "
-                 f"over {len(half)} samples up to {case.when(last['time'])}, and {end}.")
+    if dirtier:
+        how.append(f"the guest dirties about {min(dirty) / 1e6:.1f} MB/s while the link moves {link / 1e6:.1f} MB/s")
+    how.append(f"over {len(half)} samples up to {case.when(last['time'])}")
+    evidence = [ev for _, _, ev in src.syncs[-2:]]
+    if src.last_stats is not None and not any(e.line == src.last_stats.line for e in evidence):
+        evidence.append(src.last_stats)
+    return _verdict(case, src, "high" if plateau and dirtier else "medium", evidence, "; ".join(how))
+
+
+def _verdict(case: Case, src, confidence: str, evidence: list, how: str) -> Verdict:
+    v = Verdict("not-converging", "", confidence=confidence, detected_by="source")
+    v.evidence.extend(evidence)
+    v.summary = (f"The migration of domain {case.domain} to {case.dest_name} was not converging: "
+                 f"{how}. {_end(case, src)}")
     v.missing.extend(case.missing_common())
     return v
+
+
+def _end(case: Case, src) -> str:
+    how = "was cancelled" if src.outcome == "cancelled" else "failed"
+    when = src.end if src.end is not None else (src.stats[-1]["time"] if src.stats else None)
+    return f"It {how} at {case.when(when)}." if when is not None else f"It {how}."
