@@ -455,9 +455,51 @@ sc_not-converging() {
   finish
 }
 
+# the same dirtying guest (build_dirty_kernel), migrated with --postcopy: pre-copy at 2 MiB/s
+# (which would never converge); after 8 s, still in the first pass, `virsh migrate-postcopy`
+# switches it to post-copy (QMP migrate-start-postcopy) and the guest runs on the destination.
+# The post-copy phase is throttled too (--postcopy-bandwidth 2, else the rest of guest RAM would
+# go over loopback in a fraction of a second and post-copy would be over at once); ~4 s after
+# the switch the destination QEMU (which now runs the guest) is SIGKILLed, as if the
+# destination host crashed. No --postcopy-resume: the failure is only recorded.
+# Post-copy needs userfaultfd in the destination QEMU, which runs as nobody here: with the
+# kernel default vm.unprivileged_userfaultfd=0 it fails ("userfaultfd not available:
+# Operation not permitted" in the dst QEMU log, and libvirt's migrate-set-capabilities error
+# "Postcopy is not supported"), so this scenario sets it to 1 (what hosts that use post-copy
+# with an unprivileged QEMU do) and puts the old value back at the end.
+sc_postcopy-failed() {
+  RAND_MB=0; GUEST_KERNEL=$BASE/dirty/dirty.elf
+  build_dirty_kernel || { echo "cannot build the dirtying kernel"; reset_knobs; return 1; }
+  local uffd=/proc/sys/vm/unprivileged_userfaultfd old_uffd
+  old_uffd=$(cat $uffd) && echo 1 > $uffd || { echo "cannot set $uffd"; reset_knobs; return 1; }
+  begin postcopy-failed || { echo $old_uffd > $uffd; return; }
+  log "sysctl vm.unprivileged_userfaultfd: was $old_uffd, set to $(cat $uffd) for this scenario"
+  start_guest
+  sleep 2
+  migrate_bg p2p --postcopy --bandwidth 2 --postcopy-bandwidth 2; wait_incoming; sleep 8
+  log "virsh migrate-postcopy $DOM (on src)"
+  vsh src $LD/virsh-migrate-postcopy.log migrate-postcopy $DOM > $LD/virsh-migrate-postcopy.out 2>&1
+  log "virsh migrate-postcopy exited rc=$?: $(grep -v ' : ' $LD/virsh-migrate-postcopy.out | tr '\n' ' ')"
+  for i in $(seq 1 50); do
+    grep -q "changed state to postcopy-active" $LD/src-libvirtd.log 2>/dev/null && break; sleep 0.1
+  done
+  log "src log shows 'changed state to postcopy-active': $(grep -q 'changed state to postcopy-active' $LD/src-libvirtd.log && echo yes || echo no)"
+  sleep 4
+  local qp=$(qpid dst)
+  if [ -n "$qp" ]; then log "SIGKILL destination qemu pid $qp"; kill -KILL $qp
+  else log "no destination qemu left to kill"; fi
+  for i in $(seq 1 120); do kill -0 $MIG_PID 2>/dev/null || break; sleep 0.5; done
+  kill -0 $MIG_PID 2>/dev/null && log "virsh migrate still running 60 s after the kill (stopped by finish)" || wait_mig
+  sleep 3
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  log "finish: 'virsh list --all' on both sides, then virsh destroy $DOM on each side and every process stopped by PID"
+  finish
+  echo $old_uffd > $uffd; echo "sysctl vm.unprivileged_userfaultfd set back to $(cat $uffd)"
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
-not-converging"
+not-converging postcopy-failed"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
