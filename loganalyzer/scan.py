@@ -698,18 +698,12 @@ class _Discovery:
                     break
                 if ti is None:
                     break
-                name = ti.name
-                why = _safe_member(name)
-                if why:
-                    self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
+                named = self._member_name(display, ti.name)
+                if named is None:
                     continue
-                rel = _member_path(name)
-                mdisplay = f"{display}/{rel}"
+                rel, mdisplay = named
                 if ti.issym() or ti.islnk():
-                    if _link_escapes(name, ti.linkname) if ti.issym() else _safe_member(ti.linkname):
-                        what = "symbolic" if ti.issym() else "hard"
-                        self.errors.append(ScanError(mdisplay, f"{what} link pointing outside the archive "
-                                                               f"(-> {ti.linkname}): not followed", "unsafe"))
+                    self._check_link(mdisplay, ti.name, ti.linkname, hard=ti.islnk())
                     continue
                 if not ti.isfile() or not rel:
                     continue
@@ -748,7 +742,7 @@ class _Discovery:
                     if archive_size is not None and ti.offset_data + ti.size > archive_size:
                         self.errors.append(ScanError(mdisplay, "member truncated (the archive ends inside it); "
                                                                "the part before the break is kept", "truncated"))
-                    m = Member(mdisplay, "tar", path, name=name, offset=ti.offset_data, size=ti.size)
+                    m = Member(mdisplay, "tar", path, name=ti.name, offset=ti.offset_data, size=ti.size)
                 found.append((parts, m))
         finally:
             try:
@@ -759,18 +753,31 @@ class _Discovery:
         for p, mdisplay in nested:
             self.add_archive(p, mdisplay, depth + 1)
 
+    def _member_name(self, display: str, name: str) -> tuple[str, str] | None:
+        """(path inside the archive, path as shown) of a member; None, and an error, for a
+        name that would land outside a directory it was extracted to."""
+        why = _safe_member(name)
+        if why:
+            self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
+            return None
+        rel = _member_path(name)
+        return rel, f"{display}/{rel}"
+
+    def _check_link(self, mdisplay: str, name: str, target: str, hard: bool = False):
+        """Links are never followed; one that points outside the archive is reported."""
+        if _safe_member(target) if hard else _link_escapes(name, target):
+            self.errors.append(ScanError(mdisplay, f"{'hard' if hard else 'symbolic'} link pointing outside "
+                                                   f"the archive (-> {target}): not followed", "unsafe"))
+
     def _add_zip(self, path: str, display: str, depth: int):
         stem = os.path.basename(_strip_archive_suffix(display))
         found, small, names, nested = [], {}, set(), []
         with zipfile.ZipFile(path) as zf:
             for zi in zf.infolist():
-                name = zi.filename
-                why = _safe_member(name)
-                if why:
-                    self.errors.append(ScanError(f"{display}/{name}", f"{why}: not read", "unsafe"))
+                named = self._member_name(display, zi.filename)
+                if named is None:
                     continue
-                rel = _member_path(name)
-                mdisplay = f"{display}/{rel}"
+                rel, mdisplay = named
                 if zi.is_dir() or not rel:
                     continue
                 mode = zi.external_attr >> 16
@@ -779,9 +786,7 @@ class _Discovery:
                         target = zf.read(zi)[:4096].decode("utf-8", "replace")
                     except Exception:  # noqa: BLE001
                         target = "?"
-                    if _link_escapes(name, target):
-                        self.errors.append(ScanError(mdisplay, f"symbolic link pointing outside the archive "
-                                                               f"(-> {target}): not followed", "unsafe"))
+                    self._check_link(mdisplay, zi.filename, target)
                     continue
                 names.add(rel)
                 parts = rel.split("/")
@@ -814,7 +819,7 @@ class _Discovery:
                     self.errors.append(ScanError(mdisplay, f"member of {_human(zi.file_size)} exceeds the "
                                                            f"{_human(self.max_bytes)} limit (--max-bytes)", "too-large"))
                     continue
-                found.append((parts, Member(mdisplay, "zip", path, name=name, size=zi.compress_size)))
+                found.append((parts, Member(mdisplay, "zip", path, name=zi.filename, size=zi.compress_size)))
         self._place(found, names, small, stem, display)
         for p, mdisplay in nested:
             self.add_archive(p, mdisplay, depth + 1)
