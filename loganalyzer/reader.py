@@ -226,7 +226,6 @@ class LogReader:
 
     def items(self):
         """Records and Foreign runs, in file order (their raw texts join to the input)."""
-        facts = self.facts
         stream, fmt, blocks, state = self._open()
         try:
             acc = _Seen(self)

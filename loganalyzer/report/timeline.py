@@ -207,7 +207,6 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
                 if x is not None and x.host == h:
                     hm = x
                     break
-        disp = ""
         hdeaths = [d for d in inc["deaths"] if d.host == h and d.time is not None
                    and w0 <= d.time + sh <= w1]
         if hm is not None:

@@ -38,7 +38,6 @@ def dconn_closed(case: Case) -> Verdict | None:
         return None
     v = Verdict("dconn-closed", "", confidence="high", detected_by="source")
     v.evidence.extend(_creation(c))
-    hc = case.hc if mig is case.mig else case.peer_hc
     for e in c.evidence:
         if e.line >= c.closed.line - 30 and e.line <= c.closed.line + 30:
             v.evidence.append(e)
