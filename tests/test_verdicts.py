@@ -35,6 +35,9 @@ EXPECTED = {
     "domain-exists": ("domain-exists", None, None),
     "lock-timeout": ("lock-timeout", None, None),
     "not-converging": ("not-converging", "source", "source"),
+    # EXPECTED.md: the destination QEMU was killed during post-copy; the source alone knows it
+    # from its own paused domain and the destination daemon's "domain is not running"
+    "postcopy-failed": ("qemu-failed", "source", "destination"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -452,3 +455,41 @@ def test_a_cancel_of_a_converging_migration_is_not_called_not_converging():
     for sc in ("domjobabort", "v7.0-domjobabort", "v11.3-domjobabort"):
         m, v = _source_verdict(both(sc), sc)
         assert v.cause == "cancelled", (sc, v.cause, v.summary)
+
+
+# -- post-copy ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_postcopy_failure_says_the_guest_is_lost(with_dst):
+    """samples/postcopy-failed/EXPECTED.md: the migration switched to post-copy (src 5133), the
+    destination QEMU was killed (dst 4430), the source left the domain paused (src 5498) and
+    the destination daemon answered "domain is not running" (src 5672). With the destination
+    QEMU gone, --postcopy-resume cannot help: the remedy is to restart the guest."""
+    S, D = "postcopy-failed/src-libvirtd.log", "postcopy-failed/dst-libvirtd.log"
+    quote(S, 5133, "changed state to postcopy-active")
+    quote(S, 5498, "failed during post-copy; leaving the domain paused")
+    quote(S, 5672, "operation failed: domain is not running")
+    quote(D, 4430, "qemu unexpectedly closed the monitor")
+    a = both("postcopy-failed") if with_dst else src("postcopy-failed")
+    m, v = _source_verdict(a, "postcopy-failed")
+    assert v.cause == "qemu-failed"
+    got = {(Path(e.path).name, e.line) for e in v.evidence}
+    assert {("src-libvirtd.log", 5133), ("src-libvirtd.log", 5498)} <= got
+    if with_dst:
+        assert ("dst-libvirtd.log", 4430) in got
+    assert "post-copy" in v.summary and "cannot recover the guest" in v.summary
+    assert v.remedies[0].startswith("The guest cannot be recovered")
+    assert not any("postcopy-resume" in r and "Recover" in r for r in v.remedies)
+
+
+def test_dconn_closed_after_our_own_close_is_not_a_failure():
+    """postcopy-failed/src-libvirtd.log: after the failure the source calls virConnectClose on
+    the dconn (remote proc 2, the reply at 5707) and only then reads end of file (5715, 5720):
+    that close is orderly, not the cause."""
+    S = "postcopy-failed/src-libvirtd.log"
+    quote(S, 5707, "RPC_CLIENT_MSG_RX: client=0x7fcbd802e550 len=28 prog=536903814 vers=1 proc=2 type=1")
+    quote(S, 5720, "virNetClientCloseLocked:788 : client=0x7fcbd802e550, sock=0x55d7a0d908f0, reason=1")
+    a = src("postcopy-failed")
+    m, v = _source_verdict(a, "postcopy-failed")
+    assert m.dconn is not None and m.dconn.client == "0x7fcbd802e550"
+    assert m.dconn.close_asked is not None and m.dconn.close_asked.line == 5707
+    assert v.cause != "dconn-closed"

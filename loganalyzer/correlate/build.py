@@ -40,6 +40,8 @@ MAX_TICKS = 500
 KEEP_UNEVENTFUL = 5000      # closed connections with nothing to report, kept for the tables
 KEEP_QUIET_THREADS = 5000   # threads that ran nothing of interest, kept for the tables
 KEEP_ERRORS = 5000          # error lines kept apart from the migrations they belong to
+REMOTE_PROGRAM = str(0x20008086)   # remote_protocol.x: the program of the libvirt RPC calls
+REMOTE_PROC_CONNECT_CLOSE = "2"
 MAX_STATS = 4000            # query-migrate samples per migration (then every other one is dropped)
 MAX_SYNCS = 64              # passes over guest memory remembered per migration (the first and the newest)
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
@@ -396,9 +398,14 @@ class HostCorrelator:
             c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.raw
 
     def _p_RPC_CLIENT_MSG_RX(self, rec):
-        c = self._clients.get(rec.fields.get("client"))
+        f = rec.fields
+        c = self._clients.get(f.get("client"))
         if c is not None:
             c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.raw
+            if f.get("proc") == REMOTE_PROC_CONNECT_CLOSE and f.get("type") == "1" and f.get("prog") == REMOTE_PROGRAM:
+                # the reply to our own virConnectClose: the end of file that follows is the
+                # peer closing the socket as asked, not a failure
+                c.close_asked = Evidence.of(rec, "the peer's reply to this side's own virConnectClose")
 
     def _p_RPC_SERVER_CLIENT_MSG_RX(self, rec):
         c = self._servers.get(rec.fields.get("client"))
@@ -844,6 +851,8 @@ class HostCorrelator:
             if rec.time is not None:
                 c.close_errors = [e for e in list(self.errors)[-20:]
                                   if e.time is not None and rec.time - e.time < 0.5]
+            if c.close_asked is not None:
+                c.notes.append("closed by this side: the peer acknowledged its virConnectClose first")
             self._ev(c, rec, "connection closed")
             for d in reversed(self.deaths[-3:]):
                 if d.connection is c:

@@ -130,6 +130,7 @@ class Connection:
     closed: Place | None = None
     close_reason: int | None = None
     close_errors: list = field(default_factory=list)   # ErrorLines just before the close
+    close_asked: Evidence | None = None  # the peer's reply to this side's own virConnectClose
     purpose: str = "unknown"             # dconn | management | peer-daemon | internal | connection | unknown
     apis: list = field(default_factory=list)   # incoming: first APIs dispatched for it
     migration: str | None = None         # id of the migration this connection served

@@ -10,6 +10,7 @@ one inferred from error text, and a symptom never becomes a verdict.
 from __future__ import annotations
 
 from .case import Case
+from .postcopy import add_postcopy_context
 from .verdict import Verdict
 
 
@@ -35,6 +36,7 @@ def judge_migration(case: Case) -> Verdict | None:
         if v is not None:
             v.rule = v.rule or rule.__name__
             case.attach_consequences(v)
+            add_postcopy_context(case, v)
             return v.sort_evidence()
     return None
 

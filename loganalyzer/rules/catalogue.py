@@ -809,8 +809,8 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         r"(?:Incoming m|M)igration of domain '?(?P<domain>[^'\s;]+)'? failed during post-copy",
         QEMU_FAILED,
         ROOT,
-        "Post-copy migration failed; the source leaves the domain paused, the destination keeps "
-        "it running with missing pages until recovery.",
+        "Post-copy migration failed; the source leaves the domain paused, and a destination QEMU "
+        "that is still alive keeps the guest with pages missing until recovery.",
         ("Recover with virsh migrate --postcopy-resume once the network is back.", R_FIREWALL),
         "≈8.5+",
         ("failed during post-copy",),

@@ -36,6 +36,8 @@ def dconn_closed(case: Case) -> Verdict | None:
         return None
     if mig.end is not None and c.closed.time is not None and c.closed.time > mig.end + 1:
         return None
+    if c.close_asked is not None and c.close_asked.line <= c.closed.line:
+        return None        # the source closed it itself once the migration had ended
     v = Verdict("dconn-closed", "", confidence="high", detected_by="source")
     v.evidence.extend(_creation(c))
     for e in c.evidence:
