@@ -109,6 +109,15 @@ def test_json_shape_is_kept():
     assert d["keepalive_deaths"][0]["line"] == DEATH_LINE
 
 
+def test_json_gives_the_passes_and_the_downtime_limit():
+    """samples/not-converging/EXPECTED.md: syncs 1-3 at lines 4253, 5397, 6513; limit 300 ms (4148)."""
+    a = run(S / "not-converging" / "src-libvirtd.log")
+    m = next(m for m in json.loads(to_json(a))["migrations"] if m["role"] == "source")
+    assert m["downtime_limit_ms"] == 300
+    assert [(p["sync"], p["line"], p["remaining"]) for p in m["passes"]] == [
+        (1, 4253, 117575680), (2, 5397, 33271808), (3, 6513, 33341440)]
+
+
 # ---------------------------------------------------------------- timeline
 @pytest.mark.parametrize("ext", ["png", "svg"])
 @pytest.mark.parametrize("two_hosts", [False, True])

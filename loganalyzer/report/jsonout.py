@@ -42,6 +42,10 @@ def migration_dict(a, m) -> dict:
         "phases": [{"phase": p, "time": iso(t), "line": ln} for p, t, ln in m.phases],
         "qemu_status": [{"status": q[0], "time": iso(q[1]), "line": q[2]} for q in m.qemu_status],
         "stats": [dict(s, time=iso(s.get("time"))) for s in m.stats[-20:]],
+        # the first statistics after each dirty-bitmap sync: what each pass left to send again
+        "passes": [{"sync": n, "line": s["line"], "time": iso(s.get("time")), "remaining": s.get("remaining"),
+                    "expected_downtime_ms": s.get("expected_downtime_ms")} for n, s, _ in m.syncs],
+        "downtime_limit_ms": m.downtime_limit[0] if m.downtime_limit else None,
         "errors": [{"path": e.path, "line": e.line, "time": iso(e.time), "text": e.text[:500]} for e in m.errors],
         "dconn": dconn_dict(m.dconn), "peer": m.peer, "client_view": m.peer_client,
         "verdict": verdict_dict(m.verdict),
