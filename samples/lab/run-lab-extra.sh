@@ -286,12 +286,20 @@ wait_incoming() {
 }
 
 # ---------------------------------------------------------------- scenarios
+# kill_qemu_in_perform <src|dst> <MiB/s>: p2p migration at that bandwidth; ~4 s after the
+# destination shows the incoming domain (a few seconds into Perform) SIGKILL that side's QEMU
+kill_qemu_in_perform() {
+  local side=$1 who=destination qp
+  [ $side = src ] && who=source
+  migrate_bg p2p --bandwidth $2; wait_incoming; sleep 4
+  qp=$(qpid $side)
+  log "SIGKILL $who qemu pid $qp"; kill -KILL $qp
+  wait_mig; sleep 3
+}
+
 sc_dst-qemu-killed() {
   begin dst-qemu-killed || return; start_guest
-  migrate_bg p2p --bandwidth 1; wait_incoming; sleep 4
-  local qp=$(qpid dst)
-  log "SIGKILL destination qemu pid $qp"; kill -KILL $qp
-  wait_mig; sleep 3
+  kill_qemu_in_perform dst 1
   finish
 }
 
@@ -497,9 +505,19 @@ sc_postcopy-failed() {
   echo $old_uffd > $uffd; echo "sysctl vm.unprivileged_userfaultfd set back to $(cat $uffd)"
 }
 
+# the mirror image of dst-qemu-killed: p2p at 2 MiB/s (48 MiB of random guest RAM, ~25 s),
+# and ~4 s after the destination showed the incoming domain, i.e. a few seconds into Perform,
+# the SOURCE QEMU (the one running the guest) is SIGKILLed, as a crash of it would
+sc_src-qemu-killed() {
+  begin src-qemu-killed || return; start_guest
+  kill_qemu_in_perform src 2
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  finish
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
-not-converging postcopy-failed"
+not-converging postcopy-failed src-qemu-killed"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
