@@ -38,6 +38,7 @@ EXPECTED = {
     # EXPECTED.md: the destination QEMU was killed during post-copy; the source alone knows it
     # from its own paused domain and the destination daemon's "domain is not running"
     "postcopy-failed": ("qemu-failed", "source", "destination"),
+    "src-qemu-killed": ("qemu-failed", "source", "source"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -493,3 +494,22 @@ def test_dconn_closed_after_our_own_close_is_not_a_failure():
     assert m.dconn is not None and m.dconn.client == "0x7fcbd802e550"
     assert m.dconn.close_asked is not None and m.dconn.close_asked.line == 5707
     assert v.cause != "dconn-closed"
+
+
+def test_source_qemu_killed_is_the_cause_not_its_errors():
+    """samples/src-qemu-killed/EXPECTED.md: the source QEMU was killed; its monitor hung up at
+    src 4502 (00:23:43.692), libvirt stopped the domain with reason=crashed (4539, 4541), and
+    "domain is not running" (4554) is what virsh showed. The destination's "qemu unexpectedly
+    closed the monitor ... Read section footer failed" (dst 4172) follows the cut stream."""
+    S = "src-qemu-killed/src-libvirtd.log"
+    quote(S, 4502, "qemuProcessHandleMonitorEOF:310 : Received EOF on 0x7f07d8007050 'tiny'")
+    quote(S, 4539, "closed without SHUTDOWN event; assuming the domain crashed")
+    quote(S, 4541, "reason=crashed")
+    quote(S, 4554, "operation failed: domain is not running")
+    quote("src-qemu-killed/dst-libvirtd.log", 4172, "qemu unexpectedly closed the monitor")
+    for a in (src("src-qemu-killed"), both("src-qemu-killed")):
+        m, v = _source_verdict(a, "src-qemu-killed")
+        assert (v.cause, v.detected_by, v.confidence) == ("qemu-failed", "source", "high")
+        assert {4502, 4539, 4541} <= {e.line for e in v.evidence}
+        assert "00:23:43.692" in v.summary and "source QEMU" in v.summary
+        assert 4554 in {e.line for e in v.consequences}

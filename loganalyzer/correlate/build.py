@@ -55,6 +55,7 @@ _FINISH3 = re.compile(r"^Finish3 (0x[0-9a-fA-F]+) ret=(-?\d+)")
 _STATUS_EVENT = re.compile(r'"event": ?"(MIGRATION|MIGRATION_PASS)", ?"data": ?\{"(status|pass)": ?"?([\w-]+)"?')
 _CONTROLLING_CLOSED = re.compile(r"The connection which controls migration of domain (.*) was closed")
 _PROCESS_STOP = re.compile(r"Shutting down vm=0x[0-9a-fA-F]+ name=(.*?) id=.*reason=(\w+)")
+_MONITOR_HUP = re.compile(r"Received EOF on 0x[0-9a-fA-F]+ '(.*)'$")
 _MONITOR_EOF = re.compile(r"Monitor connection to '(.*)' closed without SHUTDOWN event")
 _XML_UUID = re.compile(r"<uuid>([0-9a-fA-F-]{32,36})</uuid>")
 _XML_NAME = re.compile(r"<name>([^<]+)</name>")
@@ -92,6 +93,7 @@ class HostCorrelator:
                  "virDomainMigrateFinish3Params", "virDomainMigrateFinish3",
                  "virDomainMigrateConfirm3Params", "virDomainMigrateConfirm3",
                  "qemuMigrationSrcRun", "qemuMigrationRun", "qemuProcessStop", "processMonitorEOFEvent",
+                 "qemuProcessHandleMonitorEOF",
              })
     PROBES = {
         "RPC_SOCKET_NEW", "RPC_SOCKET_DISPOSE", "RPC_CLIENT_NEW", "RPC_CLIENT_DISPOSE",
@@ -923,6 +925,15 @@ class HostCorrelator:
             self._ev(mig, rec, f"the domain's QEMU process stopped (reason={reason})")
             if reason == "crashed":
                 mig.notes.append("qemu-crashed")
+
+    def _f_qemuProcessHandleMonitorEOF(self, rec):
+        """'Received EOF on 0x.. 'NAME'': the moment QEMU's monitor hung up (the stop that
+        libvirt logs for it may come seconds later, from its event thread)."""
+        m = _MONITOR_HUP.search(rec.message)
+        if m:
+            mig = self._find_active(m.group(1))
+            if mig is not None:
+                self._ev(mig, rec, "QEMU's monitor hung up: the QEMU process went away")
 
     def _f_processMonitorEOFEvent(self, rec):
         m = _MONITOR_EOF.search(rec.message)

@@ -35,7 +35,7 @@ FUNCS = (
     "qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed",
     "qemuMigrationAnyConnectionClosed", "qemuMigrationSrcCancel", "qemuMigrationDstPrepareFresh",
     "qemuProcessAutoDestroy", "qemuProcessHandleMigrationStatus", "qemuProcessHandleMigrationPass",
-    "qemuProcessStop", "processMonitorEOFEvent",
+    "qemuProcessStop", "processMonitorEOFEvent", "qemuProcessHandleMonitorEOF",
     "qemuDomainObjEnterMonitorInternal", "qemuDomainObjEnterRemote", "qemuDomainObjSetJobPhase",
     "virDomainObjEndAsyncJob", "qemuDomainObjEndAsyncJob",
     # connections and keepalive

@@ -15,7 +15,7 @@ from .verdict import Verdict
 
 
 def _rules():
-    from . import cancel, connection, convergence, keepalive, messages, undetermined
+    from . import cancel, connection, convergence, keepalive, messages, qemu, undetermined
     # Order is precedence: the first rule that returns a verdict decides.
     return [
         convergence.not_converging,        # a cancel/timeout of a migration that could not finish
@@ -24,6 +24,7 @@ def _rules():
         keepalive.dconn_keepalive_timeout,
         keepalive.client_keepalive_timeout,
         connection.dconn_closed,
+        qemu.source_qemu_died,             # before the error texts: they are its consequences
         messages.from_error_messages,
         keepalive.daemon_stalled,
         undetermined.undetermined,
