@@ -515,9 +515,36 @@ sc_src-qemu-killed() {
   finish
 }
 
+# the migration URI (--migrateuri tcp://127.0.0.1:$MIGPORT) names a port that another process
+# already listens on, on the destination side: a small python3 listener (as nobody, its own
+# process) on 127.0.0.1:$MIGPORT that never accepts. libvirt does not allocate a port when the
+# URI names one; it tells the destination QEMU `migrate-incoming tcp:[::]:PORT`, and that bind
+# SUCCEEDS next to the 127.0.0.1 listener (no "Address already in use"). The source QEMU then
+# connects to 127.0.0.1:PORT, the more specific listener gets the connection, and the stream
+# stalls once the socket buffers are full; libvirt has no timeout for it (a first run with a
+# 600 s listener stalled for 600 s, and failed with "Connection reset by peer" when the listener
+# exited). So ~20 s after the incoming domain shows up the listener is stopped by PID (SIGTERM:
+# its unaccepted connection is reset), as a squatter that closes would do
+sc_migration-port-in-use() {
+  begin migration-port-in-use || return; start_guest
+  EXEC=exec asuser dst python3 -c "import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', $MIGPORT)); s.listen(1); time.sleep(600)" >/dev/null 2>&1 &
+  local lp=$! i
+  EXTRA_PIDS="$EXTRA_PIDS $lp"
+  for i in $(seq 1 50); do ss -Hltn "sport = :$MIGPORT" | grep -q . && break; sleep 0.1; done
+  log "listener pid $lp (python3, as nobody): $(ss -Hltn "sport = :$MIGPORT" | awk '{print $1, $4}' | tr '\n' ' ')"
+  migrate_bg p2p; wait_incoming; sleep 1
+  log "sockets on port $MIGPORT: $(ss -Htn -a "sport = :$MIGPORT or dport = :$MIGPORT" | awk '{print $1, $4, $5}' | tr '\n' ';')"
+  sleep 19
+  log "SIGTERM listener pid $lp"; kill -TERM $lp
+  wait_mig; sleep 2
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  finish
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
-not-converging postcopy-failed src-qemu-killed"
+not-converging postcopy-failed src-qemu-killed migration-port-in-use"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
