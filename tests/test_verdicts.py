@@ -39,6 +39,8 @@ EXPECTED = {
     # from its own paused domain and the destination daemon's "domain is not running"
     "postcopy-failed": ("qemu-failed", "source", "destination"),
     "src-qemu-killed": ("qemu-failed", "source", "source"),
+    # EXPECTED.md: the stream went to another listener on the port; the job failed with a broken pipe
+    "migration-port-in-use": ("qemu-failed", "source", "source"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -513,3 +515,26 @@ def test_source_qemu_killed_is_the_cause_not_its_errors():
         assert {4502, 4539, 4541} <= {e.line for e in v.evidence}
         assert "00:23:43.692" in v.summary and "source QEMU" in v.summary
         assert 4554 in {e.line for e in v.consequences}
+
+
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_a_stream_that_never_moved_is_told_apart(with_dst):
+    """samples/migration-port-in-use/EXPECTED.md: another process held 127.0.0.1:49601; every
+    query-migrate reply (src 4257 ... 5640) shows transferred=3996906 and mbps 0, the destination
+    never left 'setup' (dst 4112), and the job failed with a broken pipe (src 5673). No QEMU
+    crashed: the destination's reason=failed stop (dst 4325) is libvirt's clean-up."""
+    S, D = "migration-port-in-use/src-libvirtd.log", "migration-port-in-use/dst-libvirtd.log"
+    for line in (4257, 4290, 5640):
+        quote(S, line, '"transferred": 3996906')
+    quote(S, 5673, "Unable to write to socket: Broken pipe")
+    quote(D, 4112, "changed state to setup")
+    quote(D, 4325, "reason=failed")
+    a = both("migration-port-in-use") if with_dst else src("migration-port-in-use")
+    m, v = _source_verdict(a, "migration-port-in-use")
+    assert v.cause == "qemu-failed" and "made no progress" in v.summary and "3,996,906" in v.summary
+    got = {(Path(e.path).name, e.line) for e in v.evidence}
+    assert {("src-libvirtd.log", 4290), ("src-libvirtd.log", 5640)} <= got
+    assert ("dst-libvirtd.log", 4325) not in got
+    assert (("dst-libvirtd.log", 4112) in got) == with_dst
+    assert 5673 in {e.line for e in v.consequences}
+    assert "49601" in v.remedies[0]

@@ -488,8 +488,13 @@ class HostCorrelator:
             "dirty_sync_count": ram.get("dirty-sync-count"),
             "cpu_throttle": reply.get("cpu-throttle-percentage"),
         }
+        prev = mig.stats[-1] if mig.stats else None
         mig.stats.append(sample)
         mig.last_stats = Evidence.of(rec, "QEMU's newest transfer statistics")
+        if prev is None or sample["transferred"] is None or sample["transferred"] != prev.get("transferred"):
+            mig.stalled_since = None
+        elif mig.stalled_since is None and prev.get("line") is not None:
+            mig.stalled_since = Evidence.of(rec, "QEMU's statistics: nothing more transferred since the reply before")
         if len(mig.stats) > MAX_STATS:
             del mig.stats[1::2]     # hours of polling: keep the shape over time, in bounded memory
         sync = sample["dirty_sync_count"]

@@ -209,6 +209,7 @@ class Migration:
     syncs: list = field(default_factory=list)           # (dirty-sync-count, first sample after it, Evidence)
     downtime_limit: tuple | None = None  # (ms, Evidence) from QEMU's migration parameters
     last_stats: Evidence | None = None   # the newest query-migrate reply's line
+    stalled_since: Evidence | None = None  # the first reply of the newest run with nothing more transferred
     passes: int = 0
     errors: list = field(default_factory=list)          # ErrorLine (level error)
     warnings: list = field(default_factory=list)        # ErrorLine (level warning)

@@ -24,7 +24,8 @@ def _rules():
         keepalive.dconn_keepalive_timeout,
         keepalive.client_keepalive_timeout,
         connection.dconn_closed,
-        qemu.source_qemu_died,             # before the error texts: they are its consequences
+        qemu.stream_stalled,               # a stream that did not move (after the connection causes,
+        qemu.source_qemu_died,             # which stall it too); both before the error texts they explain
         messages.from_error_messages,
         keepalive.daemon_stalled,
         undetermined.undetermined,

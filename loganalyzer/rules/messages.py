@@ -53,10 +53,12 @@ def from_error_messages(case: Case) -> Verdict | None:
                                                f"QEMU on the {m.role} reports the migration failed"))
                     break
             for e in m.evidence:
-                if "destroyed" in e.note or "QEMU process stopped" in e.note or "QEMU died" in e.note:
-                    # not what an operator did to the domain well after the migration ended
-                    if m.end is None or e.time is None or e.time <= m.end + 5:
-                        v.evidence.append(e)
+                # not libvirt's own clean-up of a failed incoming migration (reason=failed), nor
+                # what an operator did to the domain well after the migration ended
+                if ("destroyed" in e.note or "QEMU died" in e.note or (
+                        "QEMU process stopped" in e.note and "reason=failed" not in e.note)) \
+                        and (m.end is None or e.time is None or e.time <= m.end + 5):
+                    v.evidence.append(e)
     detail = ", ".join(f"{k}={val}" for k, val in hit.groups.items() if val)[:160]
     v.summary = (f"Migration of domain {case.domain} from {_src_name(case)} to {case.dest_name} failed at "
                  f"{case.when(err.time)} on the {side}: {err.text.strip()[:220]}"

@@ -8,6 +8,7 @@ whose incoming stream was cut) are consequences.  A destination QEMU that dies f
 its own error message (rules/messages.py)."""
 from __future__ import annotations
 
+from ..correlate.objects import Evidence
 from .case import Case
 from .verdict import Verdict
 
@@ -36,5 +37,51 @@ def source_qemu_died(case: Case) -> Verdict | None:
                  f"The libvirt log does not say why QEMU died: look at the domain's QEMU log "
                  f"(/var/log/libvirt/qemu/{case.domain}.log) and the kernel log (OOM killer, segfault, "
                  f"a kill) of the source host around that time.")
+    v.missing.extend(case.missing_common())
+    return v
+
+
+STALL_SECONDS = 10   # a running migration whose counters stand still this long is not moving
+
+
+def stream_stalled(case: Case) -> Verdict | None:
+    """qemu-failed, told apart: the migration stream made no progress before the job ended (the
+    data connection went somewhere else, or nowhere: a port taken on the destination, a firewall
+    that drops, a wrong migration address)."""
+    src = case.source
+    if src is None or src.stalled_since is None or not src.stats:
+        return None
+    last = src.stats[-1]
+    t0 = src.stalled_since.time
+    if last.get("status") != "active" or t0 is None or last.get("time") is None \
+            or last["time"] - t0 < STALL_SECONDS or (last.get("mbps") or 0) > 0:
+        return None
+    dst = case.mig if case.mig.role == "destination" else case.peer
+    dst = dst if dst is not None and dst.role == "destination" else None
+    v = Verdict("qemu-failed", "", confidence="high", detected_by="source")
+    v.evidence.extend([src.stalled_since, src.last_stats])
+    told = [f"QEMU's statistics show {last.get('transferred') or 0:,} bytes sent and 0 Mbps from "
+            f"{case.when(t0)} to {case.when(last['time'])} ({last['time'] - t0:.1f} s)"]
+    if dst is not None and dst.qemu_status and all(q[0] == "setup" for q in dst.qemu_status):
+        s, t, line, text = dst.qemu_status[-1]
+        v.evidence.append(Evidence(dst.path, line, t, text, "the destination's incoming migration never "
+                                                            "left 'setup': no stream reached its QEMU"))
+        told.append("the destination's incoming migration never left 'setup', so the stream never reached "
+                    "the destination QEMU")
+    end = next((e for e in src.errors if e.time is not None and e.time >= last["time"]), None)
+    port = (src.migrate_uri or "").rsplit(":", 1)[-1] if (src.migrate_uri or "").count(":") >= 2 else None
+    v.summary = (f"The migration stream of domain {case.domain} to {case.dest_name} made no progress: "
+                 f"{'; '.join(told)}."
+                 + (f" It then failed at {case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
+    where = f" (here {src.migrate_uri})" if src.migrate_uri else ""
+    v.remedies = [
+        f"Check the migration data path{where}: what listens on that port on the destination "
+        f"(ss -ltnp{' sport = :' + port if port and port.isdigit() else ''}), a firewall that drops "
+        "instead of rejecting, a wrong address in --migrateuri or migration_address.",
+        "Let libvirt choose a free port from qemu.conf's migration_port_min..migration_port_max "
+        "(49152-49215), and open that range between the hosts.",
+        "Use virsh migrate --timeout N (with --timeout-suspend or --timeout-postcopy) or an "
+        "orchestrator timeout: libvirt itself waits for a stalled stream until TCP gives up.",
+    ]
     v.missing.extend(case.missing_common())
     return v
