@@ -542,9 +542,61 @@ s = socket.socket(); s.bind(('127.0.0.1', $MIGPORT)); s.listen(1); time.sleep(60
   finish
 }
 
+# a network partition of the migration data path only: p2p at 2 MiB/s (48 MiB of random guest
+# RAM, ~25 s); ~4 s after the destination showed the incoming domain, iptables DROPs every TCP
+# packet to and from the migration port on the loopback interface (INPUT -i lo, --dport and
+# --sport: the data and the ACKs), so the stream stalls silently (no RST, no error: the
+# sender's TCP retransmits with backoff for ~15 min, tcp_retries2) while the daemons' own
+# connection, a unix socket here, stays healthy. After ~20 s of stall the operator cancels:
+# `virsh domjobabort` on src. ~10 s later (whether or not the migration has ended by then) the
+# rules are deleted again (exactly those, -D), and `iptables -S` before/after goes into
+# TIMELINE.txt. A trap deletes them too if the scenario ends early (return, exit, signal).
+STREAM_RULES=()
+stream_rules_del() {   # delete the rules this scenario added (only those), log the ruleset
+  local r
+  [ ${#STREAM_RULES[@]} -gt 0 ] || return 0
+  for r in "${STREAM_RULES[@]}"; do
+    iptables -D $r && log "iptables -D $r" || log "iptables -D $r FAILED"
+  done
+  STREAM_RULES=()
+  log "iptables -S after removal: $(iptables -S | tr '\n' ';')"
+}
+sc_stream-blocked-cancelled() {
+  begin stream-blocked-cancelled || return
+  trap 'stream_rules_del; trap - RETURN EXIT INT TERM HUP' RETURN
+  trap 'stream_rules_del' EXIT
+  trap 'stream_rules_del; exit 130' INT TERM HUP
+  start_guest
+  local ss_f="sport = :$MIGPORT or dport = :$MIGPORT" r i
+  log "iptables -S before: $(iptables -S | tr '\n' ';')"
+  migrate_bg p2p --bandwidth 2; wait_incoming; sleep 4
+  log "sockets on port $MIGPORT: $(ss -Htin "$ss_f" | tr -s ' \t\n' ' ')"
+  for r in "INPUT -i lo -p tcp --dport $MIGPORT -j DROP" "INPUT -i lo -p tcp --sport $MIGPORT -j DROP"; do
+    iptables -I $r && { STREAM_RULES+=("$r"); log "iptables -I $r"; } || log "iptables -I $r FAILED"
+  done
+  log "iptables -S with the block: $(iptables -S | tr '\n' ';')"
+  for i in 2 10 20; do   # snapshots of the stalled connection 2, 10 and 20 s into the block
+    case $i in 2) sleep 2 ;; 10) sleep 8 ;; 20) sleep 10 ;; esac
+    log "sockets on port $MIGPORT ${i}s into the block: $(ss -Htin "$ss_f" | tr -s ' \t\n' ' ')"
+  done
+  log "virsh domjobabort $DOM (on src)"
+  vsh src $LD/virsh-domjobabort.log domjobabort $DOM > $LD/virsh-domjobabort.out 2>&1
+  log "virsh domjobabort exited rc=$?: $(grep -v ' : ' $LD/virsh-domjobabort.out | tr '\n' ' ')"
+  for i in $(seq 1 20); do kill -0 $MIG_PID 2>/dev/null || break; sleep 0.5; done
+  kill -0 $MIG_PID 2>/dev/null && log "virsh migrate still running 10 s after domjobabort (rules still in place)" \
+                               || log "virsh migrate ended within $((i/2)) s of domjobabort (rules still in place)"
+  log "sockets on port $MIGPORT: $(ss -Htin "$ss_f" | tr -s ' \t\n' ' ')"
+  stream_rules_del
+  for i in $(seq 1 60); do kill -0 $MIG_PID 2>/dev/null || break; sleep 0.5; done
+  kill -0 $MIG_PID 2>/dev/null && log "virsh migrate still running 30 s after the rules were removed (stopped by finish)" || wait_mig
+  sleep 2
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  finish
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
-not-converging postcopy-failed src-qemu-killed migration-port-in-use"
+not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
