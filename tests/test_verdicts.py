@@ -41,6 +41,8 @@ EXPECTED = {
     "src-qemu-killed": ("qemu-failed", "source", "source"),
     # EXPECTED.md: the stream went to another listener on the port; the job failed with a broken pipe
     "migration-port-in-use": ("qemu-failed", "source", "source"),
+    # EXPECTED.md: iptables dropped the data stream; the operator cancelled the stalled migration
+    "stream-blocked-cancelled": ("qemu-failed", "source", "source"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -538,3 +540,25 @@ def test_a_stream_that_never_moved_is_told_apart(with_dst):
     assert (("dst-libvirtd.log", 4112) in got) == with_dst
     assert 5673 in {e.line for e in v.consequences}
     assert "49601" in v.remedies[0]
+
+
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_a_cancel_of_a_stalled_stream_names_the_stall(with_dst):
+    """samples/stream-blocked-cancelled/EXPECTED.md: the data stream was dropped by iptables;
+    transferred stays at 11864714 from src 4672 to 5926 (17.5 s) while QEMU's mbps keeps its
+    last value (17.07), and the operator's domjobabort (src 6155, error 6200) ended it. The cancel
+    is the consequence; the daemons' connection stayed healthy (its later EOF is a race after
+    the orderly close)."""
+    S = "stream-blocked-cancelled/src-libvirtd.log"
+    quote(S, 4672, '"transferred": 11864714')
+    quote(S, 5926, '"transferred": 11864714')
+    quote(S, 5926, '"mbps": 17.07')
+    quote(S, 6155, "remoteDispatchDomainAbortJobHelper")
+    quote(S, 6200, "operation aborted: job 'migration out' canceled by client")
+    a = both("stream-blocked-cancelled") if with_dst else src("stream-blocked-cancelled")
+    m, v = _source_verdict(a, "stream-blocked-cancelled")
+    assert m.outcome == "cancelled"
+    assert v.cause == "qemu-failed" and "made no progress" in v.summary and "cancelled" in v.summary
+    assert "11,864,714" in v.summary and "0 Mbps" not in v.summary
+    assert {4672, 5926} <= {e.line for e in v.evidence}
+    assert 6200 in {e.line for e in v.consequences}

@@ -19,13 +19,14 @@ def _rules():
     # Order is precedence: the first rule that returns a verdict decides.
     return [
         convergence.not_converging,        # a cancel/timeout of a migration that could not finish
+        qemu.stream_stalled,               # ... or whose stream did not move (unless the daemons'
+                                           # connection broke too: the connection rules below)
         cancel.cancelled,
         connection.connect_failed,
         keepalive.dconn_keepalive_timeout,
         keepalive.client_keepalive_timeout,
         connection.dconn_closed,
-        qemu.stream_stalled,               # a stream that did not move (after the connection causes,
-        qemu.source_qemu_died,             # which stall it too); both before the error texts they explain
+        qemu.source_qemu_died,             # before the error texts: they are its consequences
         messages.from_error_messages,
         keepalive.daemon_stalled,
         undetermined.undetermined,

@@ -53,15 +53,24 @@ def stream_stalled(case: Case) -> Verdict | None:
         return None
     last = src.stats[-1]
     t0 = src.stalled_since.time
+    # (not QEMU's mbps: it keeps its last value while the migration thread is blocked on a socket)
     if last.get("status") != "active" or t0 is None or last.get("time") is None \
-            or last["time"] - t0 < STALL_SECONDS or (last.get("mbps") or 0) > 0:
+            or last["time"] - t0 < STALL_SECONDS:
         return None
+    c = src.dconn
+    hc = case.hc if src is case.mig else case.peer_hc
+    by = last["time"] + 1
+    if c is not None and ((c.close_reason in (1, 2) and c.close_asked is None and c.closed is not None
+                           and c.closed.time is not None and c.closed.time <= by)
+                          or any(d.connection is c and d.time is not None and d.time <= by
+                                 for d in (hc.deaths if hc is not None else []))):
+        return None   # the daemons' connection broke while it stalled: the connection rules tell that
     dst = case.mig if case.mig.role == "destination" else case.peer
     dst = dst if dst is not None and dst.role == "destination" else None
     v = Verdict("qemu-failed", "", confidence="high", detected_by="source")
     v.evidence.extend([src.stalled_since, src.last_stats])
-    told = [f"QEMU's statistics show {last.get('transferred') or 0:,} bytes sent and 0 Mbps from "
-            f"{case.when(t0)} to {case.when(last['time'])} ({last['time'] - t0:.1f} s)"]
+    told = [f"QEMU's statistics show nothing more sent (transferred stayed at {last.get('transferred') or 0:,} "
+            f"bytes) from {case.when(t0)} to {case.when(last['time'])} ({last['time'] - t0:.1f} s)"]
     if dst is not None and dst.qemu_status and all(q[0] == "setup" for q in dst.qemu_status):
         s, t, line, text = dst.qemu_status[-1]
         v.evidence.append(Evidence(dst.path, line, t, text, "the destination's incoming migration never "
@@ -72,7 +81,8 @@ def stream_stalled(case: Case) -> Verdict | None:
     port = (src.migrate_uri or "").rsplit(":", 1)[-1] if (src.migrate_uri or "").count(":") >= 2 else None
     v.summary = (f"The migration stream of domain {case.domain} to {case.dest_name} made no progress: "
                  f"{'; '.join(told)}."
-                 + (f" It then failed at {case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
+                 + (f" It was then {'cancelled' if src.outcome == 'cancelled' else 'failed'} at "
+                    f"{case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
     where = f" (here {src.migrate_uri})" if src.migrate_uri else ""
     v.remedies = [
         f"Check the migration data path{where}: what listens on that port on the destination "
