@@ -1,11 +1,15 @@
-"""qemu-failed from the correlated objects: the source QEMU died while it sent the guest.
+"""qemu-failed from the correlated objects, where the error messages mislead.
 
-When the source QEMU goes away in the middle of a migration (killed, OOM, a crash), the libvirt
-log has no error message of its own for it: the monitor closes without a SHUTDOWN event, the
-process stops with reason=crashed, and the errors that follow ("domain is not running" on the
-source, "qemu unexpectedly closed the monitor ... Read section footer failed" on the destination,
-whose incoming stream was cut) are consequences.  A destination QEMU that dies first is told by
-its own error message (rules/messages.py)."""
+source_qemu_died: when the source QEMU goes away in the middle of a migration (killed, OOM, a
+crash), the libvirt log has no error message of its own for it: the monitor closes without a
+SHUTDOWN event, the process stops with reason=crashed, and the errors that follow ("domain is not
+running" on the source, "qemu unexpectedly closed the monitor ... Read section footer failed" on
+the destination, whose incoming stream was cut) are consequences.  A destination QEMU that dies
+first is told by its own error message (rules/messages.py).
+
+stream_stalled: QEMU's counters stand still while the job stays active (the data connection went
+to another listener, or a firewall drops it); the broken pipe, or the operator's cancel, that
+ends it is a consequence."""
 from __future__ import annotations
 
 from ..correlate.objects import Evidence
