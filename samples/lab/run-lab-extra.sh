@@ -33,6 +33,7 @@ reset_knobs() {
   RAND_MB=48                   # MiB of random data in guest RAM (~RAND_MB s at --bandwidth 1);
                                # 0 = no loader device
   GUEST_KERNEL=""              # <os><kernel>: boot this (multiboot) kernel instead of SeaBIOS
+  DISK_FILE=""                 # a raw file disk (virtio vda) for the guest; "" = no disk
 }
 
 sock()  { echo "$BASE/$1/run/libvirt/libvirt-sock"; }
@@ -62,8 +63,14 @@ vq() { local side=$1; shift; asuser $side virsh -q -c "$(uri $side)" "$@"; }
 log() { echo "[$(date -u +%H:%M:%S.%3N)] $*" | tee -a $LD/TIMELINE.txt; }
 
 domxml() {   # domxml <name> <uuid>
-  local os="<boot dev='hd'/>" cmdline=""
+  local os="<boot dev='hd'/>" cmdline="" disk=""
   [ -n "$GUEST_KERNEL" ] && os="<kernel>$GUEST_KERNEL</kernel>"
+  [ -n "$DISK_FILE" ] && disk="
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$DISK_FILE'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>"
   [ "$RAND_MB" -gt 0 ] && cmdline="
   <qemu:commandline>
     <qemu:arg value='-device'/>
@@ -78,7 +85,7 @@ domxml() {   # domxml <name> <uuid>
   <os><type arch='x86_64' machine='pc'>hvm</type>$os</os>
   <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>$disk
     <memballoon model='none'/>
   </devices>$cmdline
 </domain>
@@ -594,9 +601,43 @@ sc_stream-blocked-cancelled() {
   finish
 }
 
+# "shared storage not mounted on the destination": the guest gets a disk, a 16 MiB raw file
+# ($BASE/tiny-disk.raw, made with truncate, owned by nobody, virtio vda, cache default). Once
+# the source QEMU has it open, the file is deleted: the source keeps its open descriptor (the
+# guest runs on), but both daemons share this machine's filesystem, so for the destination the
+# disk is gone, as on a destination where the NFS share is not mounted. Then two p2p
+# migrations without storage copy, on the same daemons: first without --unsafe (libvirt's
+# safety check refuses it: the disk is on a local, non-shared filesystem), its virsh logs in
+# virsh-migrate-refused.{log,out}; then with --unsafe (the scenario's migration, virsh-migrate.*),
+# which lets the destination try to use the missing disk. The disk file is removed at the end
+# (it already is, unless the scenario stopped early).
+sc_dst-storage-missing() {
+  DISK_FILE=$BASE/tiny-disk.raw
+  rm -f $DISK_FILE; truncate -s 16M $DISK_FILE && chown $RUNAS_UID:$RUNAS_GID $DISK_FILE && \
+    chmod 600 $DISK_FILE || { echo "cannot create $DISK_FILE"; rm -f $DISK_FILE; reset_knobs; return 1; }
+  local disk=$DISK_FILE
+  begin dst-storage-missing || { rm -f $disk; return; }
+  log "disk file: $(ls -l $disk) (filesystem $(stat -f -c %T $(dirname $disk)))"
+  start_guest
+  local qp=$(qpid src)
+  log "source qemu pid $qp has the disk open: $(ls -l /proc/$qp/fd 2>/dev/null | grep -F "$disk" | awk '{print $(NF-2), $(NF-1), $NF}' | tr '\n' ';')"
+  rm -f $disk
+  log "deleted $disk (exists now: $([ -e $disk ] && echo yes || echo no)); source qemu fd: $(ls -l /proc/$qp/fd 2>/dev/null | grep -F "$disk" | awk '{print $(NF-3), $(NF-2), $(NF-1), $NF}' | tr '\n' ';')"
+  local args=(migrate --live $MIG_VERBOSE --p2p $DOM "$(uri dst)" --migrateuri tcp://127.0.0.1:$MIGPORT)
+  log "virsh ${args[*]}   (without --unsafe)"
+  vsh src $LD/virsh-migrate-refused.log "${args[@]}" > $LD/virsh-migrate-refused.out 2>&1
+  log "virsh migrate (without --unsafe) exited rc=$?: $(grep -v ' : ' $LD/virsh-migrate-refused.out | tr '\r\n' '  ' | tail -c 300)"
+  sleep 2
+  migrate_bg p2p --unsafe; wait_mig; sleep 2
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  finish
+  rm -f $disk; echo "disk file $disk removed (exists: $([ -e $disk ] && echo yes || echo no))"
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
-not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled"
+not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled
+dst-storage-missing"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
