@@ -43,6 +43,8 @@ EXPECTED = {
     "migration-port-in-use": ("qemu-failed", "source", "source"),
     # EXPECTED.md: iptables dropped the data stream; the operator cancelled the stalled migration
     "stream-blocked-cancelled": ("qemu-failed", "source", "source"),
+    # EXPECTED.md: the destination's disk check fails before its QEMU starts (dst 966)
+    "dst-storage-missing": ("storage-missing", "source", "destination"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -56,10 +58,14 @@ def test_every_lab_scenario_is_covered():
     assert lab == set(EXPECTED) | set(NEGATIVE) | {"client-sigstop", "save-negative"}
 
 
+# scenarios whose source log holds attempts before the one the sample is about (the last)
+SOURCE_ATTEMPTS = {"dst-storage-missing": 2}   # EXPECTED.md: first refused as unsafe, then --unsafe
+
+
 def _source_verdict(a, sc):
     ms = migrations_in(a, f"{sc}/src-libvirtd.log", "source")
-    assert len(ms) == 1, [(m.id, m.role, m.outcome) for m in a.migrations]
-    m = ms[0]
+    assert len(ms) == SOURCE_ATTEMPTS.get(sc, 1), [(m.id, m.role, m.outcome) for m in a.migrations]
+    m = ms[-1]
     assert m.domain == "tiny"
     assert m.outcome in ("failed", "cancelled")
     assert m.verdict is not None, f"{sc}: failed migration without a verdict"
@@ -85,8 +91,10 @@ def test_expected_cause(sc, with_dst):
 def test_every_view_of_a_failed_migration_agrees(sc):
     a = both(sc)
     cause = EXPECTED[sc][0]
+    sample, _ = _source_verdict(a, sc)
+    earlier = {m.id for m in migrations_in(a, f"{sc}/src-libvirtd.log", "source")} - {sample.id}
     for m in a.migrations:
-        if m.outcome in ("failed", "cancelled"):
+        if m.id not in earlier and m.outcome in ("failed", "cancelled"):
             assert m.verdict is not None and m.verdict.cause == cause, (m.id, m.role, m.verdict and m.verdict.cause)
 
 
@@ -562,3 +570,26 @@ def test_a_cancel_of_a_stalled_stream_names_the_stall(with_dst):
     assert "11,864,714" in v.summary and "0 Mbps" not in v.summary
     assert {4672, 5926} <= {e.line for e in v.evidence}
     assert 6200 in {e.line for e in v.consequences}
+
+
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_a_refused_attempt_does_not_take_the_retry_s_destination(with_dst):
+    """samples/dst-storage-missing/EXPECTED.md: the first attempt (src m1, flags 0x3) was refused
+    as unsafe on the source (3825) before it contacted the destination; the --unsafe retry (src
+    m2, flags 0x203, 4175) reached Prepare on the destination (dst 770), whose disk check failed
+    (dst 966) and came back to the source (4455)."""
+    S, D = "dst-storage-missing/src-libvirtd.log", "dst-storage-missing/dst-libvirtd.log"
+    quote(S, 3825, "Unsafe migration: Migration without shared storage is unsafe")
+    quote(S, 4175, "flags=0x203")
+    quote(S, 4455, "Cannot access storage file '/tmp/vlab-extra/tiny-disk.raw'")
+    quote(D, 770, "virDomainMigratePrepare3Params")
+    quote(D, 966, "Cannot access storage file '/tmp/vlab-extra/tiny-disk.raw': No such file or directory")
+    a = both("dst-storage-missing") if with_dst else src("dst-storage-missing")
+    first, retry = migrations_in(a, S, "source")
+    assert first.verdict.cause == "unsupported-config" and first.peer is None
+    assert retry.verdict.cause == "storage-missing"
+    if with_dst:
+        dst = a.migration(retry.peer)
+        assert dst is not None and dst.role == "destination" and dst.verdict.cause == "storage-missing"
+        assert retry.verdict.detected_by == "destination"
+        assert ("dst-libvirtd.log", 966) in {(Path(e.path).name, e.line) for e in retry.verdict.evidence}

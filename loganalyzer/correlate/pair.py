@@ -21,27 +21,8 @@ def pair_migrations(hosts) -> list[dict]:
     sources = [(h, m) for h in hosts for m in h.migrations if m.role == "source"]
     dests = [(h, m) for h in hosts for m in h.migrations if m.role == "destination"]
     clients = [(h, m) for h in hosts for m in h.migrations if m.role == "client"]
-    used = set()
     offsets: dict[tuple, list] = {}
-    for hs, s in sources:
-        best = None
-        for hd, d in dests:
-            if hd is hs or id(d) in used:
-                continue
-            if not _same_domain(s, d):
-                continue
-            if s.start is None or d.start is None:
-                continue
-            end = s.end if s.end is not None else float("inf")
-            if not (s.start - TOLERANCE <= d.start <= end + TOLERANCE):
-                continue
-            gap = abs(d.start - s.start)
-            if best is None or gap < best[0]:
-                best = (gap, hd, d)
-        if best is None:
-            continue
-        _, hd, d = best
-        used.add(id(d))
+    for hs, s, hd, d in _match(sources, dests):
         s.peer, d.peer = d.id, s.id
         samples = offsets.setdefault((hs.host, hd.host), [])
         # the dconn and the destination's server client are created in the same instant
@@ -75,6 +56,36 @@ def pair_migrations(hosts) -> list[dict]:
                       "samples": [{"what": w, "offset": v} for w, v in samples]})
     _pair_deaths(hosts)
     return pairs
+
+
+def _match(sources, dests) -> list:
+    """(source host, source view, destination host, destination view) of the same migrations.
+
+    Every candidate pair is scored by how far the destination's start lies outside the source
+    job's window (0 inside it), then by the distance between the starts; the best pairs are
+    taken first, so a retry's Prepare pairs with the retry, not with the attempt before it.
+    A peer-to-peer source that never opened its connection to the destination (refused before
+    Prepare) pairs with nothing."""
+    cands = []
+    for i, (hs, s) in enumerate(sources):
+        if s.start is None or (s.p2p and s.dconn is None and s.dconn_open is None):
+            continue
+        end = s.end if s.end is not None else float("inf")
+        for j, (hd, d) in enumerate(dests):
+            if hd is hs or d.start is None or not _same_domain(s, d):
+                continue
+            if not (s.start - TOLERANCE <= d.start <= end + TOLERANCE):
+                continue
+            outside = max(s.start - d.start, d.start - end, 0.0)
+            cands.append((outside, abs(d.start - s.start), i, j))
+    taken_s, taken_d, out = set(), set(), []
+    for _, _, i, j in sorted(cands):
+        if i in taken_s or j in taken_d:
+            continue
+        taken_s.add(i)
+        taken_d.add(j)
+        out.append((i, j))
+    return [(*sources[i], *dests[j]) for i, j in sorted(out)]
 
 
 def _same_domain(a, b) -> bool:

@@ -1165,7 +1165,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         STORAGE_MISSING,
         ROOT,
         "A disk/ISO path of the domain does not exist or is not accessible (for the uid:gid "
-        "shown) on the host that checked it, usually the destination.",
+        "shown, when the message gives one) on the host that checked it, usually the destination.",
         (R_STORAGE_SHARED, "Check ownership, permissions and SELinux/AppArmor labels of the "
          "path for the qemu user (uid:gid in the message)."),
         "all ('(as uid:%u, gid:%u)' in newer versions)",
