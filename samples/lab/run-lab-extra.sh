@@ -293,12 +293,13 @@ wait_incoming() {
 }
 
 # ---------------------------------------------------------------- scenarios
-# kill_qemu_in_perform <src|dst> <MiB/s>: p2p migration at that bandwidth; ~4 s after the
-# destination shows the incoming domain (a few seconds into Perform) SIGKILL that side's QEMU
+# kill_qemu_in_perform <src|dst> <MiB/s> [mode]: migration (migrate_bg mode, default p2p) at
+# that bandwidth; ~4 s after the destination shows the incoming domain (a few seconds into
+# Perform) SIGKILL that side's QEMU
 kill_qemu_in_perform() {
   local side=$1 who=destination qp
   [ $side = src ] && who=source
-  migrate_bg p2p --bandwidth $2; wait_incoming; sleep 4
+  migrate_bg ${3:-p2p} --bandwidth $2; wait_incoming; sleep 4
   qp=$(qpid $side)
   log "SIGKILL $who qemu pid $qp"; kill -KILL $qp
   wait_mig; sleep 3
@@ -404,6 +405,20 @@ sc_tunnelled-ok() {
   RAND_MB=16
   begin tunnelled-ok || return; start_guest
   migrate_bg p2p-tunnelled; wait_mig
+  finish
+}
+
+# dst-qemu-killed in tunnelled mode: `--p2p --tunnelled --bandwidth 1` (the source QEMU writes
+# the migration data into a pipe, the source libvirtd forwards it as a virStream over the
+# daemons' own connection to the destination libvirtd, which writes it into the incoming
+# QEMU's pipe). 16 MiB of random guest RAM as in tunnelled-ok (every 64 KiB chunk costs ~14
+# debug lines per daemon log) at 1 MiB/s: ~16 s. ~4 s after the destination showed the
+# incoming domain the DESTINATION QEMU is SIGKILLed
+sc_tunnelled-dst-qemu-killed() {
+  RAND_MB=16
+  begin tunnelled-dst-qemu-killed || return; start_guest
+  kill_qemu_in_perform dst 1 p2p-tunnelled
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
   finish
 }
 
@@ -637,7 +652,7 @@ sc_dst-storage-missing() {
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
 not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled
-dst-storage-missing"
+dst-storage-missing tunnelled-dst-qemu-killed"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
