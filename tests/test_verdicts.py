@@ -45,6 +45,8 @@ EXPECTED = {
     "stream-blocked-cancelled": ("qemu-failed", "source", "source"),
     # EXPECTED.md: the destination's disk check fails before its QEMU starts (dst 966)
     "dst-storage-missing": ("storage-missing", "source", "destination"),
+    # EXPECTED.md: tunnelled; the destination QEMU was killed (dst 5110)
+    "tunnelled-dst-qemu-killed": ("qemu-failed", "source", "destination"),
     # EXPECTED.md: the destination declared the client dead first (both logs); the source
     # alone sees its own, later death of the same virsh
     "client-keepalive-nonp2p": ("client-keepalive-timeout", "source", "destination"),
@@ -593,3 +595,21 @@ def test_a_refused_attempt_does_not_take_the_retry_s_destination(with_dst):
         assert dst is not None and dst.role == "destination" and dst.verdict.cause == "storage-missing"
         assert retry.verdict.detected_by == "destination"
         assert ("dst-libvirtd.log", 966) in {(Path(e.path).name, e.line) for e in retry.verdict.evidence}
+
+
+@pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
+def test_tunnelled_failure_names_the_tunnel_not_the_ports(with_dst):
+    """samples/tunnelled-dst-qemu-killed/EXPECTED.md: flags=0x7 (live, p2p, tunnelled, src 3781);
+    the destination QEMU was killed (dst 5110); the source raised the tunnel's stream error
+    (src 5377) and QEMU's job failed writing into its pipe (src 5401). There is no migration URI
+    or port in a tunnelled migration: no remedy about them."""
+    S = "tunnelled-dst-qemu-killed/src-libvirtd.log"
+    quote(S, 3781, "flags=0x7")
+    quote(S, 5377, "virNetClientStreamRaiseError:185 : cannot write to stream: Broken pipe")
+    quote(S, 5401, "Unable to write to file: Broken pipe")
+    quote("tunnelled-dst-qemu-killed/dst-libvirtd.log", 5110, "qemu unexpectedly closed the monitor")
+    a = both("tunnelled-dst-qemu-killed") if with_dst else src("tunnelled-dst-qemu-killed")
+    m, v = _source_verdict(a, "tunnelled-dst-qemu-killed")
+    assert v.cause == "qemu-failed" and "tunnelled" in v.summary
+    assert ("src-libvirtd.log", 5377) in {(Path(e.path).name, e.line) for e in v.evidence}
+    assert not any("49152" in r or "--migrateuri" in r for r in v.remedies) and v.remedies

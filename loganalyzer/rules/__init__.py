@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .case import Case
 from .postcopy import add_postcopy_context
+from .tunnel import add_tunnel_context
 from .verdict import Verdict
 
 
@@ -40,6 +41,7 @@ def judge_migration(case: Case) -> Verdict | None:
             v.rule = v.rule or rule.__name__
             case.attach_consequences(v)
             add_postcopy_context(case, v)
+            add_tunnel_context(case, v)
             return v.sort_evidence()
     return None
 
