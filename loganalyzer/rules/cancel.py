@@ -16,7 +16,7 @@ def cancelled(case: Case) -> Verdict | None:
     v = Verdict("cancelled", "", confidence="high", detected_by=_side(case, err))
     v.evidence.append(err.evidence("the job was cancelled on request"))
     who = ""
-    hc = case.hc if src is mig else case.peer_hc
+    hc = case.hc_of(src)
     if hc is not None:
         for e, client in hc.aborts:
             if src.start is not None and e.time is not None and src.start <= e.time <= (err.time or e.time):

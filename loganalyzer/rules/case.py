@@ -35,6 +35,18 @@ class Case:
         p = self.peer
         return p if p is not None and p.role == "source" else None
 
+    @cached_property
+    def destination(self):
+        """The destination-side view of this migration, if any log has it."""
+        if self.mig.role == "destination":
+            return self.mig
+        p = self.peer
+        return p if p is not None and p.role == "destination" else None
+
+    def hc_of(self, mig):
+        """The correlator of the log that holds this view (this case's or its peer's)."""
+        return self.hc if mig is self.mig else self.peer_hc
+
     # -- names for sentences
     def host_name(self, mig=None) -> str:
         return self.a.display_host((mig or self.mig).host)

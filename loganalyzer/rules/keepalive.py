@@ -18,15 +18,14 @@ def _deaths_for(case: Case):
     out = []
     src = case.source
     if src is not None:
-        hc = case.hc if src is case.mig else case.peer_hc
+        hc = case.hc_of(src)
         for d in (hc.deaths if hc else []):
             if d.connection is not None and d.connection is src.dconn or (
                     d.migration == src.id and d.owner == "dconn"):
                 out.append(("source", d, hc))
-    dst = case.mig if case.mig.role == "destination" else (
-        case.peer if case.peer is not None and case.peer.role == "destination" else None)
+    dst = case.destination
     if dst is not None:
-        hc = case.hc if dst is case.mig else case.peer_hc
+        hc = case.hc_of(dst)
         for d in (hc.deaths if hc else []):
             c = d.connection
             if c is not None and c.purpose == "peer-daemon" and (d.migration == dst.id or c.migration == dst.id):

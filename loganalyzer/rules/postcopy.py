@@ -16,8 +16,7 @@ def add_postcopy_context(case: Case, v: Verdict) -> None:
     paused = next((w for w in src.warnings + src.errors if "failed during post-copy" in w.text), None)
     if switched is None and paused is None:
         return
-    dst = case.mig if case.mig.role == "destination" else case.peer
-    dst = dst if dst is not None and dst.role == "destination" else None
+    dst = case.destination
     after = switched[0] if switched is not None and switched[0] is not None else float("-inf")
     dst_died = (dst is not None and ("qemu-crashed" in dst.notes or any(
         "qemu unexpectedly closed the monitor" in e.text for e in dst.errors))) or any(

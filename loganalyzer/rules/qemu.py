@@ -62,15 +62,14 @@ def stream_stalled(case: Case) -> Verdict | None:
             or last["time"] - t0 < STALL_SECONDS:
         return None
     c = src.dconn
-    hc = case.hc if src is case.mig else case.peer_hc
+    hc = case.hc_of(src)
     by = last["time"] + 1
     if c is not None and ((c.close_reason in (1, 2) and c.close_asked is None and c.closed is not None
                            and c.closed.time is not None and c.closed.time <= by)
                           or any(d.connection is c and d.time is not None and d.time <= by
                                  for d in (hc.deaths if hc is not None else []))):
         return None   # the daemons' connection broke while it stalled: the connection rules tell that
-    dst = case.mig if case.mig.role == "destination" else case.peer
-    dst = dst if dst is not None and dst.role == "destination" else None
+    dst = case.destination
     v = Verdict("qemu-failed", "", confidence="high", detected_by="source")
     v.evidence.extend([src.stalled_since, src.last_stats])
     told = [f"QEMU's statistics show nothing more sent (transferred stayed at {last.get('transferred') or 0:,} "

@@ -15,7 +15,7 @@ def add_tunnel_context(case: Case, v: Verdict) -> None:
     if src is None or "tunnelled" not in src.flag_names:
         return
     v.remedies = [r for r in v.remedies if not any(k in r for k in _DIRECT_PATH)] or v.remedies
-    hc = case.hc if src is case.mig else case.peer_hc
+    hc = case.hc_of(src)
     if hc is None or src.start is None:
         return
     end = src.end if src.end is not None else float("inf")
