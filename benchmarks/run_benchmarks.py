@@ -188,29 +188,35 @@ def main(argv=None) -> int:
                 print(f"      | {ln}")
         return row
 
+    def grep_and_lnav(label, target, planted, lines, nbytes, what):
+        """grep (the I/O floor and the reference count) and lnav's search on a file or a
+        directory; both counts must equal the planted keepalive deaths."""
+        cmd = B.grep_cmd(target)
+        g = B.run_repeated(cmd, args.repeat, args.timeout, ok_rcs=(0, 1))
+        record(f"grep -c countToDeath=0{what}", label, "grep", cmd, g, lines, nbytes)
+        gcount = B.grep_total(g["stdout"]) if g["ok"] else None
+        if gcount is not None and gcount != planted:
+            failures.append(f"{label}: grep counts {gcount} countToDeath=0 lines, manifest plants {planted}")
+            print(f"  FAIL: grep count {gcount} != planted {planted}")
+        if args.skip_lnav or lnav_err:
+            return
+        cmd = B.lnav_count_cmd(target, 'log_body LIKE "%countToDeath=0%"')
+        r = B.run_repeated(cmd, args.repeat, args.timeout)
+        record(f"lnav -n (count countToDeath=0{', directory' if what else ''})", label, "lnav", cmd, r,
+               lines, nbytes)
+        lcount = B.parse_last_int(r["stdout"]) if r["ok"] else None
+        if lcount != gcount:
+            msg = f"{label}: lnav counted {lcount}, grep counted {gcount} -- lnav format not applied?"
+            failures.append(msg)
+            print(f"  FAIL: {msg}")
+            print("      | " + "\n      | ".join((r["stdout"] + r["stderr"]).strip().splitlines()[-5:]))
+
     # ---- per-file benchmarks ------------------------------------------------------------
     for label, path, man in datasets:
         lines, nbytes = man["lines"], man["bytes"]
         planted = man["keepalive_death_count"]
         print(f"\n== {label}: {path}")
-        cmd = B.grep_cmd(path)
-        # grep always runs: it is the I/O floor and the reference count for the lnav check
-        g = B.run_repeated(cmd, args.repeat, args.timeout, ok_rcs=(0, 1))
-        record("grep -c countToDeath=0", label, "grep", cmd, g, lines, nbytes)
-        gcount = B.grep_total(g["stdout"]) if g["ok"] else None
-        if gcount is not None and gcount != planted:
-            failures.append(f"{label}: grep counts {gcount} countToDeath=0 lines, manifest plants {planted}")
-            print(f"  FAIL: grep count {gcount} != planted {planted}")
-        if not args.skip_lnav and not lnav_err:
-            cmd = B.lnav_count_cmd(path, 'log_body LIKE "%countToDeath=0%"')
-            r = B.run_repeated(cmd, args.repeat, args.timeout)
-            record("lnav -n (count countToDeath=0)", label, "lnav", cmd, r, lines, nbytes)
-            lcount = B.parse_last_int(r["stdout"]) if r["ok"] else None
-            if lcount != gcount:
-                msg = f"{label}: lnav counted {lcount}, grep counted {gcount} -- lnav format not applied?"
-                failures.append(msg)
-                print(f"  FAIL: {msg}")
-                print("      | " + "\n      | ".join((r["stdout"] + r["stderr"]).strip().splitlines()[-5:]))
+        grep_and_lnav(label, path, planted, lines, nbytes, "")
         out_pq = work / "x.parquet"
         cmd = (base or ["loganalyzer"]) + ["events", str(path), "-o", str(out_pq)]
         if "events" in tools:
@@ -251,21 +257,7 @@ def main(argv=None) -> int:
         label, d, dm = dir_ds
         lines, nbytes = dm["lines"], dm["bytes"]
         print(f"\n== {label}: {d}/")
-        cmd = B.grep_cmd(d)
-        g = B.run_repeated(cmd, args.repeat, args.timeout, ok_rcs=(0, 1))
-        record("grep -c countToDeath=0 (all files)", label, "grep", cmd, g, lines, nbytes)
-        gcount = B.grep_total(g["stdout"]) if g["ok"] else None
-        if gcount is not None and gcount != dm["keepalive_death_count"]:
-            failures.append(f"{label}: grep counts {gcount}, manifest plants {dm['keepalive_death_count']}")
-        if not args.skip_lnav and not lnav_err:
-            cmd = B.lnav_count_cmd(d, 'log_body LIKE "%countToDeath=0%"')
-            r = B.run_repeated(cmd, args.repeat, args.timeout)
-            record("lnav -n (count countToDeath=0, directory)", label, "lnav", cmd, r, lines, nbytes)
-            lcount = B.parse_last_int(r["stdout"]) if r["ok"] else None
-            if lcount != gcount:
-                msg = f"{label}: lnav counted {lcount}, grep counted {gcount}"
-                failures.append(msg)
-                print(f"  FAIL: {msg}")
+        grep_and_lnav(label, d, dm["keepalive_death_count"], lines, nbytes, " (all files)")
         for jobs in ((1, 2) if "scan" in tools else ()):
             out = work / f"s{jobs}.csv"
             cmd = (base or ["loganalyzer"]) + ["scan", str(d), "--jobs", str(jobs), "-o", str(out)]
