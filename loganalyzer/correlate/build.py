@@ -12,8 +12,9 @@ import json
 import re
 from collections import deque
 
-from .objects import (Connection, DomainJob, ErrorLine, Evidence, KeepaliveDeath, Migration,
-                      Place, ThreadInfo, Tick)
+from .objects import (QEMU_STOP_KINDS, AbortRequest, Connection, DomainJob, DowntimeLimit, ErrorLine,
+                      Evidence, EvidenceKind as K, Gap, KeepaliveDeath, MemoryPass, Migration, MigrationFact,
+                      Phase, Place, QemuStatus, ThreadInfo, Tick)
 
 # API entry lines that start a migration attempt, by role.
 SOURCE_APIS = {
@@ -62,8 +63,8 @@ _XML_NAME = re.compile(r"<name>([^<]+)</name>")
 _AUTODESTROY = re.compile(r"^vm=(.*), conn=(0x[0-9a-fA-F]+)$")
 
 
-def _noted(e: Evidence, note: str) -> Evidence:
-    return Evidence(e.path, e.line, e.time, e.text, note)
+def _noted(e: Evidence, note: str, kind: K) -> Evidence:
+    return Evidence(e.path, e.line, e.time, e.text, note, kind)
 
 
 def _int(v, default=None):
@@ -121,11 +122,11 @@ class HostCorrelator:
         self.last_time = 0.0
         self.last_line = 0
         self._last_rec = None
-        self.gaps: list[tuple] = []                  # (line before, line after, t0, t1)
+        self.gaps: list[Gap] = []
         self._uneventful = 0
         self.forgotten_connections = 0               # uneventful ones beyond KEEP_UNEVENTFUL
         self.forgotten_threads = 0
-        self.aborts: list = []                       # virDomainAbortJob calls: (rec, client)
+        self.aborts: list[AbortRequest] = []         # virDomainAbortJob calls
         self.saw_rpc_probe = False
         self.saw_keepalive_probe = False
         # live maps (pointer -> object), dropped at dispose
@@ -152,12 +153,11 @@ class HostCorrelator:
     # ------------------------------------------------------------ feeding
     def note_time(self, t: float, line: int, rec=None) -> None:
         """Every record's time, in order (not only the records fed): finds the
-        stretches where a debug log goes silent because the daemon was stopped or hung.
-        A gap is (line before, line after, t0, t1, path, text before, text after)."""
+        stretches where a debug log goes silent because the daemon was stopped or hung."""
         if self.last_line and int(t // 1) - int(self.last_time // 1) >= GAP_SECONDS:
             prev = self._last_rec
-            self.gaps.append((self.last_line, line, self.last_time, t, rec.path if rec else None,
-                              prev.text if prev is not None else "", rec.text if rec else ""))
+            self.gaps.append(Gap(self.last_line, line, self.last_time, t, rec.path if rec else None,
+                                 prev.text if prev is not None else "", rec.text if rec else ""))
         self.last_time = t
         self.last_line = line
         self._last_rec = rec
@@ -260,8 +260,8 @@ class HostCorrelator:
             self._thread_mig[rec.tid] = mig
         return mig
 
-    def _ev(self, obj, rec, note=""):
-        obj.evidence.append(Evidence.of(rec, note))
+    def _ev(self, obj, rec, kind: K, note=""):
+        obj.evidence.append(Evidence.of(rec, note, kind))
 
     # ------------------------------------------------------------ RPC probes
     def _p_RPC_SOCKET_NEW(self, rec):
@@ -276,12 +276,12 @@ class HostCorrelator:
         client = f.get("client")
         c = self._new_conn(rec, "outgoing", client, f.get("sock"))
         self._clients[client] = c
-        self._ev(c, rec, "outgoing connection created")
+        self._ev(c, rec, K.CONNECTION_CREATED, "outgoing connection created")
         opened = self._open_uri.pop(rec.tid, None)
         if opened is not None:
             c.uri = opened[0]
             c.purpose = "connection"
-            c.evidence.append(_noted(opened[1], "the URI this connection was opened for"))
+            c.evidence.append(_noted(opened[1], "the URI this connection was opened for", K.CONNECTION_URI))
             mig = self._thread_mig.get(rec.tid)
             if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
                     and mig.dconnuri and opened[0] == mig.dconnuri:
@@ -295,7 +295,7 @@ class HostCorrelator:
         client = f.get("client")
         c = self._new_conn(rec, "incoming", client, f.get("sock"))
         self._servers[client] = c
-        self._ev(c, rec, "incoming connection created")
+        self._ev(c, rec, K.CONNECTION_CREATED, "incoming connection created")
 
     def _dispose(self, rec, table):
         client = rec.fields.get("client")
@@ -353,7 +353,8 @@ class HostCorrelator:
         self._conns[d] = c
         if c.direction == "outgoing":
             c.keepalive_interval, c.keepalive_count = interval, count
-        c.evidence.append(_noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}"))
+        c.evidence.append(_noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}",
+                                 K.CONNECTION_POINTER))
         mig = self._thread_mig.get(rec.tid)
         if mig is not None and mig.role == "source" and (mig.dconn is None or mig.dconn is c):
             self._link_dconn(mig, c)
@@ -370,7 +371,7 @@ class HostCorrelator:
         iv, cnt = _int(f.get("interval")), _int(f.get("count"))
         if iv:  # the server side prints 0/0; its values come from virKeepAliveNew
             c.keepalive_interval, c.keepalive_count = iv, cnt
-        self._ev(c, rec, "keepalive started")
+        self._ev(c, rec, K.KEEPALIVE_STARTED, "keepalive started")
         self._bridge(rec, c)
 
     def _p_RPC_KEEPALIVE_STOP(self, rec):
@@ -407,7 +408,8 @@ class HostCorrelator:
             if f.get("proc") == REMOTE_PROC_CONNECT_CLOSE and f.get("type") == "1" and f.get("prog") == REMOTE_PROGRAM:
                 # the reply to our own virConnectClose: the end of file that follows is the
                 # peer closing the socket as asked, not a failure
-                c.close_asked = Evidence.of(rec, "the peer's reply to this side's own virConnectClose")
+                c.close_asked = Evidence.of(rec, "the peer's reply to this side's own virConnectClose",
+                                            K.CLOSE_ACKNOWLEDGED)
 
     def _p_RPC_SERVER_CLIENT_MSG_RX(self, rec):
         c = self._servers.get(rec.fields.get("client"))
@@ -439,7 +441,7 @@ class HostCorrelator:
         if ctd == 0:
             d = KeepaliveDeath(self.host, rec.path, rec.line, rec.time, rec.tid, client, f.get("ka"),
                                idle, connection=c)
-            self._ev(d, rec, "keepalive timer reached countToDeath=0: the peer sent nothing for "
+            self._ev(d, rec, K.KEEPALIVE_DEATH, "keepalive timer reached countToDeath=0: the peer sent nothing for "
                              f"{idle} s")
             self.deaths.append(d)
             self._pending_error_death[rec.tid] = d
@@ -476,7 +478,8 @@ class HostCorrelator:
             # query-migrate-parameters: the downtime the migration must fit in to complete
             limit = reply.get("downtime-limit") if isinstance(reply, dict) else None
             if isinstance(limit, (int, float)):
-                mig.downtime_limit = (limit, Evidence.of(rec, f"QEMU's downtime limit: {limit} ms"))
+                mig.downtime_limit = DowntimeLimit(limit, Evidence.of(rec, f"QEMU's downtime limit: {limit} ms",
+                                                                     K.QEMU_DOWNTIME_LIMIT))
             return
         ram = reply.get("ram") or {}
         sample = {
@@ -490,20 +493,21 @@ class HostCorrelator:
         }
         prev = mig.stats[-1] if mig.stats else None
         mig.stats.append(sample)
-        mig.last_stats = Evidence.of(rec, "QEMU's newest transfer statistics")
+        mig.last_stats = Evidence.of(rec, "QEMU's newest transfer statistics", K.QEMU_STATS)
         if prev is None or sample["transferred"] is None or sample["transferred"] != prev.get("transferred"):
             mig.stalled_since = None
         elif mig.stalled_since is None and prev.get("line") is not None:
-            mig.stalled_since = Evidence.of(rec, "QEMU's statistics: nothing more transferred since the reply before")
+            mig.stalled_since = Evidence.of(rec, "QEMU's statistics: nothing more transferred since the reply before",
+                                           K.QEMU_STATS_STALLED)
         if len(mig.stats) > MAX_STATS:
             del mig.stats[1::2]     # hours of polling: keep the shape over time, in bounded memory
         sync = sample["dirty_sync_count"]
-        if sync is not None and sample["status"] == "active" and (not mig.syncs or mig.syncs[-1][0] != sync):
+        if sync is not None and sample["status"] == "active" and (not mig.syncs or mig.syncs[-1].sync_count != sync):
             # the first sample after QEMU synced the dirty bitmap: "remaining" is then what the
             # guest dirtied during the pass before, the measure of convergence
             note = (f"after pass {sync - 1} over guest memory: {sample['remaining']} bytes dirty again"
                     if sync > 1 else "the first pass over guest memory")
-            mig.syncs.append((sync, sample, Evidence.of(rec, note)))
+            mig.syncs.append(MemoryPass(sync, sample, Evidence.of(rec, note, K.QEMU_MEMORY_PASS)))
             if len(mig.syncs) > MAX_SYNCS:
                 del mig.syncs[1]
 
@@ -520,7 +524,7 @@ class HostCorrelator:
         text = e.text
         d = self._pending_error_death.get(tid)
         if d is not None and "keepalive timeout" in text and rec.line - d.line < 20:
-            self._ev(d, rec)
+            self._ev(d, rec, K.KEEPALIVE_ERROR)
             del self._pending_error_death[tid]
         elif "connection closed due to keepalive timeout" in text and rec.func and "KeepAlive" in rec.func:
             # no RPC_KEEPALIVE_TIMEOUT before it: RPC probes are filtered out of this log
@@ -529,7 +533,7 @@ class HostCorrelator:
             d.notes.append("RPC probes are filtered out of this log (no RPC_KEEPALIVE_TIMEOUT line): "
                            "the dead client pointer is not known; the connection is found from the "
                            "close callback that follows")
-            self._ev(d, rec, "keepalive death declared")
+            self._ev(d, rec, K.KEEPALIVE_DEATH_DECLARED, "keepalive death declared")
             self.deaths.append(d)
             self._pending_error_death[tid] = d
         mig = self._thread_mig.get(tid)
@@ -560,7 +564,8 @@ class HostCorrelator:
             if c.purpose == "unknown":
                 c.purpose = "management"
         if "AbortJob" in api:
-            self.aborts.append((Evidence.of(rec, "a client asked to abort the domain's job"), client))
+            self.aborts.append(AbortRequest(Evidence.of(rec, "a client asked to abort the domain's job", K.ABORT_REQUESTED),
+                                            client))
         th = self.threads.get(rec.tid)
         if th is not None:
             th.jobs.append({"api": api, "line": rec.line, "time": rec.time, "client": client, "ret": None})
@@ -645,7 +650,7 @@ class HostCorrelator:
         if mig.controlling_client is None:
             mig.controlling_client = self._thread_client.get(tid)
             mig.controlling_conn = self._servers.get(mig.controlling_client)
-        self._ev(mig, rec, "migration API called")
+        self._ev(mig, rec, K.MIGRATION_API_CALLED, "migration API called")
         if mig.domain:
             self._active[("source", mig.domain)] = mig
             self._thread_dom[tid] = mig.domain
@@ -667,7 +672,7 @@ class HostCorrelator:
             # a peer-to-peer Prepare comes from the source daemon; otherwise from the
             # management client that drives the migration (virsh, nova)
             c.purpose = "peer-daemon" if mig.p2p else "management"
-        self._ev(mig, rec, "incoming migration API called")
+        self._ev(mig, rec, K.MIGRATION_API_CALLED, "incoming migration API called")
 
     def _api_client(self, rec):
         if self._params_line(rec):
@@ -681,7 +686,7 @@ class HostCorrelator:
         uri = f.get("dconnuri") or f.get("duri")
         if uri and uri not in ("<null>", "(null)"):
             mig.dconnuri = uri
-        self._ev(mig, rec, "migration requested by this client")
+        self._ev(mig, rec, K.MIGRATION_API_CALLED, "migration requested by this client")
         if mig.domain:
             self._active[("client", mig.domain)] = mig
 
@@ -722,7 +727,7 @@ class HostCorrelator:
                 c.notes.append("RPC probes missing: the virNetClient pointer of this connection is not known")
                 self._conns[d] = c
             self._link_dconn(mig, c)
-            self._ev(mig, rec, f"the migration's destination connection is {d}")
+            self._ev(mig, rec, K.DCONN_LINKED, f"the migration's destination connection is {d}")
             if f.get("bandwidth") not in (None, "0"):
                 mig.bandwidth = mig.bandwidth or f.get("bandwidth")
             uri = f.get("uri")
@@ -733,7 +738,7 @@ class HostCorrelator:
         if m:
             mig.ret = _int(m.group(2))
             if mig.ret is not None and mig.ret < 0:
-                self._ev(mig, rec, "Perform failed; Finish3 is called with ret=-1")
+                self._ev(mig, rec, K.PERFORM_FAILED, "Perform failed; Finish3 is called with ret=-1")
         elif msg.startswith("Perform3 ") and " uri=" in msg:
             mig.migrate_uri = mig.migrate_uri or msg.split(" uri=", 1)[1].strip()
 
@@ -790,20 +795,20 @@ class HostCorrelator:
             if c.close_reason is None:
                 c.close_reason = reason
                 c.closed = Place.of(rec)
-            self._ev(c, rec, "the migration's close callback ran: its destination connection closed")
+            self._ev(c, rec, K.CLOSE_CALLBACK, "the migration's close callback ran: its destination connection closed")
         if mig is not None:
-            self._ev(mig, rec, f"destination connection closed (reason={reason})")
+            self._ev(mig, rec, K.DCONN_CLOSED, f"destination connection closed (reason={reason})")
             if c is not None and mig.dconn is None:
                 self._link_dconn(mig, c)
         # a death declared without probes (3:rpc filter) is resolved here
         dd = self._pending_error_death.get(rec.tid)
         if dd is not None and dd.connection is None and reason == 2:
             dd.connection = c
-            self._ev(dd, rec, "the close callback names the dead connection")
+            self._ev(dd, rec, K.DEATH_NAMED_BY_CLOSE_CALLBACK, "the close callback names the dead connection")
             del self._pending_error_death[rec.tid]
         for death in reversed(self.deaths[-3:]):
             if death.connection is not None and death.connection is c:
-                self._ev(death, rec, "the close callback names the connection and domain")
+                self._ev(death, rec, K.DEATH_NAMED_BY_CLOSE_CALLBACK, "the close callback names the connection and domain")
                 break
 
     def _f_virConnectOpenAuth(self, rec):
@@ -815,7 +820,7 @@ class HostCorrelator:
                     and (not mig.dconnuri or mig.dconnuri == name):
                 mig.dconnuri = name
                 mig.dconn_open = Place.of(rec)
-                self._ev(mig, rec, "opening the connection to the destination daemon")
+                self._ev(mig, rec, K.DCONN_OPENING, "opening the connection to the destination daemon")
 
     _f_virConnectOpen = _f_virConnectOpenAuth
     _f_virConnectOpenReadOnly = _f_virConnectOpenAuth
@@ -837,7 +842,7 @@ class HostCorrelator:
                     c.notes.append("RPC probes are filtered out of this log: the connection is known "
                                    "by its virConnect pointer only")
                     self._conns[d] = c
-                    self._ev(c, rec, "virConnectSetKeepAlive on the destination connection")
+                    self._ev(c, rec, K.CONNECTION_POINTER, "virConnectSetKeepAlive on the destination connection")
                 self._link_dconn(mig, c)
 
     def _f_virKeepAliveNew(self, rec):
@@ -860,20 +865,21 @@ class HostCorrelator:
                                   if e.time is not None and rec.time - e.time < 0.5]
             if c.close_asked is not None:
                 c.notes.append("closed by this side: the peer acknowledged its virConnectClose first")
-            self._ev(c, rec, "connection closed")
+            self._ev(c, rec, K.CONNECTION_CLOSED, "connection closed")
             for d in reversed(self.deaths[-3:]):
                 if d.connection is c:
-                    self._ev(d, rec, "closed with reason=2 (keepalive)" if c.close_reason == 2 else "closed")
+                    self._ev(d, rec, K.DEATH_CONNECTION_CLOSED,
+                             "closed with reason=2 (keepalive)" if c.close_reason == 2 else "closed")
                     break
 
     def _f_virNetServerClientCloseLocked(self, rec):
         c = self._servers.get(rec.fields.get("client"))
         if c is not None and c.closed is None:
             c.closed = Place.of(rec)
-            self._ev(c, rec, "connection closed")
+            self._ev(c, rec, K.CONNECTION_CLOSED, "connection closed")
             for d in reversed(self.deaths[-3:]):
                 if d.connection is c:
-                    self._ev(d, rec, "closed")
+                    self._ev(d, rec, K.DEATH_CONNECTION_CLOSED, "closed")
                     break
 
     def _f_qemuDomainObjEnterMonitorInternal(self, rec):
@@ -899,9 +905,10 @@ class HostCorrelator:
             self._thread_dom[rec.tid] = name
         mig = self._find_active(name)
         if mig is not None:
-            mig.qemu_status.append((status, rec.time, rec.line, rec.text))
+            mig.qemu_status.append(QemuStatus(status, rec.time, rec.line, rec.text))
             if status in ("failed", "cancelled"):
-                self._ev(mig, rec, f"QEMU reports the migration {status}")
+                kind = K.QEMU_MIGRATION_FAILED if status == "failed" else K.QEMU_MIGRATION_CANCELLED
+                self._ev(mig, rec, kind, f"QEMU reports the migration {status}")
 
     def _f_qemuProcessHandleMigrationPass(self, rec):
         m = _MIGR_PASS.match(rec.message)
@@ -915,9 +922,10 @@ class HostCorrelator:
         if m:
             mig = self._active.get(("destination", m.group(1)))
             if mig is not None:
-                if "autodestroyed" not in mig.notes:
-                    self._ev(mig, rec, "the incoming domain is destroyed because its controlling connection closed")
-                    mig.notes.append("autodestroyed")
+                if MigrationFact.AUTODESTROYED not in mig.facts:
+                    self._ev(mig, rec, K.DOMAIN_AUTODESTROYED,
+                             "the incoming domain is destroyed because its controlling connection closed")
+                    mig.mark(MigrationFact.AUTODESTROYED)
 
     def _f_qemuProcessStop(self, rec):
         """'Shutting down vm=0x.. name=NAME id=N pid=P, reason=R, asyncJob=..': a QEMU went away."""
@@ -926,10 +934,10 @@ class HostCorrelator:
             return
         name, reason = m.group(1), m.group(2)
         mig = self._find_active(name)
-        if mig is not None and reason in ("crashed", "failed", "destroyed", "shutdown"):
-            self._ev(mig, rec, f"the domain's QEMU process stopped (reason={reason})")
+        if mig is not None and reason in QEMU_STOP_KINDS:
+            self._ev(mig, rec, QEMU_STOP_KINDS[reason], f"the domain's QEMU process stopped (reason={reason})")
             if reason == "crashed":
-                mig.notes.append("qemu-crashed")
+                mig.mark(MigrationFact.QEMU_CRASHED)
 
     def _f_qemuProcessHandleMonitorEOF(self, rec):
         """'Received EOF on 0x.. 'NAME'': the moment QEMU's monitor hung up (the stop that
@@ -938,19 +946,19 @@ class HostCorrelator:
         if m:
             mig = self._find_active(m.group(1))
             if mig is not None:
-                self._ev(mig, rec, "QEMU's monitor hung up: the QEMU process went away")
+                self._ev(mig, rec, K.MONITOR_HANGUP, "QEMU's monitor hung up: the QEMU process went away")
 
     def _f_processMonitorEOFEvent(self, rec):
         m = _MONITOR_EOF.search(rec.message)
         if m:
             mig = self._find_active(m.group(1))
             if mig is not None:
-                self._ev(mig, rec, "QEMU's monitor closed without a shutdown: QEMU died")
+                self._ev(mig, rec, K.MONITOR_EOF, "QEMU's monitor closed without a shutdown: QEMU died")
 
     def _f_qemuMigrationSrcCancel(self, rec):
         mig = self._thread_mig.get(rec.tid)
         if mig is not None and rec.message.startswith("Cancelling"):
-            self._ev(mig, rec, "libvirt cancels the QEMU migration")
+            self._ev(mig, rec, K.MIGRATION_CANCELLING, "libvirt cancels the QEMU migration")
 
     def _f_qemuMigrationAnyConnectionClosed(self, rec):
         f = rec.fields
@@ -958,9 +966,9 @@ class HostCorrelator:
         mig = self._find_active(name) if name else None
         if name and rec.tid is not None:
             self._thread_dom[rec.tid] = name
-        if mig is not None and "controlling-connection-closed" not in mig.notes:
-            self._ev(mig, rec, "the connection controlling this migration closed")
-            mig.notes.append("controlling-connection-closed")
+        if mig is not None and MigrationFact.CONTROLLING_CONNECTION_CLOSED not in mig.facts:
+            self._ev(mig, rec, K.CONTROLLING_CONNECTION_CLOSED, "the connection controlling this migration closed")
+            mig.mark(MigrationFact.CONTROLLING_CONNECTION_CLOSED)
 
     def _f_qemuMigrationDstPrepareFresh(self, rec):
         f = rec.fields
@@ -980,9 +988,9 @@ class HostCorrelator:
             if mig.role == "destination" and mig.ended is None and (
                     mig.controlling_client == client or client is None):
                 self._thread_mig[rec.tid] = mig
-                self._ev(mig, rec, "Finish called on the destination")
+                self._ev(mig, rec, K.FINISH_CALLED, "Finish called on the destination")
                 if rec.fields.get("cancelled") == "1":
-                    mig.notes.append("finish-cancelled")
+                    mig.mark(MigrationFact.FINISH_CANCELLED)
                 break
 
     _f_virDomainMigrateFinish3 = _f_virDomainMigrateFinish3Params
@@ -1014,7 +1022,7 @@ class HostCorrelator:
             mig.domain = mig.domain or name
             mig.vm = vm or mig.vm
             self._active[(role, name)] = mig
-            self._ev(mig, rec, f"async job '{job}' started")
+            self._ev(mig, rec, K.ASYNC_JOB_STARTED, f"async job '{job}' started")
             self.jobs.append(DomainJob(self.host, rec.path, name, vm, job, True, tid, start=Place.of(rec),
                                        api=f.get("API")))
         elif action == "Stopping async job" and job in ("migration out", "migration in"):
@@ -1024,7 +1032,7 @@ class HostCorrelator:
             if mig is not None:
                 mig.end = rec.time
                 mig.ended = Place.of(rec)
-                self._ev(mig, rec, f"async job '{job}' stopped")
+                self._ev(mig, rec, K.ASYNC_JOB_STOPPED, f"async job '{job}' stopped")
                 self._finish(mig)
             for j in reversed(self.jobs):
                 if j.job == job and j.domain == name and j.end is None:
@@ -1041,7 +1049,7 @@ class HostCorrelator:
         elif action == "Waiting for job" or action == "Waiting for async job":
             mig = self._thread_mig.get(tid)
             if mig is not None:
-                self._ev(mig, rec, "waiting for the domain's job lock")
+                self._ev(mig, rec, K.JOB_LOCK_WAIT, "waiting for the domain's job lock")
 
     def _phase(self, rec):
         f = rec.fields
@@ -1062,7 +1070,7 @@ class HostCorrelator:
             if mig is None and name and not live:
                 mig = self._midway(rec, role, name)
         if mig is not None:
-            mig.phases.append((f.get("phase"), rec.time, rec.line))
+            mig.phases.append(Phase(f.get("phase"), rec.time, rec.line))
 
     def _thread_job(self, rec):
         f = rec.fields
@@ -1099,22 +1107,22 @@ class HostCorrelator:
     # ------------------------------------------------------------ outcomes
     def _finish(self, mig: Migration):
         """Decide the outcome of a migration whose job has ended."""
-        phases = [p for p, _, _ in mig.phases]
+        phases = [p.phase for p in mig.phases]
         texts = " | ".join(e.text for e in mig.errors)
         if "canceled by client" in texts or "operation aborted" in texts:
             mig.outcome = "cancelled"
-        elif "controlling-connection-closed" in mig.notes or "autodestroyed" in mig.notes:
+        elif mig.facts & {MigrationFact.CONTROLLING_CONNECTION_CLOSED, MigrationFact.AUTODESTROYED}:
             mig.outcome = "failed"
         elif mig.role == "source" and phases and phases[-1] == "confirm3" and not mig.errors:
             mig.outcome = "succeeded"
         elif mig.role == "source" and any(p in ("confirm3_cancelled",) for p in phases):
             mig.outcome = "failed"
         elif mig.role == "destination" and phases and phases[-1] in ("finish3", "finish") and not mig.errors \
-                and "finish-cancelled" not in mig.notes:
+                and MigrationFact.FINISH_CANCELLED not in mig.facts:
             mig.outcome = "succeeded"
-        elif mig.errors or (mig.ret is not None and mig.ret < 0) or "finish-cancelled" in mig.notes:
+        elif mig.errors or (mig.ret is not None and mig.ret < 0) or MigrationFact.FINISH_CANCELLED in mig.facts:
             mig.outcome = "failed"
-        elif mig.qemu_status and mig.qemu_status[-1][0] == "completed":
+        elif mig.qemu_status and mig.qemu_status[-1].status == "completed":
             mig.outcome = "succeeded"
         else:
             mig.outcome = "unknown"
@@ -1126,8 +1134,9 @@ class HostCorrelator:
                 if mig.role == "client":
                     self._finish_client(mig)
                     continue
-                st = [q[0] for q in mig.qemu_status]
-                if mig.errors or "failed" in st or "finish-cancelled" in mig.notes or "autodestroyed" in mig.notes:
+                st = [q.status for q in mig.qemu_status]
+                if mig.errors or "failed" in st or mig.facts & {MigrationFact.FINISH_CANCELLED,
+                                                                MigrationFact.AUTODESTROYED}:
                     self._finish(mig)
                     if mig.outcome == "unknown":
                         mig.outcome = "failed"
@@ -1138,7 +1147,7 @@ class HostCorrelator:
                     mig.outcome = "unknown"
                 if mig.end is None:
                     mig.end = mig.errors[-1].time if mig.errors else (
-                        mig.qemu_status[-1][1] if mig.qemu_status else None)
+                        mig.qemu_status[-1].time if mig.qemu_status else None)
         # who owned each dead connection
         for d in self.deaths:
             c = d.connection

@@ -6,6 +6,8 @@ it, so a reader can check every link the correlator made.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
 
 CLOSE_REASONS = {0: "error", 1: "eof", 2: "keepalive", 3: "client"}
 
@@ -49,22 +51,83 @@ def migration_mode(flags: int | None, migrate_uri: str | None = None) -> str | N
     return mode
 
 
+class EvidenceKind(str, Enum):
+    """What a line the correlator cites shows.  Rules decide on the kind; the note
+    beside it is prose for the reader and may be reworded freely."""
+    # connections
+    CONNECTION_CREATED = "connection-created"
+    CONNECTION_URI = "connection-uri"                  # the virConnectOpen* that named its URI
+    CONNECTION_POINTER = "connection-pointer"          # virConnectSetKeepAlive: its virConnect pointer
+    CONNECTION_CLOSED = "connection-closed"
+    CLOSE_ACKNOWLEDGED = "close-acknowledged"          # the peer's reply to this side's virConnectClose
+    CLOSE_CALLBACK = "close-callback"                  # the migration's close callback ran for it
+    KEEPALIVE_STARTED = "keepalive-started"
+    # keepalive deaths
+    KEEPALIVE_DEATH = "keepalive-death"                # the timer reached countToDeath=0
+    KEEPALIVE_ERROR = "keepalive-error"                # the error line that reports it
+    KEEPALIVE_DEATH_DECLARED = "keepalive-death-declared"  # the error line, with no timer line before it
+    DEATH_CONNECTION_CLOSED = "death-connection-closed"    # the dead connection is closed
+    DEATH_NAMED_BY_CLOSE_CALLBACK = "death-named-by-close-callback"
+    # migrations: API calls, jobs, the destination connection
+    MIGRATION_API_CALLED = "migration-api-called"
+    DCONN_OPENING = "dconn-opening"
+    DCONN_LINKED = "dconn-linked"                      # the migration's destination connection is known
+    DCONN_CLOSED = "dconn-closed"                      # the close callback: the destination connection closed
+    CONTROLLING_CONNECTION_CLOSED = "controlling-connection-closed"
+    PERFORM_FAILED = "perform-failed"
+    FINISH_CALLED = "finish-called"
+    ASYNC_JOB_STARTED = "async-job-started"
+    ASYNC_JOB_STOPPED = "async-job-stopped"
+    JOB_LOCK_WAIT = "job-lock-wait"
+    ABORT_REQUESTED = "abort-requested"
+    MIGRATION_CANCELLING = "migration-cancelling"      # libvirt cancels the QEMU migration
+    # QEMU
+    QEMU_MIGRATION_FAILED = "qemu-migration-failed"
+    QEMU_MIGRATION_CANCELLED = "qemu-migration-cancelled"
+    QEMU_DOWNTIME_LIMIT = "qemu-downtime-limit"
+    QEMU_STATS = "qemu-stats"
+    QEMU_STATS_STALLED = "qemu-stats-stalled"
+    QEMU_MEMORY_PASS = "qemu-memory-pass"
+    MONITOR_HANGUP = "monitor-hangup"                  # 'Received EOF': QEMU's monitor hung up
+    MONITOR_EOF = "monitor-eof"                        # closed without a SHUTDOWN event: QEMU died
+    DOMAIN_AUTODESTROYED = "domain-autodestroyed"      # its controlling connection closed
+    QEMU_STOPPED_CRASHED = "qemu-stopped-crashed"      # qemuProcessStop reason=crashed
+    QEMU_STOPPED_DESTROYED = "qemu-stopped-destroyed"  # reason=destroyed
+    QEMU_STOPPED_SHUTDOWN = "qemu-stopped-shutdown"    # reason=shutdown
+    QEMU_STOPPED_FAILED = "qemu-stopped-failed"        # reason=failed: libvirt's clean-up of a failed start
+
+
+# qemuProcessStop's reason=..., as an evidence kind
+QEMU_STOP_KINDS = {"crashed": EvidenceKind.QEMU_STOPPED_CRASHED, "destroyed": EvidenceKind.QEMU_STOPPED_DESTROYED,
+                   "shutdown": EvidenceKind.QEMU_STOPPED_SHUTDOWN, "failed": EvidenceKind.QEMU_STOPPED_FAILED}
+
+
+class MigrationFact(str, Enum):
+    """Flags the correlator sets on a migration and the rules read.  The value is also
+    the note shown to the reader (Migration.notes)."""
+    CONTROLLING_CONNECTION_CLOSED = "controlling-connection-closed"
+    AUTODESTROYED = "autodestroyed"
+    FINISH_CANCELLED = "finish-cancelled"
+    QEMU_CRASHED = "qemu-crashed"
+
+
 @dataclass
 class Evidence:
     path: str
     line: int
     time: float | None
     text: str
-    note: str = ""
+    note: str = ""                        # for the reader only: rules read `kind`
+    kind: EvidenceKind | None = None      # None: a line a rule cites, not a correlator fact
 
     @classmethod
-    def of(cls, rec, note: str = "") -> "Evidence":
+    def of(cls, rec, note: str = "", kind: EvidenceKind | None = None) -> "Evidence":
         raw = rec.raw
         nl = raw.find("\n")
         text = (raw if nl < 0 else raw[:nl]).rstrip("\r")
         if len(text) > 400:
             text = text[:400] + " [...]"
-        return cls(rec.path, rec.line, rec.time, text, note)
+        return cls(rec.path, rec.line, rec.time, text, note, kind)
 
     def as_dict(self) -> dict:
         d = {"path": self.path, "line": self.line, "time": self.time, "text": self.text}
@@ -86,6 +149,54 @@ class Place:
 
     def as_dict(self) -> dict:
         return {"path": self.path, "line": self.line}
+
+
+class Gap(NamedTuple):
+    """A stretch where a log goes silent (the daemon stopped or hung)."""
+    line_before: int
+    line_after: int
+    time_before: float
+    time_after: float
+    path: str | None
+    text_before: str
+    text_after: str
+
+    @property
+    def seconds(self) -> float:
+        return self.time_after - self.time_before
+
+
+class Phase(NamedTuple):
+    """A migration job phase set (qemuDomainObjSetJobPhase)."""
+    phase: str | None
+    time: float | None
+    line: int
+
+
+class QemuStatus(NamedTuple):
+    """A MIGRATION status event from QEMU."""
+    status: str
+    time: float | None
+    line: int
+    text: str
+
+
+class MemoryPass(NamedTuple):
+    """The first query-migrate sample after QEMU synced the dirty bitmap."""
+    sync_count: int
+    sample: dict
+    evidence: "Evidence"
+
+
+class DowntimeLimit(NamedTuple):
+    ms: float
+    evidence: "Evidence"
+
+
+class AbortRequest(NamedTuple):
+    """A client's virDomainAbortJob call."""
+    evidence: "Evidence"
+    client: str | None
 
 
 @dataclass
@@ -179,8 +290,8 @@ class ErrorLine:
         msg = rec.message
         return cls(rec.path, rec.line, rec.time, rec.tid, rec.level, rec.func, msg)
 
-    def evidence(self, note: str = "") -> Evidence:
-        return Evidence(self.path, self.line, self.time, self.text.split("\n", 1)[0][:400], note)
+    def evidence(self, note: str = "", kind: EvidenceKind | None = None) -> Evidence:
+        return Evidence(self.path, self.line, self.time, self.text.split("\n", 1)[0][:400], note, kind)
 
 
 @dataclass
@@ -203,11 +314,11 @@ class Migration:
     ended: Place | None = None
     tid: int | None = None               # worker thread that ran it
     vm: str | None = None                # virDomainObj pointer
-    phases: list = field(default_factory=list)          # (phase, time, line)
-    qemu_status: list = field(default_factory=list)     # (status, time, line, text)
+    phases: list = field(default_factory=list)          # Phase
+    qemu_status: list = field(default_factory=list)     # QemuStatus
     stats: list = field(default_factory=list)           # query-migrate samples (dicts)
-    syncs: list = field(default_factory=list)           # (dirty-sync-count, first sample after it, Evidence)
-    downtime_limit: tuple | None = None  # (ms, Evidence) from QEMU's migration parameters
+    syncs: list = field(default_factory=list)           # MemoryPass
+    downtime_limit: DowntimeLimit | None = None  # from QEMU's migration parameters
     last_stats: Evidence | None = None   # the newest query-migrate reply's line
     stalled_since: Evidence | None = None  # the first reply of the newest run with nothing more transferred
     passes: int = 0
@@ -222,8 +333,15 @@ class Migration:
     peer: str | None = None              # id of the same migration in the other host's log
     peer_client: str | None = None       # id of the client-side (virsh) view of it
     verdict: object = None
+    facts: set = field(default_factory=set)             # MigrationFact: what rules decide on
     notes: list = field(default_factory=list)
     evidence: list = field(default_factory=list)
+
+    def mark(self, fact: MigrationFact) -> None:
+        """Set a fact once; its name joins the notes shown to the reader."""
+        if fact not in self.facts:
+            self.facts.add(fact)
+            self.notes.append(fact.value)
 
     @property
     def flag_names(self) -> list[str]:
@@ -239,7 +357,7 @@ class Migration:
 
     @property
     def last_phase(self) -> str | None:
-        return self.phases[-1][0] if self.phases else None
+        return self.phases[-1].phase if self.phases else None
 
 
 @dataclass
