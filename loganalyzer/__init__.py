@@ -11,7 +11,6 @@ Names are imported on first use, so `loganalyzer analyze` does not pay for
 pandas when it does not need it.
 """
 import importlib
-import sys
 
 __version__ = "0.1.0"
 
@@ -21,6 +20,7 @@ _LAZY = {
     "Record": "records", "Foreign": "records", "InputError": "sources",
     "events_frame": "frame",
     "analyze": "analysis", "Analysis": "analysis",
+    "scan": "fleet", "ScanResult": "fleet",
     # notebook calls (issue 7); importing explore registers the `df.libvirt` accessor
     "events": "explore", "thread_lines": "explore", "pointer_life": "explore",
     "pointer_lifetimes": "explore", "window": "explore", "migration_records": "explore",
@@ -30,7 +30,7 @@ _LAZY = {
 # modules whose names are used with pandas: register the accessor with them
 _WITH_ACCESSOR = {"frame", "explore"}
 
-__all__ = sorted(_LAZY) + ["scan"]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name):
@@ -47,20 +47,3 @@ def __getattr__(name):
 
 def __dir__():
     return __all__
-
-
-class _Package(type(sys)):
-    """`loganalyzer.scan` is the scan function (the CLI's scan), imported on first use; the
-    import system's binding of the submodule loganalyzer.scan does not hide it."""
-
-    @property
-    def scan(self):
-        from .scan import scan
-        return scan
-
-    @scan.setter
-    def scan(self, module):
-        self.__dict__["_scan_module"] = module
-
-
-sys.modules[__name__].__class__ = _Package

@@ -71,8 +71,11 @@ class Analysis:
     DataFrames: .frames.migrations, .frames.connections, ... (see AnalysisFrames).
     """
 
-    def __init__(self, hosts: list[HostLog], pairs: list[dict], input_format=None):
+    def __init__(self, hosts: list[HostLog], pairs: list[dict], input_format=None, opener=None):
         self.hosts = hosts
+        # opener(path) -> binary stream: how to read an input again (the members of archives
+        # scanned by `scan`); None: the paths are files
+        self.opener = opener
         self.pairs = pairs
         self.input_format = input_format
         self.inputs: list[FileFacts] = [f for h in hosts for f in h.facts]
@@ -83,8 +86,15 @@ class Analysis:
         self.jobs = [j for h in hosts for j in h.correlator.jobs]
         self.errors = [e for h in hosts for e in h.correlator.errors]
         self.findings: list[Finding] = []
+        # parts of a report that could not be made, and why (the CLI prints them on stderr)
+        self.report_problems: list[str] = []
         self._by_id = {m.id: m for m in self.migrations}
         self.frames = AnalysisFrames(self)
+
+    def reader(self, path: str) -> LogReader:
+        """A LogReader of one of the inputs, read again (the reports' records around the evidence)."""
+        return LogReader(path, self.input_format,
+                         stream=self.opener(path) if self.opener is not None else None)
 
     # -- lookups
     def migration(self, mid: str):
@@ -190,7 +200,7 @@ def _frame(rows, time_cols):
     return df
 
 
-def _read_host(group: list[str], label: str, input_format=None, fast: bool = True,
+def read_host(group: list[str], label: str, input_format=None, fast: bool = True,
                opener=None, read_ahead: bool = True, grammar: bool = False) -> HostLog:
     """Correlate one host's stream.  File-format logs take the prefilter route
     (only the records the correlator reads are built); other formats, and
@@ -315,6 +325,25 @@ def _scan_foreign(host: HostLog, item: Foreign) -> None:
                         found.setdefault(k, set()).add(hit.pattern.id)
 
 
+def migration_analysis(a: Analysis, m) -> Analysis:
+    """An Analysis of one migration: its views, the hosts that saw it, its keepalive deaths
+    (what `scan --reports` writes one report of)."""
+    by_id = {x.id: x for x in a.migrations}
+    views = [m] + [by_id[i] for i in (m.peer, m.peer_client) if i and i in by_id]
+    labels = {v.host for v in views}
+    hosts = [h for h in a.hosts if h.label in labels]
+    sub = Analysis(hosts, [p for p in a.pairs if {p["source_host"], p["destination_host"]} <= labels],
+                   a.input_format, opener=a.opener)
+    ids = {v.id for v in views}
+    sub.migrations = views
+    sub._by_id = {v.id: v for v in views}
+    sub.keepalive_deaths = [d for d in sub.keepalive_deaths if d.migration in ids]
+    sub.connections = [c for c in sub.connections if c.migration in ids]
+    sub.findings = []
+    sub.report_problems = a.report_problems
+    return sub
+
+
 def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bool = True,
             grammar: bool = False) -> Analysis:
     """Analyze logs: one host per file (or rotated set); two hosts are paired.
@@ -334,7 +363,7 @@ def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bo
     failures = []
     for group, label in zip(groups, labels):
         try:
-            hosts.append(_read_host(group, label, input_format, fast and not grammar, grammar=grammar))
+            hosts.append(read_host(group, label, input_format, fast and not grammar, grammar=grammar))
         except InputError as e:
             failures.append(str(e))
             facts = FileFacts(group[0])

@@ -65,7 +65,7 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
         fail(f"{output}: output must end in .parquet, .csv or .jsonl")
     try:
         flt = EventFilter(since, until, tid, grep)
-    except Exception as e:  # bad time or regex
+    except (ValueError, OverflowError) as e:  # bad time or regex
         fail(str(e).splitlines()[0])
     import pyarrow as pa
     # glibc malloc hands freed blocks back; Arrow's default pool keeps them (peak RSS)
@@ -121,6 +121,7 @@ def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the 
         fail(f"{output or timeline}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
+    _report_problems(a)
     if any(f.error for f in a.inputs):
         raise typer.Exit(2)
 
@@ -163,7 +164,8 @@ def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recu
 
     Exit status: 0 all inputs used, 1 some inputs failed (listed), 2 nothing usable."""
     import os as _os
-    from .scan import parse_size, print_scan, scan as run, write_reports
+    from .fleet import parse_size, scan as run, write_reports
+    from .report.text import print_scan
     if reports_format not in ("json", "text", "markdown", "md", "html"):
         fail(f"unknown --reports-format {reports_format!r}: use json or text")
     if output and not output.lower().endswith((".csv", ".parquet", ".jsonl", ".ndjson")):
@@ -176,22 +178,29 @@ def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recu
         fail(str(e))
     try:
         res = run(paths, jobs=jobs, dask=dask, max_bytes=limit, progress=sys.stdout.isatty())
-    except KeyboardInterrupt:
-        raise
-    except Exception as e:  # never a traceback: a scan that cannot run is one line
+    except (OSError, ValueError, ImportError) as e:
+        # no temporary directory, a Dask scheduler that cannot be reached or is not installed
         fail(f"scan failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
-    written = []
-    try:
-        if output:
-            n = res.write(output)
-            typer.echo(f"wrote {n} rows to {output}", err=True)
-        if reports and res.usable:
-            written = write_reports(res, reports, reports_format)
-            typer.echo(f"wrote {len(written)} reports to {reports}{_os.sep}", err=True)
-    except (OSError, ValueError) as e:
-        fail(f"cannot write: {getattr(e, 'strerror', None) or e}")
-    print_scan(res, table=not output, show_all=show_all)
+    with res:
+        written = []
+        try:
+            if output:
+                n = res.write(output)
+                typer.echo(f"wrote {n} rows to {output}", err=True)
+            if reports and res.usable:
+                written = write_reports(res, reports, reports_format)
+                typer.echo(f"wrote {len(written)} reports to {reports}{_os.sep}", err=True)
+        except (OSError, ValueError) as e:
+            fail(f"cannot write: {getattr(e, 'strerror', None) or e}")
+        _report_problems(res.analysis)
+        print_scan(res, table=not output, show_all=show_all)
     raise typer.Exit(res.exit_code)
+
+
+def _report_problems(a) -> None:
+    """The parts of the reports that could not be made, and why (the reports say it too)."""
+    for p in (a.report_problems if a is not None else []):
+        typer.echo(f"loganalyzer: warning: {p}", err=True)
 
 
 class _NoPandas:

@@ -574,11 +574,11 @@ def evidence(obj) -> pd.DataFrame:
 def migration_analysis(analysis, mig):
     """An Analysis of one migration only: its views on each host, their connections and keepalive
     deaths (what `scan --reports` writes one report of).  mig: a Migration or its id."""
-    from .scan import _migration_analysis
+    from .analysis import migration_analysis as of_migration
     m = analysis.migration(mig) if isinstance(mig, str) else mig
     if m is None:
         raise ValueError(f"no migration {mig!r}; ids: {[x.id for x in analysis.migrations]}")
-    return _migration_analysis(analysis, m)
+    return of_migration(analysis, m)
 
 
 def render_report(analysis, format: str = "text", output=None, migration=None) -> str:

@@ -10,8 +10,11 @@ import os
 import re
 import stat
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+import zstandard
 
 
 class InputError(Exception):
@@ -51,7 +54,7 @@ def open_binary(path: str):
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
         # the content decides (a rotated `libvirtd.log.1` may be compressed), else the name
-        kind = _magic_kind(magic) or _suffix_kind(p.name.lower())
+        kind = compression_of(magic) or _suffix_kind(p.name.lower())
         if kind == "gz":
             return gzip.open(p, "rb")
         if kind == "xz":
@@ -70,7 +73,8 @@ def open_binary(path: str):
 _MAGIC = ((b"\x1f\x8b", "gz"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zst"))
 
 
-def _magic_kind(head: bytes) -> str | None:
+def compression_of(head: bytes) -> str | None:
+    """gz, xz, bz2 or zst by the first bytes of a file, else None."""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
@@ -89,7 +93,7 @@ def open_stdin():
     raw = sys.stdin.buffer
     head = raw.read(6)
     stream = PeekStream(raw, head)
-    kind = _magic_kind(head)
+    kind = compression_of(head)
     if kind == "gz":
         return gzip.GzipFile(fileobj=io.BufferedReader(stream), mode="rb")
     if kind == "xz":
@@ -208,14 +212,9 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
             while got < blocksize:
                 try:
                     p = stream.read(piece)
-                except (EOFError, OSError, lzma.LZMAError, zlib_error()) as e:
+                except (EOFError, OSError, lzma.LZMAError, zlib.error, zstandard.ZstdError) as e:
                     if on_error:
                         on_error(f"compressed stream is truncated or corrupt ({_short(e)})")
-                    broken = True
-                    break
-                except Exception as e:  # zstandard raises its own error type
-                    if on_error:
-                        on_error(f"stream is truncated or corrupt ({_short(e)})")
                     broken = True
                     break
                 if not p:
@@ -263,11 +262,6 @@ def _is_decompressor(stream) -> bool:
     if isinstance(s, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
         return True
     return type(s).__module__.startswith("zstandard")
-
-
-def zlib_error():
-    import zlib
-    return zlib.error
 
 
 def _short(e: Exception) -> str:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from loganalyzer.analysis import analyze
 from loganalyzer.cli import app
-from loganalyzer.scan import ScanResult, scan
+from loganalyzer.fleet import ScanResult, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "samples" / "p2p-keepalive-timeout" / "src-libvirtd.log"
@@ -99,6 +99,8 @@ def test_tarball_two_hosts_same_as_analyze(two_host_tar, alone, tmp_path):
     assert want == {"source": "dconn-keepalive-timeout", "destination": "dconn-keepalive-timeout"}
     assert {role: rows.loc[role, "cause"] for role in want} == want
     assert rows.loc["source", "evidence"].startswith(f"{two_host_tar}/fleet/kvm-src/libvirtd.log:")
+    assert len(list(tmp.iterdir())) == 1                 # the private temp dir, while the result lives
+    r.close()
     assert list(tmp.iterdir()) == []                     # the private temp dir is removed
 
 
@@ -313,6 +315,7 @@ def test_crafted_tarball_nothing_written_outside(tmp_path, logs, monkeypatch):
                  "outside-libvirtd.log", "zip-escaped-libvirtd.log"):
         assert not list(tmp_path.parent.rglob(name)), name
     assert not os.path.exists("/abs-zip-libvirtd.log")
+    r.close()
     assert list(work.iterdir()) == [] and list(tmp.iterdir()) == []
     assert "/etc/passwd" not in " ".join(r.rows.evidence.dropna())
 
@@ -347,3 +350,45 @@ def test_process_pool_and_dask_local_cluster_same_rows(two_host_tar, tmp_path, l
         dk = scan(inputs, dask=client)
     pd.testing.assert_frame_equal(dk.rows, base.rows)
     assert [e.as_dict() for e in dk.errors] == [e.as_dict() for e in base.errors]
+
+
+# ---------------------------------------------------------------- reports from archives
+def _sections(html: str) -> list:
+    import re
+    return re.findall(r"<h[23][^>]*>([^<]*)", html)
+
+
+def test_html_reports_from_a_tarball_hold_the_sections_of_analyze(tmp_path, logs, two_host_tar):
+    """The events around the incident are read again from inside the (compressed) tarball:
+    the report has every section, and as many event rows, as `analyze` on the extracted files."""
+    from conftest import run_cli
+    ex = tmp_path / "x"
+    with tarfile.open(two_host_tar) as tf:
+        tf.extractall(ex, filter="data")
+    files = [ex / "fleet" / "kvm-src" / "libvirtd.log", ex / "fleet" / "kvm-dst" / "libvirtd.log"]
+    p = run_cli("analyze", *files, "--format", "html", "-o", tmp_path / "a.html")
+    assert p.returncode == 0, p.stderr
+    want = (tmp_path / "a.html").read_text()
+    rep = tmp_path / "rep"
+    p = run_cli("scan", two_host_tar, "--jobs", "1", "--reports", rep, "--reports-format", "html")
+    assert p.returncode == 0 and "warning" not in p.stderr, p.stderr
+    [got] = [f.read_text() for f in rep.iterdir()]
+    assert _sections(got) == _sections(want)
+    assert "Events around the incident" in _sections(got) and "Timeline" in _sections(got)
+    rows = got.count('<tr class="lvl-')
+    assert rows == want.count('<tr class="lvl-') > 20
+
+
+def test_a_report_part_that_cannot_be_made_says_why(tmp_path, two_host_tar):
+    """Once the scan's temporary copies are gone, the events cannot be read again: the report
+    and report_problems (printed on stderr by the CLI) say so, naming the member."""
+    from loganalyzer.fleet import write_reports
+    r = scan([two_host_tar], jobs=1)
+    r.close()
+    [path] = write_reports(r, str(tmp_path / "rep"), "html")
+    html = Path(path).read_text()
+    member = f"{two_host_tar}/fleet/kvm-src/libvirtd.log"
+    assert "Events around the incident" in _sections(html)
+    assert f"could not be read again for the events around the incident: {member}: not read again" in html
+    assert any(p.startswith(f"{member}: not read again for the events around the incident (")
+               for p in r.analysis.report_problems), r.analysis.report_problems

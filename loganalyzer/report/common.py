@@ -6,6 +6,7 @@ import os
 import re
 
 from ..records import fmt_time as _fmt_time
+from ..sources import InputError
 
 # The order in which verdicts make the headline: a real failure before a cancel.
 _CAUSE_RANK = {"cancelled": 5, "undetermined": 4}
@@ -166,8 +167,8 @@ class Row:
 
 def records_in_window(a, label: str, t0: float, t1: float, limit: int = 400_000) -> list:
     """Records of one host whose own-clock time is within [t0, t1] (stops reading
-    once a file is well past t1)."""
-    from ..reader import LogReader
+    once a file is well past t1).  An input that cannot be read again is noted
+    (report_problem) and left out."""
     cache = a.__dict__.setdefault("_report_windows", {})
     key = (label, round(t0, 3), round(t1, 3))
     if key in cache:
@@ -179,7 +180,7 @@ def records_in_window(a, label: str, t0: float, t1: float, limit: int = 400_000)
         for p in h.paths:
             try:
                 past = 0
-                for rec in LogReader(p, a.input_format):
+                for rec in a.reader(p):
                     t = rec.time
                     if t is None:
                         continue
@@ -193,16 +194,28 @@ def records_in_window(a, label: str, t0: float, t1: float, limit: int = 400_000)
                     out.append(Row(rec, label))
                     if len(out) >= limit:
                         break
-            except Exception:
-                continue
+            except (InputError, OSError) as e:
+                report_problem(a, f"{p}: not read again for the timeline ({_why(e)})")
     cache[key] = out
     return out
 
 
+def report_problem(a, msg: str) -> None:
+    """A part of a report that could not be made: the report says so, and the CLI prints
+    a.report_problems on standard error."""
+    if msg not in a.report_problems:
+        a.report_problems.append(msg)
+
+
+def _why(e: Exception) -> str:
+    s = str(e) or type(e).__name__
+    return s.splitlines()[0][:200]
+
+
 def records_around(a, spots, before: int = 6, after: int = 6, limit: int = 1500) -> list:
     """Records near each (path, line) in spots: `before` records before it and `after` after,
-    merged, in file order per path.  Every row keeps its path and line."""
-    from ..reader import LogReader
+    merged, in file order per path.  Every row keeps its path and line.  An input that
+    cannot be read again is noted (report_problem) and left out."""
     by_path: dict = {}
     for path, line in spots:
         if path and line:
@@ -211,16 +224,12 @@ def records_around(a, spots, before: int = 6, after: int = 6, limit: int = 1500)
     for path, lines in by_path.items():
         label = host_of_path(a, path)
         wanted = sorted(lines)
-        try:
-            reader = LogReader(path, a.input_format)
-        except Exception:
-            continue
         hist: list = []
         keep_after = 0
         nxt = 0
         last_line = wanted[-1]
         try:
-            for rec in reader:
+            for rec in a.reader(path):
                 # the record that contains a wanted line (multi-line records)
                 hit = False
                 while nxt < len(wanted) and wanted[nxt] <= rec.line + rec.raw.count("\n"):
@@ -243,8 +252,8 @@ def records_around(a, spots, before: int = 6, after: int = 6, limit: int = 1500)
                         break
                 if len(rows) > limit:
                     break
-        except Exception:
-            pass
+        except (InputError, OSError) as e:
+            report_problem(a, f"{path}: not read again for the events around the incident ({_why(e)})")
     return rows
 
 

@@ -22,7 +22,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .common import (fmt_time, key_spots, pick_incident, ranked_failures,
-                     records_around, short)
+                     records_around, report_problem, short)
 
 
 def esc(s) -> str:
@@ -125,11 +125,14 @@ def safe_svg(svg: str) -> str | None:
 
 
 def _timeline_html(a, migration=None) -> str:
+    from .timeline import timeline_png_bytes, timeline_svg
     try:
-        from .timeline import timeline_png_bytes, timeline_svg
         svg, fig = timeline_svg(a, migration)
-    except Exception as e:
-        return f'<p class="meta">timeline not drawn: {esc(short(str(e) or type(e).__name__, 200))}</p>'
+    except (ValueError, ArithmeticError, OSError, RuntimeError) as e:
+        # matplotlib refuses the data (RuntimeError: too many ticks, ValueError: bad limits)
+        why = short(str(e) or type(e).__name__, 200)
+        report_problem(a, f"timeline not drawn: {why}")
+        return f'<p class="meta">timeline not drawn: {esc(why)}</p>'
     s = safe_svg(svg)
     if s is None:
         png = base64.b64encode(timeline_png_bytes(a, migration)).decode("ascii")
@@ -214,7 +217,9 @@ def _events_html(a, sources, before=5, after=5) -> str:
     keys = set(spots)
     rows = records_around(a, spots, before, after)
     if not rows:
-        return '<p class="meta">The logs could not be re-read for the events around the incident.</p>'
+        why = "; ".join(p for p in a.report_problems if "events around the incident" in p)
+        return ('<p class="meta">The logs could not be read again for the events around the incident'
+                + (f": {esc(why)}" if why else "") + ".</p>")
     ptr_count: dict = {}
     for s in sources:
         for e in s.evidence:

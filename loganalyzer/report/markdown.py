@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .common import fmt_time, ranked_failures, short
+from .common import fmt_time, ranked_failures, report_problem, short
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -68,11 +68,15 @@ def to_markdown(a, output: str | None = None, timeline: str | None = None,
     elif output and output != "-":
         stem = os.path.splitext(output)[0]
         img = stem + ".timeline.png"
+        from .timeline import draw_timeline
         try:
-            from .timeline import draw_timeline
             draw_timeline(a, img, migration=migration)
-        except Exception as e:  # the report still stands without the picture
-            out.append(f"_timeline not drawn: {md_text(str(e).splitlines()[0] if str(e) else type(e).__name__)}_")
+        except (ValueError, ArithmeticError, OSError, RuntimeError) as e:
+            # the report still stands without the picture (an unwritable folder; matplotlib
+            # refusing the data: RuntimeError for too many ticks, ValueError for bad limits)
+            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            report_problem(a, f"{img}: timeline not drawn ({why})")
+            out.append(f"_timeline not drawn: {md_text(why)}_")
             img = None
     if img:
         rel = os.path.relpath(img, os.path.dirname(os.path.abspath(output))) if output and output != "-" else img

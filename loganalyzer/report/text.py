@@ -136,3 +136,90 @@ def print_analysis(a, console: Console | None = None, max_evidence: int = 14, ma
             console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
         if f.error:
             console.print(f"[red]error:[/] {escape(f.error)}", highlight=False)
+
+
+# -- scan
+class ScanProgress:
+    """files and bytes done, rate and time left, on standard error (advances per host stream)."""
+
+    def __init__(self, tasks):
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                   TimeRemainingColumn, TransferSpeedColumn)
+        self.sizes = {t.index: len(t.members) for t in tasks}
+        self.p = Progress(TextColumn("scan"), BarColumn(),
+                          TextColumn("{task.fields[files]}/{task.fields[total_files]} files"),
+                          DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                          console=Console(stderr=True), transient=True)
+        self.task = self.p.add_task("scan", total=sum(t.size for t in tasks), files=0,
+                                    total_files=sum(self.sizes.values()))
+        self.n = 0
+        self.p.start()
+
+    def done(self, r):
+        index, _, _, nbytes = r
+        self.n += self.sizes.get(index, 0)
+        self.p.update(self.task, advance=nbytes, files=self.n)
+
+    def close(self):
+        self.p.stop()
+
+
+def print_scan(result, console: Console | None = None, table: bool = True, show_all: bool = False,
+               max_rows: int = 500) -> None:
+    """The rows (failed, cancelled, findings; all with show_all), totals by cause and by host,
+    and the errors (on standard error)."""
+    import os
+    import pandas as pd
+    console = console or Console()
+    err_console = Console(stderr=True)
+    df = result.rows
+    if table and not df.empty:
+        shown = df if show_all else df[df["outcome"] != "succeeded"]
+        t = Table(title=f"{len(shown)} of {len(df)} rows" + ("" if show_all else " (succeeded migrations: --all)"))
+        # second lines (dim): the role under the host, outcome and confidence under the cause
+        for c in ("host", "domain", "start", "cause", "evidence", "peer host"):
+            t.add_column(c, overflow="fold")
+
+        def cell(x):
+            return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else escape(str(x))
+
+        for r in shown.head(max_rows).itertuples(index=False):
+            start = r.start.strftime("%Y-%m-%d %H:%M:%S") if not pd.isna(r.start) else "-"
+            # the file's name and line: the host column says whose it is, -o keeps the whole path
+            ev = os.path.basename(r.evidence) if isinstance(r.evidence, str) else r.evidence
+            t.add_row(f"{cell(r.host)}\n[dim]{cell(r.role)}[/]", cell(r.domain), start,
+                      f"{cell(r.cause)}\n[dim]{cell(r.outcome)}, {cell(r.confidence)}[/]", cell(ev),
+                      cell(r.peer_host))
+        console.print(t)
+        if len(shown) > max_rows:
+            console.print(f"[dim]... {len(shown) - max_rows} more rows (write them all with -o)[/]")
+    if not df.empty:
+        causes = df[df["cause"].notna()].groupby("cause").size().sort_values(ascending=False)
+        if len(causes):
+            tc = Table(title="by cause")
+            tc.add_column("cause")
+            tc.add_column("rows", justify="right")
+            for cause, n in causes.items():
+                tc.add_row(escape(str(cause)), str(n))
+            console.print(tc)
+        th = Table(title="by host")
+        for c in ("host", "migrations", "failed", "findings", "keepalive deaths"):
+            th.add_column(c, justify="left" if c == "host" else "right")
+        deaths: dict = {}
+        for d in result.analysis.keepalive_deaths:
+            h = result.hosts.get(d.host, d.host)
+            deaths[h] = deaths.get(h, 0) + 1
+        for host, g in df.groupby("host", sort=True):
+            mig = g[g["kind"] == "migration"]
+            th.add_row(escape(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
+                       str(int((g["kind"] == "finding").sum())), str(deaths.get(host, 0)))
+        console.print(th)
+    elif result.usable:
+        console.print(f"No migration or finding in {result.stats['files']} files "
+                      f"({len(result.hosts)} host streams).", highlight=False)
+    if result.errors:
+        err_console.print(f"[bold red]{len(result.errors)} input error(s):[/]", highlight=False)
+        for e in result.errors:
+            err_console.print(f"  {escape(e.path)}: {escape(e.reason)} [dim]({e.kind})[/]", highlight=False, soft_wrap=True)
+    if not result.usable:
+        err_console.print("[bold red]nothing usable was found in the inputs[/]", highlight=False)

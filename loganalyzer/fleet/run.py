@@ -1,0 +1,176 @@
+"""Running the per-stream work: in this process, in a process pool, or on a Dask cluster.
+
+A stream's work (run_stream) is the correlator of one host's logs; it returns a picklable
+HostLog.  A worker that fails becomes an error of its stream, never the end of the scan."""
+from __future__ import annotations
+
+import os
+
+from ..sources import InputError
+from .members import DECODE_ERRORS, human, open_error, short
+from .table import ScanError
+
+# what a defect met while reading one stream can raise: that stream becomes an error row
+# (kind "internal"), the other hosts of the fleet are still analysed
+STREAM_FAULTS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError,
+                 RecursionError, MemoryError, OSError)
+
+
+def run_stream(task):
+    """The per-host work (runs in a worker): correlate one stream.
+    Returns (index, HostLog or None, [ScanError], bytes)."""
+    from ..analysis import read_host
+    errors: list[ScanError] = []
+    members = list(task.members)
+    by_name = {m.display: m for m in members}
+    host = None
+
+    def opener(name):
+        try:
+            return by_name[name].open()
+        except (OSError, *DECODE_ERRORS) as e:
+            raise InputError(f"{name}: {open_error(name, e).reason}") from None
+
+    for _ in range(len(members) + 1):
+        if not members:
+            break
+        try:
+            # one core per stream: the parallelism of a scan is its processes (--jobs)
+            host = read_host([m.display for m in members], task.label, None,
+                             opener=opener, read_ahead=False)
+            break
+        except InputError as e:
+            msg = str(e)
+            bad = next((m for m in members if msg.startswith(m.display + ":")), None)
+            errors.append(ScanError(bad.display if bad else task.label,
+                                    msg[len(bad.display) + 1:].strip() if bad else msg, "corrupt"))
+            if bad is None:
+                break
+            members.remove(bad)
+        except STREAM_FAULTS as e:
+            errors.append(ScanError(task.label, f"internal error while reading this host's logs: "
+                                                f"{type(e).__name__}: {short(e)}", "internal"))
+            host = None
+            break
+    if host is not None:
+        for f in host.facts:
+            if f.error:
+                reason = f.error[len(f.path) + 2:] if f.error.startswith(f.path + ":") else f.error
+                errors.append(ScanError(f.path, reason, "truncated"))
+        for m in members:
+            h = m.handle
+            if h is not None and h.over_limit:
+                errors.append(ScanError(m.display, f"decompressed size exceeds the {human(m.max_bytes)} limit "
+                                                   f"(--max-bytes); only the first part was read", "too-large"))
+            m.handle = None
+    return task.index, host, errors, task.size
+
+
+def worker_count(jobs: int | None, streams: int) -> int:
+    """Processes to start: --jobs, never more than the cores or the streams."""
+    cores = os.cpu_count() or 1
+    return max(1, min(jobs or cores, cores, streams))
+
+
+def run_all(tasks, jobs, dask, progress=None) -> dict:
+    """{task index: run_stream's result} for every task; progress.done(result) as each ends."""
+    results = {}
+    n = worker_count(jobs, len(tasks))
+    if dask is not None:
+        for r in _run_dask(tasks, dask, n):
+            results[r[0]] = r
+            progress and progress.done(r)
+    elif n <= 1:
+        for t in tasks:
+            r = run_stream(t)
+            results[r[0]] = r
+            progress and progress.done(r)
+    else:
+        for r in _run_pool(tasks, n):
+            results[r[0]] = r
+            progress and progress.done(r)
+    return results
+
+
+def _warm_worker():
+    from .. import analysis  # noqa: F401
+    from .. import prefilter  # noqa: F401
+    return os.getpid()
+
+
+def _run_pool(tasks, n: int):
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    ctx = None
+    if "fork" in multiprocessing.get_all_start_methods():
+        # fork after importing the per-stream code: the workers start with it loaded
+        _warm_worker()
+        ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    gc_was_on = gc.isenabled()
+    try:
+        # largest first: the workers finish together
+        futs = {pool.submit(run_stream, t): t for t in sorted(tasks, key=lambda t: -t.size)}
+        _warm_imports()   # what pairing, judging and the table need, while the workers run
+        # unpickling a host's objects (tens of thousands) would set off full collections
+        # of an ever larger heap, several times per result, on the cores the workers need
+        gc.disable()
+        for f in as_completed(futs):
+            yield _result(f, futs[f])
+    finally:
+        if gc_was_on:
+            gc.enable()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lost_worker_errors() -> tuple:
+    """What a future raises when its worker process is gone (killed, out of memory, a lost
+    Dask worker or connection)."""
+    from concurrent.futures.process import BrokenProcessPool
+    errs = [BrokenProcessPool, OSError, *STREAM_FAULTS]
+    try:
+        from distributed.scheduler import KilledWorker
+        errs.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+def _result(future, task):
+    """A worker's result; a worker that died becomes an error of its stream."""
+    try:
+        return future.result()
+    except _lost_worker_errors() as e:
+        return (task.index, None, [ScanError(task.label, f"worker failed: {type(e).__name__}: {short(e)}",
+                                             "internal")], task.size)
+
+
+def _warm_imports():
+    import pandas  # noqa: F401
+    from .. import analysis  # noqa: F401
+    from .. import rules  # noqa: F401
+    from ..correlate import pair  # noqa: F401
+
+
+def _run_dask(tasks, dask, n: int):
+    from distributed import Client, LocalCluster, as_completed
+    own = []
+    if isinstance(dask, Client):
+        client = dask
+    elif dask == "local":
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        own = [client, cluster]
+    else:
+        client = Client(dask)
+        own = [client]
+    try:
+        order = sorted(tasks, key=lambda t: -t.size)
+        futs = client.map(run_stream, order, pure=False)
+        task_of = {f.key: t for f, t in zip(futs, order)}
+        for f in as_completed(futs):
+            yield _result(f, task_of[f.key])
+    finally:
+        for o in own:
+            o.close()

@@ -1,0 +1,158 @@
+"""What a scan found, as one table: ScanResult, ScanError and the rows of migrations and findings."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class ScanError:
+    """An input (or part of one) that could not be used, and why."""
+    path: str
+    reason: str
+    kind: str = "input"   # unreadable | corrupt | truncated | not-a-log | unsafe | too-large | internal | input
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+ROW_COLUMNS = ["kind", "host", "file", "line", "domain", "uuid", "role", "start", "end", "outcome",
+               "cause", "confidence", "evidence", "peer_host", "id", "summary", "error"]
+
+
+class ScanResult:
+    """What `scan` found.
+
+    .rows      DataFrame, one row per migration view and per finding (columns ROW_COLUMNS)
+    .errors    [ScanError]: inputs or members that failed, with their reason
+    .analysis  the combined Analysis of every host (None when nothing was readable)
+    .hosts     {correlator label: host name}
+    .table()   .rows plus one row per error (outcome "error"): what -o writes
+    .exit_code 0 = all inputs used, 1 = some failed, 2 = nothing usable
+    .close()   removes the private temporary directory (also done when the result is
+               garbage-collected); until then reports can re-read archive members
+    """
+
+    def __init__(self, rows, errors, analysis, hosts, streams, stats, spool=None):
+        self.rows = rows                  # pandas DataFrame
+        self.errors: list[ScanError] = errors
+        self.analysis = analysis
+        self.hosts: dict = hosts
+        self.streams: list = streams      # [(label, [member display names])]
+        self.stats: dict = stats
+        self._spool = spool
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def analyses(self):
+        return [self.analysis] if self.analysis is not None else []
+
+    @property
+    def usable(self) -> bool:
+        return self.analysis is not None and bool(self.analysis.hosts)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.usable:
+            return 2
+        return 1 if self.errors else 0
+
+    def errors_frame(self) -> "pd.DataFrame":
+        import pandas as pd
+        return pd.DataFrame([e.as_dict() for e in self.errors], columns=["path", "reason", "kind"])
+
+    def table(self, include_errors: bool = True) -> "pd.DataFrame":
+        import pandas as pd
+        if not include_errors or not self.errors:
+            return self.rows
+        err = pd.DataFrame([{"kind": "error", "file": e.path, "outcome": "error", "cause": e.kind,
+                             "error": e.reason} for e in self.errors], columns=ROW_COLUMNS)
+        if self.rows.empty:
+            return err
+        err = err.astype({c: self.rows[c].dtype for c in ("start", "end")})
+        return pd.concat([self.rows, err], ignore_index=True)
+
+    def write(self, output: str) -> int:
+        """Write .table() to a .csv, .parquet or .jsonl file; returns the number of rows."""
+        df = self.table()
+        low = output.lower()
+        if low.endswith(".parquet"):
+            out = df.copy()
+            for c in out.columns:
+                if out[c].dtype == object:
+                    out[c] = out[c].astype("string")
+            out.to_parquet(output, index=False)
+        elif low.endswith(".csv"):
+            df.to_csv(output, index=False)
+        elif low.endswith((".jsonl", ".ndjson")):
+            df.to_json(output, orient="records", lines=True, date_format="iso", date_unit="ms")
+        else:
+            raise ValueError(f"{output}: unknown output type (use .csv, .parquet or .jsonl)")
+        return len(df)
+
+    def __repr__(self):
+        return (f"ScanResult({len(self.hosts)} host streams, {len(self.rows)} rows, "
+                f"{len(self.errors)} errors)")
+
+
+def _key_evidence(evidence) -> str | None:
+    if not evidence:
+        return None
+    pick = next((e for e in evidence if "countToDeath=0" in e.text), None) \
+        or next((e for e in evidence if " error : " in e.text), None) or evidence[0]
+    return f"{pick.path}:{pick.line}"
+
+
+def result_rows(a, names: dict) -> "pd.DataFrame":
+    """One row per migration view and per finding of the analysis; names: {label: host name}."""
+    import pandas as pd
+    rows = []
+    by_id = {m.id: m for m in a.migrations}
+    display = {a.display_host(label): host for label, host in names.items()}
+    for m in a.migrations:
+        v = m.verdict
+        peer = by_id.get(m.peer) or by_id.get(m.peer_client)
+        if v is not None:
+            ev = _key_evidence(v.evidence)
+        else:
+            ev = f"{m.started.path}:{m.started.line}" if m.started else None
+        rows.append({"kind": "migration", "host": names.get(m.host, m.host), "file": m.path,
+                     "line": m.started.line if m.started else None, "domain": m.domain, "uuid": m.uuid,
+                     "role": m.role, "start": m.start, "end": m.end, "outcome": m.outcome,
+                     "cause": v.cause if v else None, "confidence": v.confidence if v else None,
+                     "evidence": ev, "peer_host": names.get(peer.host, peer.host) if peer else None,
+                     "id": m.id, "summary": v.summary if v else None, "error": None})
+    for i, f in enumerate(a.findings):
+        times = [e.time for e in f.evidence if e.time is not None]
+        first = f.evidence[0] if f.evidence else None
+        rows.append({"kind": "finding", "host": display.get(f.host, f.host),
+                     "file": first.path if first else None, "line": first.line if first else None,
+                     "domain": None, "uuid": None, "role": None,
+                     "start": min(times) if times else None, "end": max(times) if times else None,
+                     "outcome": "finding", "cause": f.cause, "confidence": f.confidence,
+                     "evidence": _key_evidence(f.evidence), "peer_host": None, "id": f"finding{i + 1}",
+                     "summary": f.summary, "error": None})
+    return _typed(pd.DataFrame(rows, columns=ROW_COLUMNS))
+
+
+def empty_rows() -> "pd.DataFrame":
+    import pandas as pd
+    return pd.DataFrame(columns=ROW_COLUMNS)
+
+
+def _typed(df):
+    import pandas as pd
+    for c in ("start", "end"):
+        df[c] = pd.to_datetime((df[c].astype("float64") * 1000).round(), unit="ms", utc=True)
+    df["line"] = df["line"].astype("Int64")
+    if not df.empty:
+        df = df.sort_values(["host", "start", "kind", "id"], kind="stable", na_position="last").reset_index(drop=True)
+    return df
