@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .correlate.build import HostCorrelator
 from .correlate.interest import FOREIGN_ERROR_RE, interesting
@@ -14,6 +15,15 @@ from .records import Foreign, Record, record_with_grammar
 from .sources import InputError, expand_paths, rotation_key
 
 
+class TextHit(NamedTuple):
+    """A catalogued error message found in text that is not a libvirt record."""
+    path: str
+    line: int
+    time: float | None
+    text: str
+    hit: object                     # rules.catalogue.Hit
+
+
 @dataclass
 class HostLog:
     """One host's log stream: a file, or a rotated set read oldest first."""
@@ -21,7 +31,7 @@ class HostLog:
     paths: list
     correlator: HostCorrelator = None
     facts: list = field(default_factory=list)
-    text_hits: list = field(default_factory=list)   # (path, line, time, text, Hit) from error messages
+    text_hits: list = field(default_factory=list)   # TextHit
 
     @property
     def hostname(self) -> str | None:
@@ -286,7 +296,7 @@ def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> list:
     from .rules.catalogue import match_text
     hits = match_text(text)
     for hit in hits:
-        host.text_hits.append((path, line, None, text.strip(), hit))
+        host.text_hits.append(TextHit(path, line, None, text.strip(), hit))
     return hits
 
 
@@ -320,7 +330,7 @@ def _scan_foreign(host: HostLog, item: Foreign) -> None:
             seen = set().union(*(found.get(k, set()) for k in range(i, i + 3)))
             for hit in match_text(joined):
                 if hit.pattern.id not in seen:
-                    host.text_hits.append((item.path, item.line + i, None, joined, hit))
+                    host.text_hits.append(TextHit(item.path, item.line + i, None, joined, hit))
                     for k in range(i, i + 3):
                         found.setdefault(k, set()).add(hit.pattern.id)
 

@@ -9,6 +9,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
+try:
+    from enum import StrEnum
+except ImportError:             # Python 3.10
+    class StrEnum(str, Enum):
+        """Members are their value, in f-strings too (as enum.StrEnum from 3.11)."""
+        def __str__(self) -> str:
+            return str.__str__(self)
+
+        def __format__(self, spec: str) -> str:
+            return str.__format__(str.__str__(self), spec)
+
 CLOSE_REASONS = {0: "error", 1: "eof", 2: "keepalive", 3: "client"}
 
 # VIR_MIGRATE_* flag bits (include/libvirt/libvirt-domain.h)
@@ -51,7 +62,7 @@ def migration_mode(flags: int | None, migrate_uri: str | None = None) -> str | N
     return mode
 
 
-class EvidenceKind(str, Enum):
+class EvidenceKind(StrEnum):
     """What a line the correlator cites shows.  Rules decide on the kind; the note
     beside it is prose for the reader and may be reworded freely."""
     # connections
@@ -102,7 +113,7 @@ QEMU_STOP_KINDS = {"crashed": EvidenceKind.QEMU_STOPPED_CRASHED, "destroyed": Ev
                    "shutdown": EvidenceKind.QEMU_STOPPED_SHUTDOWN, "failed": EvidenceKind.QEMU_STOPPED_FAILED}
 
 
-class MigrationFact(str, Enum):
+class MigrationFact(StrEnum):
     """Flags the correlator sets on a migration and the rules read.  The value is also
     the note shown to the reader (Migration.notes)."""
     CONTROLLING_CONNECTION_CLOSED = "controlling-connection-closed"
@@ -397,7 +408,7 @@ class DomainJob:
 @dataclass
 class Finding:
     """Something that failed which is not a migration seen in the logs."""
-    cause: str
+    cause: str                      # a rules.causes.Cause
     summary: str
     confidence: str
     evidence: list = field(default_factory=list)

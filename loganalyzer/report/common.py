@@ -6,10 +6,11 @@ import os
 import re
 
 from ..records import fmt_time as _fmt_time
+from ..rules.causes import Cause
 from ..sources import InputError
 
 # The order in which verdicts make the headline: a real failure before a cancel.
-_CAUSE_RANK = {"cancelled": 5, "undetermined": 4}
+_CAUSE_RANK = {Cause.CANCELLED: 5, Cause.UNDETERMINED: 4}
 
 
 def fmt_time(t: float | None, date: bool = True) -> str:

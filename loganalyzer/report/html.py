@@ -21,6 +21,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+from ..rules.causes import Cause
 from .common import (fmt_time, key_spots, pick_incident, ranked_failures,
                      records_around, report_problem, short)
 
@@ -154,8 +155,8 @@ def _ev_list(evs, limit=40) -> str:
 
 def _verdict_html(a, m=None, v=None, finding=None) -> str:
     v = v or (m.verdict if m is not None else finding)
-    cls = "verdict cancelled" if v.cause == "cancelled" else "verdict"
-    ccls = "cause cancelled" if v.cause == "cancelled" else "cause"
+    cls = "verdict cancelled" if v.cause == Cause.CANCELLED else "verdict"
+    ccls = "cause cancelled" if v.cause == Cause.CANCELLED else "cause"
     side = f", detected by the {esc(v.detected_by)}" if getattr(v, "detected_by", None) else ""
     head = (f'<div class="{cls}"><div><span class="{ccls}">{esc(v.cause)}</span> '
             f'<span class="meta">confidence {esc(v.confidence)}{side}')

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from rich.console import Console
 
 from ..records import fmt_time  # noqa: F401 (re-exported)
+from ..rules.causes import Cause
 from rich.markup import escape
 from rich.table import Table
 
@@ -93,7 +94,7 @@ def print_analysis(a, console: Console | None = None, max_evidence: int = 14, ma
                       f"{len(ok)} succeeded; {len(a.keepalive_deaths)} keepalive deaths).", highlight=False)
     for m in failed:
         v = m.verdict
-        colour = "yellow" if v.cause == "cancelled" else "red"
+        colour = "yellow" if v.cause == Cause.CANCELLED else "red"
         peer = f", same as {m.peer}" if m.peer else ""
         _print_judgement(console, v, f"({m.id}, {m.role}, domain {m.domain or '?'}, outcome {m.outcome}{peer})",
                          max_evidence, colour)

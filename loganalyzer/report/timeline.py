@@ -23,6 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
+from ..correlate.objects import Phase  # noqa: E402
+from ..rules.causes import Cause  # noqa: E402
 from .common import (conn_by_id, fmt_duration, fmt_time, host_shift, log_extent,  # noqa: E402
                      one_line, pick_incident, records_in_window, short)
 
@@ -328,7 +330,7 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
         data["verdict"] = v.cause
         side = f", detected by the {v.detected_by}" if getattr(v, "detected_by", None) else ""
         fig.text(0.01, 1 - 0.18 / height, f"{v.cause}", fontsize=13, weight="bold", va="top",
-                 color=VERMILLION if v.cause != "cancelled" else BLUE)
+                 color=VERMILLION if v.cause != Cause.CANCELLED else BLUE)
         fig.text(0.01 + 0.0085 * len(v.cause) + 0.02, 1 - 0.2 / height, f"confidence {v.confidence}{side}",
                  fontsize=9, va="top", color="#333333")
         fig.text(0.01, 1 - 0.47 / height, _wrap(one_line(v.summary, 320), width), fontsize=9.5, va="top",
@@ -421,14 +423,14 @@ def _draw_migration(ctx, y, m, sh):
     ax = ctx["ax"]
     end = m.end if m.end is not None else (ctx["w1"] - sh)
     ph = list(m.phases)
-    if m.start is not None and (not ph or ph[0][1] is None or ph[0][1] > m.start + ctx["span"] * 0.01):
-        ph.insert(0, ("started", m.start, m.started.line if m.started else None))
+    if m.start is not None and (not ph or ph[0].time is None or ph[0].time > m.start + ctx["span"] * 0.01):
+        ph.insert(0, Phase("started", m.start, m.started.line if m.started else None))
     ctx["data"].setdefault("phases", [])
     last_small = None
     for i, (name, t, _line) in enumerate(ph):
         if t is None:
             continue
-        t_end = ph[i + 1][1] if i + 1 < len(ph) and ph[i + 1][1] is not None else end
+        t_end = ph[i + 1].time if i + 1 < len(ph) and ph[i + 1].time is not None else end
         t0, t1 = _clip(ctx, t + sh), _clip(ctx, max(t_end, t) + sh)
         col, hatch = PHASE_STYLE.get(name, ("#dddddd", ""))
         if name.endswith("cancelled"):
@@ -487,13 +489,13 @@ def _draw_qemu(ctx, y, m, sh):
         ctx["data"].setdefault("marks", set()).add("progress")
     # status changes: merge the ones too close to read apart
     groups = []
-    for st, t, _line, *_ in m.qemu_status:
-        if t is None:
+    for q in m.qemu_status:
+        if q.time is None:
             continue
-        if groups and (t + sh) - groups[-1][0] < ctx["span"] * 0.03:
-            groups[-1][1].append(st)
+        if groups and (q.time + sh) - groups[-1][0] < ctx["span"] * 0.03:
+            groups[-1][1].append(q.status)
         else:
-            groups.append([t + sh, [st]])
+            groups.append([q.time + sh, [q.status]])
     for i, (t, sts) in enumerate(groups):
         x = _x(_clip(ctx, t))
         bad = any(s in ("failed", "cancelled", "cancelling", "error") for s in sts)

@@ -3,29 +3,31 @@ from __future__ import annotations
 
 from ..correlate.objects import Evidence
 from .case import Case
+from .causes import Cause
 from .verdict import Verdict
 
 
 def cancelled(case: Case) -> Verdict | None:
-    roots = case.roots("cancelled", include_peer=case.mig.role != "source")
+    roots = case.roots(Cause.CANCELLED, include_peer=case.mig.role != "source")
     if not roots:
         return None
     err, hit = roots[0]
     mig = case.mig
     src = case.source or mig
-    v = Verdict("cancelled", "", confidence="high", detected_by=_side(case, err))
+    v = Verdict(Cause.CANCELLED, "", confidence="high", detected_by=_side(case, err))
     v.evidence.append(err.evidence("the job was cancelled on request"))
     who = ""
     hc = case.hc_of(src)
     if hc is not None:
-        for e, client in hc.aborts:
-            if src.start is not None and e.time is not None and src.start <= e.time <= (err.time or e.time):
-                v.evidence.append(e)
-                who = f" by the client on connection {client}" if client else ""
+        for a in hc.aborts:
+            t = a.evidence.time
+            if src.start is not None and t is not None and src.start <= t <= (err.time or t):
+                v.evidence.append(a.evidence)
+                who = f" by the client on connection {a.client}" if a.client else ""
                 break
-    for s, t, line, text in src.qemu_status:
-        if s in ("cancelling", "cancelled"):
-            v.evidence.append(Evidence(src.path, line, t, text, f"QEMU reports the migration {s}"))
+    for q in src.qemu_status:
+        if q.status in ("cancelling", "cancelled"):
+            v.evidence.append(Evidence(src.path, q.line, q.time, q.text, f"QEMU reports the migration {q.status}"))
     when = case.when(err.time)
     v.summary = (f"Migration of domain {case.domain} from {case.host_name(src)} to {case.dest_name} was "
                  f"cancelled on request{who} at {when} ({err.text.strip()[:160]}); nothing failed.")

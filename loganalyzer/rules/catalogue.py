@@ -20,14 +20,17 @@ For roots, ``ambiguous_with`` names the other causes the same text can mean
 ``dconn-keepalive-timeout`` but is ``client-keepalive-timeout`` when the
 connection is not the migration's dconn; only the correlator can tell).
 
+Cause ids are :class:`~loganalyzer.rules.causes.Cause`; remedy texts live in
+:mod:`loganalyzer.rules.remedies`.
+
 Public API::
 
-    CAUSES, ROLES, PATTERNS, PATTERNS_BY_ID, CAUSE_SUMMARIES
+    Cause, CAUSES, CAUSE_SUMMARIES (from causes.py), ROLES, PATTERNS, PATTERNS_BY_ID
     ErrorPattern, Hit
     match_text(text) -> list[Hit]
     scan_lines(lines) -> Iterator[tuple[int, Hit]]
     best_root(hits) -> Hit | None
-    likely_cause(hits) -> str
+    likely_cause(hits) -> Cause
     get_pattern(pattern_id) -> ErrorPattern
 
 Speed: :func:`match_text` first runs one combined regex of literal anchors
@@ -42,20 +45,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Optional, Pattern, Tuple, Union
 
+from .causes import CAUSE_SUMMARIES, CAUSES, Cause
+from .remedies import (R_ABORT_CALLER, R_BANDWIDTH, R_CONVERGE, R_CPU_FEATURES, R_CPU_MODEL, R_DEST_DAEMON,
+                       R_DEST_UNDEFINE, R_FIREWALL, R_LISTEN, R_LOCK_OWNER, R_MAX_CLIENT_REQUESTS,
+                       R_MIGRATION_NETWORK, R_QEMU_KEEPALIVE, R_QEMU_LOG, R_QEMU_VERSIONS, R_SERVER_KEEPALIVE,
+                       R_SSH_HOSTKEY, R_STORAGE_SHARED, R_UNSAFE, R_VIRSH_KEEPALIVE)
+
 __all__ = [
-    "DCONN_KEEPALIVE_TIMEOUT",
-    "DCONN_CLOSED",
-    "CLIENT_KEEPALIVE_TIMEOUT",
-    "CONNECT_FAILED",
-    "CANCELLED",
-    "DOMAIN_EXISTS",
-    "CPU_INCOMPATIBLE",
-    "STORAGE_MISSING",
-    "QEMU_FAILED",
-    "NOT_CONVERGING",
-    "LOCK_TIMEOUT",
-    "UNSUPPORTED_CONFIG",
-    "UNDETERMINED",
+    "Cause",
     "CAUSES",
     "CAUSE_SUMMARIES",
     "ROOT",
@@ -71,65 +68,6 @@ __all__ = [
     "best_root",
     "likely_cause",
 ]
-
-# --------------------------------------------------------------------------------------------
-# Cause ids (stable; used in verdicts and reports)
-# --------------------------------------------------------------------------------------------
-
-DCONN_KEEPALIVE_TIMEOUT = "dconn-keepalive-timeout"
-DCONN_CLOSED = "dconn-closed"
-CLIENT_KEEPALIVE_TIMEOUT = "client-keepalive-timeout"
-CONNECT_FAILED = "connect-failed"
-CANCELLED = "cancelled"
-DOMAIN_EXISTS = "domain-exists"
-CPU_INCOMPATIBLE = "cpu-incompatible"
-STORAGE_MISSING = "storage-missing"
-QEMU_FAILED = "qemu-failed"
-NOT_CONVERGING = "not-converging"
-LOCK_TIMEOUT = "lock-timeout"
-UNSUPPORTED_CONFIG = "unsupported-config"
-UNDETERMINED = "undetermined"
-
-CAUSES: Tuple[str, ...] = (
-    DCONN_KEEPALIVE_TIMEOUT,
-    DCONN_CLOSED,
-    CLIENT_KEEPALIVE_TIMEOUT,
-    CONNECT_FAILED,
-    CANCELLED,
-    DOMAIN_EXISTS,
-    CPU_INCOMPATIBLE,
-    STORAGE_MISSING,
-    QEMU_FAILED,
-    NOT_CONVERGING,
-    LOCK_TIMEOUT,
-    UNSUPPORTED_CONFIG,
-    UNDETERMINED,
-)
-
-CAUSE_SUMMARIES: Mapping[str, str] = {
-    DCONN_KEEPALIVE_TIMEOUT: "The source daemon's connection to the destination daemon (dconn) "
-    "died of a keepalive timeout: the destination sent nothing for interval×(count+1) seconds.",
-    DCONN_CLOSED: "The dconn was closed or reset by the other side (destination daemon "
-    "restarted, crashed or closed it), not by a local keepalive timeout.",
-    CLIENT_KEEPALIVE_TIMEOUT: "A keepalive timeout on a connection that is not the migration's "
-    "dconn: virsh/orchestrator ↔ daemon, or a daemon-to-daemon helper connection.",
-    CONNECT_FAILED: "Opening a connection to the destination failed (TCP/UNIX connect, DNS, "
-    "ssh, TLS or SASL), or the migration data/NBD port could not be reached.",
-    CANCELLED: "The migration job was aborted on request (virDomainAbortJob: virsh "
-    "domjobabort, Ctrl-C on virsh migrate, an orchestrator timeout).",
-    DOMAIN_EXISTS: "The destination already has a domain with this name or UUID.",
-    CPU_INCOMPATIBLE: "The guest CPU definition cannot be provided by the destination host.",
-    STORAGE_MISSING: "A disk or image of the domain is missing or inaccessible, or the "
-    "storage copy failed.",
-    QEMU_FAILED: "A QEMU process (source or destination) failed or died during the migration.",
-    NOT_CONVERGING: "The migration made no progress: the guest dirties memory faster than "
-    "it can be copied, so a timeout ended it.",
-    LOCK_TIMEOUT: "Another job held the domain (state change lock) or another migration "
-    "was already running.",
-    UNSUPPORTED_CONFIG: "libvirt refused the migration for this configuration (unsafe "
-    "storage/cache, blockers, unsupported options, same host).",
-    UNDETERMINED: "The logs do not show why the migration failed.",
-}
 
 ROOT = "root"
 SYMPTOM = "symptom"
@@ -154,12 +92,12 @@ class ErrorPattern:
 
     id: str
     regex: Pattern[str]
-    cause: Optional[str]
+    cause: Optional[Cause]
     role: str
     meaning: str
     remedies: Tuple[str, ...]
     versions: str
-    ambiguous_with: Tuple[str, ...] = ()
+    ambiguous_with: Tuple[Cause, ...] = ()
     anchors: Tuple[str, ...] = ()
     example: str = ""
 
@@ -179,7 +117,7 @@ class Hit:
         return self.pattern.id
 
     @property
-    def cause(self) -> Optional[str]:
+    def cause(self) -> Optional[Cause]:
         return self.pattern.cause
 
     @property
@@ -205,114 +143,17 @@ _FEATURES = r"[\w.\-]+(?:, ?[\w.\-]+)*"
 # ``doesn't`` also as YAML-doubled ``doesn''t`` and JSON/HTML escaped forms.
 _DOESNT = r"doesn(?:'|''|\\u0027|&#39;|’)t"
 
-# Remedy texts shared by several patterns (the real knob names, field guide §5).
-R_QEMU_KEEPALIVE = (
-    "Make the dconn keepalive more tolerant in the source host's qemu.conf: raise "
-    "keepalive_count and/or keepalive_interval (death after interval×(count+1) s, default "
-    "5×6=30 s) or set keepalive_interval=-1 to disable it; then restart virtqemud/libvirtd."
-)
-R_SERVER_KEEPALIVE = (
-    "Server side: tune keepalive_interval/keepalive_count in libvirtd.conf, virtqemud.conf or "
-    "virtproxyd.conf of the daemon that dropped the client (0/0 in RPC_KEEPALIVE_START means "
-    "these daemon defaults)."
-)
-R_VIRSH_KEEPALIVE = (
-    "For a virsh/client connection: virsh -k/--keepalive-interval and -K/--keepalive-count "
-    "(virsh -k 0 disables it); API users call virConnectSetKeepAlive."
-)
-R_MIGRATION_NETWORK = (
-    "Send the migration stream over a separate network: virsh migrate --migrateuri "
-    "tcp://<addr-on-migration-net> (migrate_uri parameter; qemu.conf migration_address, "
-    "--listen-address) so the libvirt RPC socket does not starve behind it."
-)
-R_BANDWIDTH = (
-    "Cap the migration stream with virsh migrate --bandwidth <MiB/s> (or virsh "
-    "migrate-setspeed) so control traffic keeps flowing."
-)
-R_FIREWALL = (
-    "Check the firewall/routing between the hosts: 16509/tcp (qemu+tcp) or 16514/tcp "
-    "(qemu+tls) for the daemon, 22/tcp for qemu+ssh, and 49152-49215/tcp for the QEMU "
-    "migration and NBD streams (qemu.conf migration_port_min/migration_port_max)."
-)
-R_DEST_DAEMON = (
-    "Check the destination daemon is up and responsive (systemctl status "
-    "virtproxyd/virtqemud/libvirtd, restarts, hangs, 'Client hit max requests limit' in its log)."
-)
-R_MAX_CLIENT_REQUESTS = (
-    "Raise max_client_requests (and max_workers if the pool is busy) in the daemon's conf "
-    "(libvirtd.conf / virtqemud.conf / virtproxyd.conf / virtlogd.conf), or at runtime with "
-    "virt-admin server-clients-set / server-threadpool-set."
-)
-R_LISTEN = (
-    "Make the destination listen: enable virtproxyd-tcp.socket / virtproxyd-tls.socket (modular) "
-    "or libvirtd --listen with listen_tcp/listen_tls (monolithic), and check the dconnuri "
-    "host and port."
-)
-R_SSH_HOSTKEY = (
-    "Fix ssh host keys for the user the source daemon runs as (root): ssh-keygen -R <dest> then "
-    "ssh <dest> once (or ssh-keyscan >> /root/.ssh/known_hosts); set up key-based login "
-    "(qemu+ssh:// cannot prompt)."
-)
-R_QEMU_LOG = (
-    "Read /var/log/libvirt/qemu/<vm>.log on the host whose QEMU failed; check the kernel log "
-    "for OOM kills or segfaults (journalctl -k) and for core dumps."
-)
-R_QEMU_VERSIONS = (
-    "Run compatible QEMU builds and the same machine type on both hosts (pin the machine type "
-    "in the domain XML, e.g. pc-q35-<ver>); upgrade the older host first."
-)
-R_CPU_MODEL = (
-    "Give the guest a CPU both hosts can run: a custom CPU model (<cpu mode='custom'> with the "
-    "common baseline from virsh hypervisor-cpu-baseline over both hosts) instead of "
-    "host-passthrough, or host-model only in a homogeneous cluster."
-)
-R_CPU_FEATURES = (
-    "Compare before migrating: virsh hypervisor-cpu-compare on the destination with the guest "
-    "CPU XML; disable the listed features with <feature policy='disable' name='…'/> if the "
-    "guest can live without them."
-)
-R_ABORT_CALLER = (
-    "Find who aborted the job: the virDomainAbortJob / remoteDispatchDomainAbortJob line in the "
-    "source log (its client= names the caller: virsh domjobabort, Ctrl-C on virsh migrate, an "
-    "orchestrator)."
-)
-R_CONVERGE = (
-    "Help the migration converge: virsh migrate --auto-converge, --postcopy (plus "
-    "migrate-postcopy or --timeout N --timeout-postcopy), --timeout N --timeout-suspend, more "
-    "--bandwidth or a faster dedicated migration network (--migrateuri), or less guest load."
-)
-R_STORAGE_SHARED = (
-    "Make the disk reachable on the destination at the same path (mount the shared storage "
-    "there, or pre-create the volume/ISO), or copy non-shared disks with --copy-storage-all "
-    "(--migrate-disks to choose which)."
-)
-R_DEST_UNDEFINE = (
-    "On the destination, remove or rename the stale domain: virsh undefine <name> (virsh "
-    "destroy first if it is a leftover running copy) or virsh domrename; or migrate with "
-    "--dname <new-name>."
-)
-R_UNSAFE = (
-    "If the storage really is shared and coherent, pass --unsafe; otherwise use cache='none' "
-    "(or 'directsync') on the disks, real shared storage, or --copy-storage-all."
-)
-R_LOCK_OWNER = (
-    "Look at the owner API named in the message and at the preceding WARN 'Cannot start job' "
-    "(owner thread ids, how long it has held the job); let the stuck job finish or abort it "
-    "(virsh domjobabort); keep pollers/exporters off the domain during migration."
-)
-
-
 def _p(
     id: str,
     regex: str,
-    cause: Optional[str],
+    cause: Optional[Cause],
     role: str,
     meaning: str,
     remedies: Iterable[str],
     versions: str,
     anchors: Iterable[str],
     example: str,
-    ambiguous_with: Iterable[str] = (),
+    ambiguous_with: Iterable[Cause] = (),
     flags: int = 0,
 ) -> ErrorPattern:
     return ErrorPattern(
@@ -338,7 +179,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "keepalive-timeout",
         r"connection closed due to keepalive timeout",
-        DCONN_KEEPALIVE_TIMEOUT,
+        Cause.DCONN_KEEPALIVE_TIMEOUT,
         ROOT,
         "A keepalive timer declared the peer dead: nothing (not even a keepalive reply) arrived "
         "for interval×(count+1) seconds. In the source daemon on a virNetClient that is the "
@@ -349,13 +190,13 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "≈1.x+ (current; 0.9/0.10 logged only the WARN 'No response from client …')",
         ("closed due to keepalive timeout",),
         "internal error: connection closed due to keepalive timeout",
-        ambiguous_with=(CLIENT_KEEPALIVE_TIMEOUT,),
+        ambiguous_with=(Cause.CLIENT_KEEPALIVE_TIMEOUT,),
     ),
     _p(
         "keepalive-no-response",
         r"No response from client (?P<client>0x[0-9a-fA-F]+|\(nil\)) after (?P<count>\d+) "
         r"keepalive messages in (?P<seconds>\d+) seconds",
-        DCONN_KEEPALIVE_TIMEOUT,
+        Cause.DCONN_KEEPALIVE_TIMEOUT,
         ROOT,
         "The keepalive timer gave up on the connection with this client pointer (DEBUG in "
         "current libvirt, WARN in 0.9/0.10); classify the pointer via RPC_CLIENT_NEW (dconn) "
@@ -364,12 +205,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all (WARN in ≈0.9/0.10, DEBUG since)",
         ("keepalive messages in",),
         "No response from client 0x7f3a5802e550 after 5 keepalive messages in 30 seconds",
-        ambiguous_with=(CLIENT_KEEPALIVE_TIMEOUT,),
+        ambiguous_with=(Cause.CLIENT_KEEPALIVE_TIMEOUT,),
     ),
     _p(
         "virsh-disconnected-keepalive",
         r"Disconnected from (?P<uri>\S+?) due to keepalive timeout",
-        CLIENT_KEEPALIVE_TIMEOUT,
+        Cause.CLIENT_KEEPALIVE_TIMEOUT,
         ROOT,
         "virsh's own connection to the daemon it talks to died of its keepalive timeout "
         "(tools/virsh.c close callback): the daemon (or the path to it) stopped answering.",
@@ -389,7 +230,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "virsh, all current versions",
         ("Disconnected from ",),
         "error: Disconnected from qemu:///system due to end of file",
-        ambiguous_with=(DCONN_CLOSED, CLIENT_KEEPALIVE_TIMEOUT),
+        ambiguous_with=(Cause.DCONN_CLOSED, Cause.CLIENT_KEEPALIVE_TIMEOUT),
     ),
     _p(
         "lost-connection-destination",
@@ -403,7 +244,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "≥0.9.x",
         ("Lost connection to destination host",),
         "operation failed: Lost connection to destination host",
-        ambiguous_with=(DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED),
+        ambiguous_with=(Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED),
     ),
     _p(
         "client-socket-closed",
@@ -416,12 +257,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all",
         ("client socket is closed",),
         "internal error: client socket is closed",
-        ambiguous_with=(DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED, CLIENT_KEEPALIVE_TIMEOUT),
+        ambiguous_with=(Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED, Cause.CLIENT_KEEPALIVE_TIMEOUT),
     ),
     _p(
         "socket-hangup",
         r"received hangup event on socket",
-        DCONN_CLOSED,
+        Cause.DCONN_CLOSED,
         ROOT,
         "The peer closed the connection (EOF, close reason 1): the other daemon restarted, "
         "crashed, or dropped us after its own keepalive fired.",
@@ -429,12 +270,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all current",
         ("received hangup event on socket",),
         "internal error: received hangup event on socket",
-        ambiguous_with=(CLIENT_KEEPALIVE_TIMEOUT,),
+        ambiguous_with=(Cause.CLIENT_KEEPALIVE_TIMEOUT,),
     ),
     _p(
         "socket-error-event",
         r"received error event on socket",
-        DCONN_CLOSED,
+        Cause.DCONN_CLOSED,
         ROOT,
         "The connection's socket reported an error (reset, close reason 0): the peer went away "
         "or the network broke.",
@@ -454,12 +295,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all",
         ("Cannot write data",),
         "Cannot write data: Broken pipe",
-        ambiguous_with=(DCONN_CLOSED, CLIENT_KEEPALIVE_TIMEOUT, DCONN_KEEPALIVE_TIMEOUT),
+        ambiguous_with=(Cause.DCONN_CLOSED, Cause.CLIENT_KEEPALIVE_TIMEOUT, Cause.DCONN_KEEPALIVE_TIMEOUT),
     ),
     _p(
         "max-client-requests",
         r"Client hit max requests limit (?P<limit>\d+)",
-        CLIENT_KEEPALIVE_TIMEOUT,
+        Cause.CLIENT_KEEPALIVE_TIMEOUT,
         ROOT,
         "A daemon stopped reading from one client because it had max_client_requests calls in "
         "flight; keepalive replies then stall and the client's keepalive fires. Logged by the "
@@ -470,7 +311,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ("Client hit max requests limit",),
         "Client hit max requests limit 5. This may result in keep-alive timeouts. Consider "
         "tuning the max_client_requests server parameter",
-        ambiguous_with=(DCONN_KEEPALIVE_TIMEOUT,),
+        ambiguous_with=(Cause.DCONN_KEEPALIVE_TIMEOUT,),
     ),
     _p(
         "controlling-connection-closed",
@@ -484,13 +325,13 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "current (qemuMigrationAnyConnectionClosed)",
         ("controls migration of domain",),
         "The connection which controls migration of domain tiny was closed",
-        ambiguous_with=(DCONN_CLOSED, DCONN_KEEPALIVE_TIMEOUT, CLIENT_KEEPALIVE_TIMEOUT),
+        ambiguous_with=(Cause.DCONN_CLOSED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.CLIENT_KEEPALIVE_TIMEOUT),
     ),
     # ---- opening the destination connection ------------------------------------------------
     _p(
         "connect-tcp-failed",
         r"unable to connect to server at '(?P<host>[^']*):(?P<port>[^':]*)': (?P<reason>" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "A TCP connect to the destination failed. Port 16509/16514 is the libvirt daemon "
         "(Connection refused: nothing listens; timed out / No route to host: firewall); a port "
@@ -503,7 +344,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "resolve-address-failed",
         r"Unable to resolve address '(?P<host>[^']*)' service '(?P<port>[^']*)': (?P<reason>" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The destination host name in the URI does not resolve (DNS or /etc/hosts).",
         ("Fix name resolution of the destination on the source host (DNS, /etc/hosts) or use "
@@ -515,7 +356,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "connect-unix-failed",
         r"Failed to connect socket to '(?P<path>[^']*)': (?P<reason>" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "A local UNIX socket of a daemon is missing or refused: the daemon is not running "
         "(e.g. virtqemud on the far side of an ssh or virtproxyd hop).",
@@ -529,7 +370,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "ssh-cannot-recv",
         r"Cannot recv data: (?P<reason>" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The ssh transport (qemu+ssh://) closed while libvirt read from it; the embedded text is "
         "ssh's stderr (host key, authentication, missing remote helper). If the connection had "
@@ -539,12 +380,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "≥0.9",
         ("Cannot recv data",),
         "error: Cannot recv data: Host key verification failed.: Connection reset by peer",
-        ambiguous_with=(DCONN_CLOSED,),
+        ambiguous_with=(Cause.DCONN_CLOSED,),
     ),
     _p(
         "ssh-eof-reading-data",
         r"End of file while reading data: (?!Input/output error(?!:))(?P<reason>" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The ssh transport hit EOF while libvirt read from it; the embedded text is the remote "
         "stderr (login or host-key refusal, missing remote helper/daemon socket). If the "
@@ -555,7 +396,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ("End of file while reading data",),
         "End of file while reading data: nc: unix connect failed: No such file or directory: "
         "Input/output error",
-        ambiguous_with=(DCONN_CLOSED,),
+        ambiguous_with=(Cause.DCONN_CLOSED,),
     ),
     _p(
         "eof-reading-data",
@@ -569,12 +410,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all",
         ("End of file while reading data",),
         "End of file while reading data: Input/output error",
-        ambiguous_with=(DCONN_CLOSED, CLIENT_KEEPALIVE_TIMEOUT),
+        ambiguous_with=(Cause.DCONN_CLOSED, Cause.CLIENT_KEEPALIVE_TIMEOUT),
     ),
     _p(
         "ssh-host-key",
         r"Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "ssh refused the destination's host key (unknown or changed known_hosts entry), so the "
         "qemu+ssh:// connection was never opened.",
@@ -586,7 +427,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "ssh-permission-denied",
         r"Permission denied \((?P<methods>[\w,\-]+)\)",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "ssh login to the destination was refused (no usable key for the daemon's user).",
         ("Install an ssh key for the user the source daemon runs as (root) in the destination's "
@@ -598,7 +439,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "ssh-remote-helper-missing",
         r"(?P<helper>virt-ssh-helper|\bnc): (?:command )?not found",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The remote side of qemu+ssh:// lacks the helper libvirt runs there (virt-ssh-helper or nc).",
         ("Install the libvirt client tools (virt-ssh-helper) on the destination, or choose the "
@@ -610,7 +451,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "auth-failed",
         r"authentication (?:failed|unavailable)(?:: (?P<reason>" + _T + "))?",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "Authentication of the connection to the destination failed (SASL, polkit or TLS "
         "identity).",
@@ -623,7 +464,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "tls-verify-failed",
         r"server verification \(of our certificate or IP address\) failed",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The TLS handshake of the destination connection failed certificate verification.",
         ("Fix the x509 certificates (CA, client/server certs, subjectAltName matching the host "
@@ -635,7 +476,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "remote-uri-connect-failed",
         r"Failed to connect to remote libvirt URI (?P<uri>\S+?)(?=: |\s|$|[\"'])(?:: (?P<reason>" + _T + "))?",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "The source daemon could not open the destination URI (0.9-era wording; newer versions "
         "pass the underlying open error through).",
@@ -647,7 +488,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "no-connection-driver",
         r"no connection driver available for (?P<uri>\S+)",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "No libvirt driver accepts this URI on the host that tried to open it (typo in the "
         "dconnuri, or the hypervisor driver/daemon is not installed there).",
@@ -660,7 +501,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "p2p-unsupported-destination",
         r"Destination libvirt does not support peer-to-peer migration protocol",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "The destination libvirt is too old for p2p migration.",
         ("Upgrade libvirt on the destination, or migrate without --p2p.",),
@@ -671,7 +512,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "same-host-uri",
         r"Attempt to migrate guest to the same host(?! [0-9A-Fa-f]{8}-)",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "The p2p destination URI has no host or names localhost, so libvirt refuses to migrate "
         "to itself.",
@@ -684,7 +525,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "same-host-uuid",
         r"Attempt to migrate guest to the same host (?P<uuid>" + _UUID + ")",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "Source and destination report the same host UUID (cloned machines with identical "
         "SMBIOS UUID), so the migration cookie looks like a self-migration.",
@@ -698,7 +539,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "job-canceled-by-client",
         r"(?:job ')?(?P<job>migration(?: out| in)?)(?:'| job:) cancell?ed by client",
-        CANCELLED,
+        Cause.CANCELLED,
         ROOT,
         "The migration job was aborted with virDomainAbortJob while QEMU was migrating "
         "(virsh domjobabort, Ctrl-C on virsh migrate, or an orchestrator timeout).",
@@ -711,7 +552,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "migration-canceled-before-start",
         r"(?P<job>migration (?:out|in)): cancell?ed by client",
-        CANCELLED,
+        Cause.CANCELLED,
         ROOT,
         "The migration was aborted on request before QEMU's migrate command started or during "
         "the NBD disk copy.",
@@ -723,7 +564,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "operation-aborted",
         r"operation aborted: (?!" + _T + r"cancell?ed by client)(?P<reason>" + _T + ")",
-        CANCELLED,
+        Cause.CANCELLED,
         ROOT,
         "An operation was aborted (VIR_ERR_OPERATION_ABORTED) for a reason other than the "
         "usual client cancel; the text gives the reason.",
@@ -736,7 +577,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "orchestrator-progress-stuck",
         r"(?i:live migration stuck for) (?P<seconds>\d+) sec",
-        NOT_CONVERGING,
+        Cause.NOT_CONVERGING,
         ROOT,
         "The orchestrator (nova, KubeVirt virt-launcher) saw no progress for its progress "
         "timeout and aborts the migration: the guest dirties memory faster than it is copied "
@@ -751,7 +592,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "orchestrator-completion-timeout",
         r"(?i:live migration (?:is )?not completed after) (?P<seconds>\d+) sec",
-        NOT_CONVERGING,
+        Cause.NOT_CONVERGING,
         ROOT,
         "The orchestrator's completion timeout expired before the migration converged, so it "
         "aborted (or forced) the job.",
@@ -766,7 +607,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "job-failed-desc",
         r"job '(?P<job>migration (?:out|in))' failed: (?!load of migration failed)(?P<reason>" + _T + ")",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "QEMU reported the migration as failed; the text after 'failed:' is QEMU's error-desc "
         "(e.g. 'Unable to write to socket: Connection reset by peer' = destination QEMU gone or "
@@ -781,7 +622,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "job-unexpectedly-failed",
         r"(?:job ')?(?P<job>migration(?: out| in)?)(?:'| job:) unexpectedly failed",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "QEMU reported the migration as failed without an error description.",
         (R_QEMU_LOG, R_FIREWALL),
@@ -793,7 +634,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "job-failed-postcopy",
         r"job '(?P<job>migration (?:out|in))' failed in post-copy phase",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The migration broke after switching to post-copy (usually the network between the "
         "QEMUs); the guest is left paused on the source / running degraded on the destination.",
@@ -802,12 +643,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "≈8.5+",
         ("'migration out' failed", "'migration in' failed"),
         "operation failed: job 'migration out' failed in post-copy phase",
-        ambiguous_with=(DCONN_CLOSED,),
+        ambiguous_with=(Cause.DCONN_CLOSED,),
     ),
     _p(
         "postcopy-failed-paused",
         r"(?:Incoming m|M)igration of domain '?(?P<domain>[^'\s;]+)'? failed during post-copy",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "Post-copy migration failed; the source leaves the domain paused, and a destination QEMU "
         "that is still alive keeps the guest with pages missing until recovery.",
@@ -815,12 +656,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "≈8.5+",
         ("failed during post-copy",),
         "Migration of domain tiny failed during post-copy; leaving the domain paused",
-        ambiguous_with=(DCONN_CLOSED,),
+        ambiguous_with=(Cause.DCONN_CLOSED,),
     ),
     _p(
         "job-failed-io-error",
         r"job '(?P<job>migration (?:out|in))' failed due to I/O error",
-        STORAGE_MISSING,
+        Cause.STORAGE_MISSING,
         ROOT,
         "The guest hit a disk I/O error during migration and VIR_MIGRATE_ABORT_ON_ERROR aborted it.",
         ("Fix the storage error on the source (virsh domblkerror <vm>, host kernel log), then "
@@ -843,7 +684,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "operation failed: migration failed. Message from the source host: operation failed: "
         "job 'migration out' failed: Unable to write to socket: Connection reset by peer. "
         "Message from the destination host: internal error: qemu unexpectedly closed the monitor",
-        ambiguous_with=(QEMU_FAILED, DCONN_CLOSED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.DCONN_CLOSED),
     ),
     # ---- QEMU died / monitor --------------------------------------------------------------
     _p(
@@ -851,7 +692,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         r"(?:qemu|QEMU) unexpectedly closed the monitor(?: \(vm='(?P<domain>[^']*)'\))?"
         r"(?![^\n]*?(?:Read section footer failed|load of migration failed: Input/output error))"
         r"(?::\s*(?P<reason>" + _T + "))?",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "QEMU exited during start-up or an incoming migration; the tail is QEMU's stderr "
         "(state/device mismatch, 'Unknown savevm section' = QEMU version skew, crash).",
@@ -877,7 +718,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ("nexpectedly closed the monitor",),
         "internal error: qemu unexpectedly closed the monitor: 2026-11-25T20:31:50.553375Z "
         "qemu-system-x86_64: check_section_footer: Read section footer failed: -5",
-        ambiguous_with=(QEMU_FAILED, CANCELLED, DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.CANCELLED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED),
     ),
     _p(
         "incoming-stream-truncated",
@@ -891,7 +732,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "QEMU, all",
         ("Read section footer failed", "load of migration failed: Input/output error"),
         "qemu-system-x86_64: check_section_footer: Read section footer failed: -5",
-        ambiguous_with=(QEMU_FAILED, CANCELLED, DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.CANCELLED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED),
     ),
     _p(
         "load-migration-failed",
@@ -906,12 +747,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "QEMU, all",
         ("load of migration failed",),
         "qemu-kvm: load of migration failed: Invalid argument",
-        ambiguous_with=(QEMU_FAILED, CANCELLED, DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.CANCELLED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED),
     ),
     _p(
         "section-footer-mismatch",
         r"Missing section footer for (?P<section>[^\s'\"]+)",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The destination QEMU parsed a device section that does not end where its own device "
         "model expects: the device state formats differ between the QEMUs or configs.",
@@ -923,7 +764,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "unknown-savevm-section",
         r"Unknown savevm section or instance '(?P<section>[^']*)'",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The destination QEMU does not know a device section of the stream: the guest config "
         "or the QEMU/machine versions differ between the hosts.",
@@ -935,7 +776,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "qemu-device-load-failed",
         r"Failed to load (?P<device>[\w.\-]+:[\w.\-]+)",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The destination QEMU could not load a device's state from the stream (device state "
         "incompatible between the QEMU builds or configs).",
@@ -948,7 +789,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "qemu-load-state-error",
         r"error while loading state (?:section id (?P<section_id>\d+)\((?P<section>[^)]*)\)"
         r"|for instance (?P<instance>0x[0-9a-fA-F]+) of device '(?P<device>[^']*)')",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The destination QEMU failed to load a section of the migration stream.",
         (R_QEMU_VERSIONS, R_QEMU_LOG),
@@ -959,7 +800,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "virtio-features-unsupported",
         r"Features (?P<features>0x[0-9a-fA-F]+) unsupported\. Allowed features: (?P<allowed>0x[0-9a-fA-F]+)",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The destination QEMU/vhost cannot offer the virtio feature bits the source negotiated "
         "(version or kernel/vhost skew between hosts).",
@@ -972,7 +813,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "monitor-read-failed",
         r"Unable to read from monitor: (?P<reason>" + _T + ")",
-        QEMU_FAILED,
+        Cause.QEMU_FAILED,
         ROOT,
         "The QEMU monitor socket broke: QEMU died (OOM kill, crash, assertion).",
         (R_QEMU_LOG,),
@@ -992,7 +833,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all ('End of file from monitor' in ≈0.9; (vm='…') in 11.x)",
         ("End of file from qemu monitor", "End of file from monitor"),
         "internal error: End of file from qemu monitor (vm='tiny')",
-        ambiguous_with=(QEMU_FAILED, CANCELLED, DCONN_KEEPALIVE_TIMEOUT, DCONN_CLOSED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.CANCELLED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.DCONN_CLOSED),
     ),
     _p(
         "domain-not-running",
@@ -1008,14 +849,14 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "all ('domain is no longer running' in some versions)",
         ("is not running", "is no longer running"),
         "operation failed: domain is not running",
-        ambiguous_with=(QEMU_FAILED, CANCELLED),
+        ambiguous_with=(Cause.QEMU_FAILED, Cause.CANCELLED),
     ),
     # ---- job lock / concurrency ------------------------------------------------------------
     _p(
         "state-change-lock-timeout",
         r"cannot acquire state change lock(?! [^\n]*due to max_queued limit)"
         r"(?: \(held by (?:monitor=)?(?P<owner>(?!agent=)[^\s)]+)?(?: ?agent=(?P<agent>[^\s)]+))?\))?",
-        LOCK_TIMEOUT,
+        Cause.LOCK_TIMEOUT,
         ROOT,
         "Another job held the domain for the 30 s job wait; the owner API is named (e.g. "
         "remoteDispatchDomainMigratePerform3Params: a running/stuck migration blocks everything "
@@ -1029,7 +870,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "state-change-lock-max-queued",
         r"cannot acquire state change lock[^\n]*?due to max_queued limit",
-        LOCK_TIMEOUT,
+        Cause.LOCK_TIMEOUT,
         ROOT,
         "Too many API calls were already queued for this domain's job (qemu.conf max_queued).",
         (R_LOCK_OWNER, "Raise max_queued in qemu.conf or reduce concurrent calls on the domain."),
@@ -1041,7 +882,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "cannot-start-job",
         r"Cannot start job \((?P<job>[^)]*)\)(?: in API (?P<api>\w+))?",
-        LOCK_TIMEOUT,
+        Cause.LOCK_TIMEOUT,
         ROOT,
         "WARN before a state-change-lock timeout: the job could not start; the line names the "
         "current owner threads and how long they have held the job.",
@@ -1054,7 +895,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "another-migration-running",
         r"another migration job is already running for domain '(?P<domain>[^']*)'",
-        LOCK_TIMEOUT,
+        Cause.LOCK_TIMEOUT,
         ROOT,
         "A second migration was requested while one is active for the domain (logged at debug "
         "by the daemon: OPERATION_INVALID).",
@@ -1076,13 +917,13 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "recent",
         ("is being migrated out", "is not being migrated", "is not processing incoming migration"),
         "Requested operation is not valid: domain 'tiny' is not being migrated",
-        ambiguous_with=(LOCK_TIMEOUT,),
+        ambiguous_with=(Cause.LOCK_TIMEOUT,),
     ),
     # ---- configuration refused -------------------------------------------------------------
     _p(
         "unsafe-migration",
         r"Unsafe migration: (?P<reason>" + _T + ")",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "libvirt refused the migration as unsafe: storage not detected as shared, or disks use "
         "a host cache mode other than none/directsync.",
@@ -1095,7 +936,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "unsupported-configuration",
         r"unsupported configuration: (?P<reason>" + _T + ")",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "libvirt rejected a configuration or option (only relevant if it is in the migration's "
         "thread/API call; domain XML or flags not supported by this host or version).",
@@ -1108,7 +949,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "migration-blocked",
         r"cannot migrate (?:a )?domain(?::| with) (?P<reason>" + _T + ")",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "A migration blocker: host devices (<hostdev>), snapshots, a pending I/O error, or a "
         "QEMU-reported blocker.",
@@ -1121,7 +962,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "readonly-disk-not-migratable",
         r"Cannot migrate empty or read-only disk (?P<disk>[\w.\-]+)",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "Storage migration was requested for a read-only or empty disk (a cdrom/ISO) that "
         "cannot be copied.",
@@ -1134,7 +975,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "operation-not-supported",
         r"Operation not supported: (?!Cannot migrate empty or read-only disk)(?P<reason>" + _T + ")",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "The requested operation or flag is not supported by this driver/QEMU (only relevant "
         "in the migration's call).",
@@ -1146,7 +987,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "nbd-not-set-up",
         r"migration of non-shared disks requested but NBD is not set up",
-        UNSUPPORTED_CONFIG,
+        Cause.UNSUPPORTED_CONFIG,
         ROOT,
         "Storage migration was requested but the destination did not offer an NBD server (old "
         "destination or flag mismatch).",
@@ -1155,14 +996,14 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "current",
         ("NBD is not set up",),
         "internal error: migration of non-shared disks requested but NBD is not set up",
-        ambiguous_with=(STORAGE_MISSING,),
+        ambiguous_with=(Cause.STORAGE_MISSING,),
     ),
     # ---- storage -----------------------------------------------------------------------------
     _p(
         "storage-access-failed",
         r"Cannot access storage file '(?P<path>[^']*)'(?: \(as uid:(?P<uid>\d+), gid:(?P<gid>\d+)\))?"
         r"(?:: (?P<reason>" + _T + "))?",
-        STORAGE_MISSING,
+        Cause.STORAGE_MISSING,
         ROOT,
         "A disk/ISO path of the domain does not exist or is not accessible (for the uid:gid "
         "shown, when the message gives one) on the host that checked it, usually the destination.",
@@ -1176,7 +1017,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "disk-migration-failed",
         r"migration of disk (?P<disk>\S+?) failed(?:: (?P<reason>" + _T + r"))?(?=$|[:\s'\"])",
-        STORAGE_MISSING,
+        Cause.STORAGE_MISSING,
         ROOT,
         "The NBD storage mirror of this disk failed; the reason is QEMU's block-job error "
         "(connection refused to the destination NBD port, ENOSPC on the destination volume).",
@@ -1185,12 +1026,12 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "current",
         ("migration of disk ",),
         "operation failed: migration of disk vda failed: No space left on device",
-        ambiguous_with=(CONNECT_FAILED,),
+        ambiguous_with=(Cause.CONNECT_FAILED,),
     ),
     _p(
         "nbd-connect-failed",
         r"unable to execute QEMU command '(?P<command>[\w\-]+)': (?P<reason>Failed to connect" + _T + ")",
-        CONNECT_FAILED,
+        Cause.CONNECT_FAILED,
         ROOT,
         "QEMU could not connect to the NBD server for storage migration (QEMU's own text "
         "wrapped by libvirt): the NBD port on the destination is unreachable.",
@@ -1199,13 +1040,13 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ("unable to execute QEMU command",),
         "internal error: unable to execute QEMU command 'blockdev-add': Failed to connect to "
         "'dst-host:49153': Connection refused",
-        ambiguous_with=(STORAGE_MISSING,),
+        ambiguous_with=(Cause.STORAGE_MISSING,),
     ),
     _p(
         "qemu-block-command-failed",
         r"unable to execute QEMU command '(?P<command>blockdev-add|nbd-server-start|nbd-server-add|"
         r"block-export-add|drive-mirror|blockdev-mirror)': (?!Failed to connect)(?P<reason>" + _T + ")",
-        STORAGE_MISSING,
+        Cause.STORAGE_MISSING,
         ROOT,
         "A QEMU block/NBD command failed (image missing or unreadable, NBD server could not "
         "start/export).",
@@ -1219,7 +1060,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "domain-already-exists",
         r"domain '(?P<domain>[^']*)' already exists with uuid (?P<uuid>" + _UUID + ")",
-        DOMAIN_EXISTS,
+        Cause.DOMAIN_EXISTS,
         ROOT,
         "The destination already has a domain with this name but a different UUID.",
         (R_DEST_UNDEFINE,),
@@ -1230,7 +1071,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "domain-already-defined",
         r"domain '(?P<domain>[^']*)' is already defined with uuid (?P<uuid>" + _UUID + ")",
-        DOMAIN_EXISTS,
+        Cause.DOMAIN_EXISTS,
         ROOT,
         "The destination already has a domain with this UUID under a different name.",
         (R_DEST_UNDEFINE,),
@@ -1242,7 +1083,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "domain-already-active",
         r"domain '(?P<domain>[^']*)' is already active",
-        DOMAIN_EXISTS,
+        Cause.DOMAIN_EXISTS,
         ROOT,
         "The destination already runs this domain (an earlier migration half-succeeded?). "
         "Logged at debug by the daemon (OPERATION_INVALID).",
@@ -1255,7 +1096,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "domain-being-removed",
         r"domain '(?P<domain>[^']*)' is already being removed",
-        DOMAIN_EXISTS,
+        Cause.DOMAIN_EXISTS,
         ROOT,
         "The destination domain of this name is being undefined right now (race with undefine).",
         ("Retry after the undefine on the destination finished; serialise management calls.",),
@@ -1267,7 +1108,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "cpu-incompatible-features",
         r"Host CPU does not provide required features: (?P<features>" + _FEATURES + ")",
-        CPU_INCOMPATIBLE,
+        Cause.CPU_INCOMPATIBLE,
         ROOT,
         "The destination host CPU lacks features the guest CPU requires (check='partial', "
         "reported by the destination in Prepare).",
@@ -1280,7 +1121,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     _p(
         "cpu-forbidden-features",
         r"Host CPU provides forbidden features: (?P<features>" + _FEATURES + ")",
-        CPU_INCOMPATIBLE,
+        Cause.CPU_INCOMPATIBLE,
         ROOT,
         "The destination host CPU has features the guest CPU definition forbids.",
         (R_CPU_MODEL, R_CPU_FEATURES),
@@ -1292,7 +1133,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "cpu-incompatible",
         r"the CPU is incompatible with host CPU(?!: Host CPU (?:does not provide|provides forbidden))"
         r"(?:: (?P<reason>" + _T + "))?",
-        CPU_INCOMPATIBLE,
+        Cause.CPU_INCOMPATIBLE,
         ROOT,
         "The guest CPU definition is not compatible with the destination host CPU.",
         (R_CPU_MODEL, R_CPU_FEATURES),
@@ -1304,7 +1145,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "guest-cpu-missing-features",
         r"guest CPU " + _DOESNT + r" match specification: (?:missing|extra) features: "
         r"(?P<features>" + _FEATURES + ")",
-        CPU_INCOMPATIBLE,
+        Cause.CPU_INCOMPATIBLE,
         ROOT,
         "QEMU on the destination could not enable CPU features the guest needs (check='full'); "
         "often host-model from a newer/nested-capable source.",
@@ -1446,7 +1287,7 @@ def best_root(hits: Iterable[HitLike]) -> Optional[Hit]:
     return None
 
 
-def likely_cause(hits: Iterable[HitLike]) -> str:
+def likely_cause(hits: Iterable[HitLike]) -> Cause:
     """A cause id for a set of hits, never None.
 
     The cause of :func:`best_root` if there is a root; otherwise the first ``ambiguous_with``
@@ -1463,4 +1304,4 @@ def likely_cause(hits: Iterable[HitLike]) -> str:
             first_symptom = hit
     if first_symptom is not None:
         return first_symptom.pattern.ambiguous_with[0]
-    return UNDETERMINED
+    return Cause.UNDETERMINED

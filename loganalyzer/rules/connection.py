@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..correlate.objects import Evidence
 from .case import Case, close_reason_text
+from .causes import Cause
 from .verdict import Verdict
 
 
@@ -11,11 +12,11 @@ def connect_failed(case: Case) -> Verdict | None:
     mig = case.source
     if mig is None or mig.dconn is not None:
         return None
-    roots = [(e, h) for e, h in case.roots("connect-failed", include_peer=True)]
+    roots = [(e, h) for e, h in case.roots(Cause.CONNECT_FAILED, include_peer=True)]
     if not roots:
         return None
     err, hit = roots[0]
-    v = Verdict("connect-failed", "", confidence="high" if mig.dconn_open else "medium", detected_by="source")
+    v = Verdict(Cause.CONNECT_FAILED, "", confidence="high" if mig.dconn_open else "medium", detected_by="source")
     if mig.dconn_open is not None:
         v.evidence.append(_place_ev(case, mig, mig.dconn_open, "the source opens its connection to the destination daemon"))
     v.evidence.append(err.evidence(hit.pattern.meaning))
@@ -38,7 +39,7 @@ def dconn_closed(case: Case) -> Verdict | None:
         return None
     if c.close_asked is not None and c.close_asked.line <= c.closed.line:
         return None        # the source closed it itself once the migration had ended
-    v = Verdict("dconn-closed", "", confidence="high", detected_by="source")
+    v = Verdict(Cause.DCONN_CLOSED, "", confidence="high", detected_by="source")
     v.evidence.extend(_creation(c))
     for e in c.evidence:
         if e.line >= c.closed.line - 30 and e.line <= c.closed.line + 30:

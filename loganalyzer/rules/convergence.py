@@ -10,6 +10,7 @@ a sync.  Without sync counts (very old QEMU) the second half of the samples is u
 from __future__ import annotations
 
 from .case import Case
+from .causes import Cause
 from .verdict import Verdict
 
 MIN_SAMPLES = 4
@@ -35,23 +36,23 @@ def not_converging(case: Case) -> Verdict | None:
 
 
 def _by_passes(case: Case, src) -> Verdict | None:
-    after = [(n, s, ev) for n, s, ev in src.syncs if n >= 2 and s.get("remaining")]
+    after = [p for p in src.syncs if p.sync_count >= 2 and p.sample.get("remaining")]
     if len(after) < 2:
         return None
-    dirty = [s["remaining"] for _, s, _ in after]
+    dirty = [p.sample["remaining"] for p in after]
     if any(b < SHRINK * a for a, b in zip(dirty, dirty[1:])):
         return None                                   # some pass made progress: converging, slowly
-    last = src.stats[-1] if src.stats else after[-1][1]
-    limit = src.downtime_limit[0] if src.downtime_limit else None
+    last = src.stats[-1] if src.stats else after[-1].sample
+    limit = src.downtime_limit.ms if src.downtime_limit else None
     expected = last.get("expected_downtime_ms")
     over = bool(limit and expected and expected > limit)
-    link = _link(s for _, s, _ in after)
-    evidence = ([src.downtime_limit[1]] if src.downtime_limit else []) + [ev for _, _, ev in after[-4:]]
+    link = _link(p.sample for p in after)
+    evidence = ([src.downtime_limit.evidence] if src.downtime_limit else []) + [p.evidence for p in after[-4:]]
     if src.last_stats is not None and src.last_stats.line != evidence[-1].line:
         evidence.append(src.last_stats)
     how = [f"after each of the last {len(after)} passes over guest memory QEMU found about "
-           f"{after[-1][1]['remaining'] / 1e6:.1f} MB dirty again ("
-           + ", ".join(f"{s['remaining']:,} bytes after pass {n - 1}" for n, s, _ in after[-3:]) + ")"]
+           f"{after[-1].sample['remaining'] / 1e6:.1f} MB dirty again ("
+           + ", ".join(f"{p.sample['remaining']:,} bytes after pass {p.sync_count - 1}" for p in after[-3:]) + ")"]
     if link:
         how.append(f"the link moved {link / 1e6:.1f} MB/s")
     if over:
@@ -80,14 +81,14 @@ def _by_samples(case: Case, src) -> Verdict | None:
     if dirtier:
         how.append(f"the guest dirties about {min(dirty) / 1e6:.1f} MB/s while the link moves {link / 1e6:.1f} MB/s")
     how.append(f"over {len(half)} samples up to {case.when(last['time'])}")
-    evidence = [ev for _, _, ev in src.syncs[-2:]]
+    evidence = [p.evidence for p in src.syncs[-2:]]
     if src.last_stats is not None and not any(e.line == src.last_stats.line for e in evidence):
         evidence.append(src.last_stats)
     return _verdict(case, src, "high" if plateau and dirtier else "medium", evidence, "; ".join(how))
 
 
 def _verdict(case: Case, src, confidence: str, evidence: list, how: str) -> Verdict:
-    v = Verdict("not-converging", "", confidence=confidence, detected_by="source")
+    v = Verdict(Cause.NOT_CONVERGING, "", confidence=confidence, detected_by="source")
     v.evidence.extend(evidence)
     v.summary = (f"The migration of domain {case.domain} to {case.dest_name} was not converging: "
                  f"{how}. {_end(case, src)}")

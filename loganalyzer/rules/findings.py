@@ -7,7 +7,8 @@ from collections import OrderedDict
 from ..correlate.objects import Evidence, Finding
 from ..records import fmt_time
 from .catalogue import likely_cause
-from .verdict import REMEDIES
+from .causes import Cause
+from .remedies import REMEDIES
 
 
 def add_findings(analysis) -> None:
@@ -29,19 +30,20 @@ def _death_finding(analysis, d) -> Finding:
     if c is None and hc is not None and not hc.migrations:
         # a daemon-to-daemon connection only exists while a migration runs: with none in
         # this log, the dead connection was a client's
-        cause, who = "client-keepalive-timeout", "an unidentified client connection (no migration in this log)"
+        cause, who = Cause.CLIENT_KEEPALIVE_TIMEOUT, "an unidentified client connection (no migration in this log)"
     elif c is None:
-        cause, who = "undetermined", "an unidentified connection"
+        cause, who = Cause.UNDETERMINED, "an unidentified connection"
     elif c.direction == "incoming" and c.purpose != "peer-daemon":
-        cause = "client-keepalive-timeout"
+        cause = Cause.CLIENT_KEEPALIVE_TIMEOUT
         apis = ", ".join(a.replace("remoteDispatch", "") for a in c.apis[:6]) or "none logged"
         who = f"a management client's connection (incoming client {c.client}, first calls: {apis})"
     elif c.purpose == "peer-daemon":
-        cause, who = "dconn-keepalive-timeout", f"a peer daemon's incoming migration connection (client {c.client})"
+        cause, who = Cause.DCONN_KEEPALIVE_TIMEOUT, f"a peer daemon's incoming migration connection (client {c.client})"
     elif c.purpose == "dconn":
-        cause, who = "dconn-keepalive-timeout", f"the connection to the destination daemon {c.uri} (client {c.client})"
+        cause = Cause.DCONN_KEEPALIVE_TIMEOUT
+        who = f"the connection to the destination daemon {c.uri} (client {c.client})"
     else:
-        cause = "undetermined"
+        cause = Cause.UNDETERMINED
         who = f"an outgoing connection ({c.uri or 'daemon-internal'}, client {c.client})"
     created = (f"created at {c.created.path}:{c.created.line}" if c is not None and c.created is not None
                else "created before this log starts")
@@ -55,50 +57,56 @@ def _death_finding(analysis, d) -> Finding:
     return f
 
 
-def _text_cause(text: str, hit, migrations: bool = True) -> str:
+def _text_cause(text: str, hit, migrations: bool = True) -> Cause:
     """The cause a message names when nothing else is known.  The keepalive message is
     ambiguous; printed by a client ("error: ..." in virsh output rather than a daemon's
     "error : func:line :" record), it is that client's own connection that died: in a
     peer-to-peer migration the daemon-to-daemon death reaches virsh as 'Lost connection
     to destination host' or 'client socket is closed'."""
-    if hit.cause == "dconn-keepalive-timeout" and "client-keepalive-timeout" in hit.pattern.ambiguous_with:
+    if hit.cause == Cause.DCONN_KEEPALIVE_TIMEOUT and Cause.CLIENT_KEEPALIVE_TIMEOUT in hit.pattern.ambiguous_with:
         if not migrations:
-            return "client-keepalive-timeout"   # a daemon-to-daemon connection exists only while migrating
+            return Cause.CLIENT_KEEPALIVE_TIMEOUT   # a daemon-to-daemon connection exists only while migrating
         before = text[:hit.start]
         if before.rstrip().endswith("error:") or "error: " in before[-40:] and " : " not in before[-40:]:
-            return "client-keepalive-timeout"
+            return Cause.CLIENT_KEEPALIVE_TIMEOUT
     return hit.cause
 
 
 def _text_findings(analysis, host) -> list[Finding]:
     """Error messages found in text that is not a libvirt record: one finding per root
     cause (first occurrence, with every line that shows it), or one for the symptoms."""
-    by_cause: "OrderedDict[str, list]" = OrderedDict()
+    by_cause: "OrderedDict[Cause, list]" = OrderedDict()
     symptoms = []
     # (the docstring of _text_cause says why a keepalive message's cause depends on where it is)
-    for path, line, t, text, hit in host.text_hits:
-        if hit.is_root:
-            by_cause.setdefault(_text_cause(text, hit, bool(host.correlator.migrations)), []).append(
-                (path, line, text, hit))
+    for th in host.text_hits:
+        if th.hit.is_root:
+            by_cause.setdefault(_text_cause(th.text, th.hit, bool(host.correlator.migrations)), []).append(th)
         else:
-            symptoms.append((path, line, text, hit))
+            symptoms.append(th)
     out = []
     for cause, items in by_cause.items():
-        path, line, text, hit = items[0]
+        first = items[0]
+        hit = first.hit
         out.append(Finding(
             cause=cause, host=analysis.display_host(host.label), detected_by=None, confidence="low",
-            summary=f"{path}:{line}: {hit.pattern.meaning} (recognised from the message alone: {text[:200]})",
-            evidence=[Evidence(p, ln, None, tx[:400], h.pattern.id) for p, ln, tx, h in items[:5]],
+            summary=(f"{first.path}:{first.line}: {hit.pattern.meaning} (recognised from the message alone: "
+                     f"{first.text[:200]})"),
+            evidence=_evidence(items),
             missing=["the daemon logs of both hosts around that time (this is message text only)"],
             remedies=list(hit.pattern.remedies) or list(REMEDIES.get(cause, []))))
     if symptoms and not by_cause:
-        guess = likely_cause([h for *_, h in symptoms])
-        path, line, text, hit = symptoms[0]
+        guess = likely_cause([th.hit for th in symptoms])
+        first = symptoms[0]
         out.append(Finding(
             cause=guess, host=analysis.display_host(host.label), detected_by=None, confidence="low",
-            summary=(f"{path}:{line}: '{text[:160]}' is a symptom ({hit.pattern.meaning}); "
+            summary=(f"{first.path}:{first.line}: '{first.text[:160]}' is a symptom ({first.hit.pattern.meaning}); "
                      f"the usual root cause is {guess}, which only the daemon logs can confirm."),
-            evidence=[Evidence(p, ln, None, tx[:400], h.pattern.id) for p, ln, tx, h in symptoms[:5]],
+            evidence=_evidence(symptoms),
             missing=["the daemon logs (source and destination) that show the root cause"],
             remedies=list(REMEDIES.get(guess, []))))
     return out
+
+
+def _evidence(text_hits) -> list[Evidence]:
+    """The first five lines that show a message, each noted with the catalogue entry it matched."""
+    return [Evidence(th.path, th.line, None, th.text[:400], th.hit.pattern.id) for th in text_hits[:5]]

@@ -3,14 +3,20 @@ management client's connection, and a daemon that stalled long enough for
 its peer to declare it dead."""
 from __future__ import annotations
 
-from ..correlate.objects import Evidence
+from ..correlate.objects import Evidence, EvidenceKind as K
 from .case import Case
+from .causes import Cause
 from .verdict import Verdict
 
 
 # a daemon silent this long in the middle of a migration: with libvirt's default
 # keepalive (5 s x 5) its peer gives up after 30 s, and most of that is silence
 STALL_SECONDS = 15
+
+# the source's lines that show its connections closing (and its QEMU's monitor closing)
+SOURCE_CLOSED = {K.DCONN_CLOSED, K.CONTROLLING_CONNECTION_CLOSED, K.DOMAIN_AUTODESTROYED, K.MONITOR_EOF}
+# what the death of a migration's controlling client does to it
+CLIENT_GONE = {K.DOMAIN_AUTODESTROYED, K.QEMU_STOPPED_DESTROYED}
 
 
 def _deaths_for(case: Case):
@@ -49,7 +55,7 @@ def dconn_keepalive_timeout(case: Case) -> Verdict | None:
     # no death object: the close callback's reason=2, or the error text alone
     if src is not None and src.dconn is not None and src.dconn.close_reason == 2:
         c = src.dconn
-        v = Verdict("dconn-keepalive-timeout", "", confidence="medium", detected_by="source")
+        v = Verdict(Cause.DCONN_KEEPALIVE_TIMEOUT, "", confidence="medium", detected_by="source")
         v.evidence.extend(e for e in c.evidence)
         v.summary = (f"The source's connection to the destination daemon {c.uri or src.dconnuri} was closed by "
                      f"keepalive timeout (reason=2) at {case.when(c.closed.time if c.closed else None)} during "
@@ -60,7 +66,7 @@ def dconn_keepalive_timeout(case: Case) -> Verdict | None:
     roots = [(e, h) for e, h in case.roots(include_peer=True) if h.id == "keepalive-timeout"]
     if roots and case.mig.role in ("source", "client"):
         err, hit = roots[0]
-        v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=case.mig.role)
+        v = Verdict(Cause.DCONN_KEEPALIVE_TIMEOUT, "", confidence="low", detected_by=case.mig.role)
         v.evidence.append(err.evidence("the keepalive error text, with no connection to tie it to"))
         v.summary = (f"Migration of domain {case.domain} failed with 'connection closed due to keepalive "
                      f"timeout' at {case.when(err.time)}; which connection died is inferred from the text alone.")
@@ -73,7 +79,7 @@ def dconn_keepalive_timeout(case: Case) -> Verdict | None:
 def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     c = d.connection
     src = case.source
-    v = Verdict("dconn-keepalive-timeout", "", detected_by=side)
+    v = Verdict(Cause.DCONN_KEEPALIVE_TIMEOUT, "", detected_by=side)
     v.confidence = d.confidence
     # the chain: creation, link to the migration, keepalive start, last reply, silence, death, close
     if c is not None:
@@ -90,7 +96,7 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     v.evidence.extend(d.evidence)
     if src is not None and side == "source":
         for e in src.evidence:
-            if "close" in e.note or "closed" in e.note:
+            if e.kind in SOURCE_CLOSED:
                 v.evidence.append(e)
     uri = (c.uri if c is not None else None) or (src.dconnuri if src else None) or "the peer"
     idle = f"{d.idle} s" if d.idle is not None else "too long"
@@ -122,16 +128,15 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     if other is not None and other is not hc and d.time is not None:
         # the other daemon stalled if its log is silent through most of the dead stretch
         idle = d.idle or 30
-        stall = [g for g in other.gaps
-                 if g[2] <= d.time - 0.5 * idle and g[3] >= d.time - 1 and g[3] - g[2] >= 0.5 * idle]
+        stall = [g for g in other.gaps if g.time_before <= d.time - 0.5 * idle and g.time_after >= d.time - 1
+                 and g.seconds >= 0.5 * idle]
         if stall:
             g = stall[0]
             v.summary += (f" The {'destination' if side == 'source' else 'source'} daemon's own log is silent from "
-                          f"{case.when(g[2])} to {case.when(g[3])} ({g[3] - g[2]:.0f} s): that daemon was stopped "
-                          f"or hung, so this is not a network failure.")
-            v.evidence.append(Evidence(g[4], g[0], g[2], g[5],
-                                       f"the peer daemon logs nothing for {g[3] - g[2]:.0f} s after this"))
-            v.evidence.append(Evidence(g[4], g[1], g[3], g[6], "the peer daemon logs again"))
+                          f"{case.when(g.time_before)} to {case.when(g.time_after)} ({g.seconds:.0f} s): that "
+                          f"daemon was stopped or hung, so this is not a network failure.")
+            v.evidence.extend(_gap_evidence(g, f"the peer daemon logs nothing for {g.seconds:.0f} s after this",
+                                            "the peer daemon logs again"))
         else:
             v.summary += (" The other daemon kept logging meanwhile, so the control path between the hosts "
                           "(network, firewall) is the suspect.")
@@ -170,11 +175,11 @@ def client_keepalive_timeout(case: Case) -> Verdict | None:
     end = case.mig.end
     conf = d.confidence
     after = end is not None and d.time is not None and d.time > end + 0.5
-    v = Verdict("client-keepalive-timeout", "", confidence="medium" if after else conf, detected_by=m.role)
+    v = Verdict(Cause.CLIENT_KEEPALIVE_TIMEOUT, "", confidence="medium" if after else conf, detected_by=m.role)
     v.evidence.extend(c.evidence[:3])
     v.evidence.extend(d.evidence)
     for e in m.evidence:
-        if "controlling connection" in e.note or "controlling connection" in e.text or "destroyed" in e.note:
+        if e.kind in CLIENT_GONE or "controlling connection" in e.text:
             v.evidence.append(e)
     apis = ", ".join(a.replace("remoteDispatch", "") for a in c.apis[:8]) or "none logged"
     v.summary = (f"The management client that drove the migration of domain {case.domain} (incoming connection "
@@ -201,15 +206,20 @@ def daemon_stalled(case: Case) -> Verdict | None:
         return None
     end = mig.end if mig.end is not None else float("inf")
     for g in case.hc.gaps:
-        if g[3] - g[2] >= STALL_SECONDS and g[3] >= mig.start and g[2] <= end:
-            v = Verdict("dconn-keepalive-timeout", "", confidence="low", detected_by=None)
-            v.evidence.append(Evidence(g[4], g[0], g[2], g[5], "this daemon logs nothing after this"))
-            v.evidence.append(Evidence(g[4], g[1], g[3], g[6], "this daemon logs again"))
+        if g.seconds >= STALL_SECONDS and g.time_after >= mig.start and g.time_before <= end:
+            v = Verdict(Cause.DCONN_KEEPALIVE_TIMEOUT, "", confidence="low", detected_by=None)
+            v.evidence.extend(_gap_evidence(g, "this daemon logs nothing after this", "this daemon logs again"))
             v.evidence.extend(e.evidence() for e in mig.errors[:2])
-            v.summary = (f"This daemon ({case.host_name()}) logged nothing from {case.when(g[2])} to "
-                         f"{case.when(g[3])} ({g[3] - g[2]:.0f} s) in the middle of the migration of domain "
+            v.summary = (f"This daemon ({case.host_name()}) logged nothing from {case.when(g.time_before)} to "
+                         f"{case.when(g.time_after)} ({g.seconds:.0f} s) in the middle of the migration of domain "
                          f"{case.domain}: it was stopped or hung, long enough for its peer to declare the "
                          f"connection dead by keepalive (inferred; the peer's log would show it).")
             v.missing.extend(case.missing_common())
             return v
     return None
+
+
+def _gap_evidence(g, before: str, after: str) -> list[Evidence]:
+    """The last line before a silent stretch of a log and the first after it."""
+    return [Evidence(g.path, g.line_before, g.time_before, g.text_before, before),
+            Evidence(g.path, g.line_after, g.time_after, g.text_after, after)]

@@ -3,11 +3,15 @@ exists, CPU, storage, unsupported configuration, lock timeout, QEMU failure.
 The earliest root message wins; symptoms never decide."""
 from __future__ import annotations
 
-from ..correlate.objects import Evidence
+from ..correlate.objects import Evidence, EvidenceKind as K
 from .case import Case
+from .causes import Cause
 from .verdict import Verdict
 
-HANDLED_ELSEWHERE = {"cancelled", "dconn-keepalive-timeout", "client-keepalive-timeout"}
+HANDLED_ELSEWHERE = {Cause.CANCELLED, Cause.DCONN_KEEPALIVE_TIMEOUT, Cause.CLIENT_KEEPALIVE_TIMEOUT}
+# a QEMU that went away: not libvirt's own clean-up of a failed incoming migration (reason=failed)
+QEMU_GONE = {K.DOMAIN_AUTODESTROYED, K.MONITOR_EOF, K.QEMU_STOPPED_CRASHED, K.QEMU_STOPPED_DESTROYED,
+             K.QEMU_STOPPED_SHUTDOWN}
 
 
 def from_error_messages(case: Case) -> Verdict | None:
@@ -22,7 +26,7 @@ def from_error_messages(case: Case) -> Verdict | None:
     if pick is None:
         return None
     err, hit = pick
-    if hit.cause == "lock-timeout":
+    if hit.cause == Cause.LOCK_TIMEOUT:
         # headline the error the user saw; the earlier 'Cannot start job' warning names the owner
         for e, h in own + peer:
             if h.id.startswith("state-change-lock"):
@@ -38,26 +42,23 @@ def from_error_messages(case: Case) -> Verdict | None:
         if h.pattern.id == hit.pattern.id and (e.path, e.line) != (err.path, err.line):
             v.evidence.append(e.evidence("the same error, as the other side saw it"))
             break
-    if hit.cause == "lock-timeout":
+    if hit.cause == Cause.LOCK_TIMEOUT:
         for e, h in case.hits + case.peer_hits:
             if h.id == "cannot-start-job" and (e.path, e.line) != (err.path, err.line):
                 v.evidence.append(e.evidence("who held the job, and for how long"))
                 break
-    if hit.cause == "qemu-failed":
+    if hit.cause == Cause.QEMU_FAILED:
         for m in (case.mig, case.peer):
             if m is None:
                 continue
-            for s, t, line, text in m.qemu_status:
-                if s == "failed":
-                    v.evidence.append(Evidence(m.path, line, t, text,
+            for q in m.qemu_status:
+                if q.status == "failed":
+                    v.evidence.append(Evidence(m.path, q.line, q.time, q.text,
                                                f"QEMU on the {m.role} reports the migration failed"))
                     break
             for e in m.evidence:
-                # not libvirt's own clean-up of a failed incoming migration (reason=failed), nor
-                # what an operator did to the domain well after the migration ended
-                if ("destroyed" in e.note or "QEMU died" in e.note or (
-                        "QEMU process stopped" in e.note and "reason=failed" not in e.note)) \
-                        and (m.end is None or e.time is None or e.time <= m.end + 5):
+                # not what an operator did to the domain well after the migration ended
+                if e.kind in QEMU_GONE and (m.end is None or e.time is None or e.time <= m.end + 5):
                     v.evidence.append(e)
     detail = ", ".join(f"{k}={val}" for k, val in hit.groups.items() if val)[:160]
     v.summary = (f"Migration of domain {case.domain} from {_src_name(case)} to {case.dest_name} failed at "

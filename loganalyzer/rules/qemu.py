@@ -12,29 +12,27 @@ to another listener, or a firewall drops it); the broken pipe, or the operator's
 ends it is a consequence."""
 from __future__ import annotations
 
-from ..correlate.objects import Evidence
+from ..correlate.objects import Evidence, EvidenceKind as K, MigrationFact
+from . import remedies
 from .case import Case
+from .causes import Cause
 from .verdict import Verdict
+
+# the lines that show a QEMU going away: its monitor hung up or closed, its process stopped crashed
+QEMU_DIED = {K.MONITOR_HANGUP, K.MONITOR_EOF, K.QEMU_STOPPED_CRASHED}
 
 
 def source_qemu_died(case: Case) -> Verdict | None:
     src = case.source
-    if src is None or "qemu-crashed" not in src.notes:
+    if src is None or MigrationFact.QEMU_CRASHED not in src.facts:
         return None
-    died = [e for e in src.evidence if "monitor hung up" in e.note or "QEMU died" in e.note
-            or "reason=crashed" in e.note]
+    died = [e for e in src.evidence if e.kind in QEMU_DIED]
     if not died:
         return None
     t = min((e.time for e in died if e.time is not None), default=None)
-    v = Verdict("qemu-failed", "", confidence="high", detected_by="source")
+    v = Verdict(Cause.QEMU_FAILED, "", confidence="high", detected_by="source")
     v.evidence.extend(died)
-    v.remedies = [
-        f"Find why the source QEMU died: /var/log/libvirt/qemu/{case.domain}.log on the source host, "
-        f"journalctl -k for the OOM killer or a segfault, coredumpctl for a core dump, and whatever may "
-        f"have killed it (an operator, a monitoring agent, systemd).",
-        "Start the domain again (its memory state is lost) and retry the migration once the cause is "
-        "removed.",
-    ]
+    v.remedies = remedies.source_qemu_died(case.domain)
     v.summary = (f"The source QEMU of domain {case.domain} died during the migration to {case.dest_name} "
                  f"at {case.when(t)}: its monitor closed without a SHUTDOWN event and libvirt stopped the "
                  f"domain with reason=crashed, so the migration failed and the guest is gone on both hosts. "
@@ -70,14 +68,14 @@ def stream_stalled(case: Case) -> Verdict | None:
                                  for d in (hc.deaths if hc is not None else []))):
         return None   # the daemons' connection broke while it stalled: the connection rules tell that
     dst = case.destination
-    v = Verdict("qemu-failed", "", confidence="high", detected_by="source")
+    v = Verdict(Cause.QEMU_FAILED, "", confidence="high", detected_by="source")
     v.evidence.extend([src.stalled_since, src.last_stats])
     told = [f"QEMU's statistics show nothing more sent (transferred stayed at {last.get('transferred') or 0:,} "
             f"bytes) from {case.when(t0)} to {case.when(last['time'])} ({last['time'] - t0:.1f} s)"]
-    if dst is not None and dst.qemu_status and all(q[0] == "setup" for q in dst.qemu_status):
-        s, t, line, text = dst.qemu_status[-1]
-        v.evidence.append(Evidence(dst.path, line, t, text, "the destination's incoming migration never "
-                                                            "left 'setup': no stream reached its QEMU"))
+    if dst is not None and dst.qemu_status and all(q.status == "setup" for q in dst.qemu_status):
+        q = dst.qemu_status[-1]
+        v.evidence.append(Evidence(dst.path, q.line, q.time, q.text, "the destination's incoming migration never "
+                                                                     "left 'setup': no stream reached its QEMU"))
         told.append("the destination's incoming migration never left 'setup', so the stream never reached "
                     "the destination QEMU")
     end = next((e for e in src.errors if e.time is not None and e.time >= last["time"]), None)
@@ -86,15 +84,6 @@ def stream_stalled(case: Case) -> Verdict | None:
                  f"{'; '.join(told)}."
                  + (f" It was then {'cancelled' if src.outcome == 'cancelled' else 'failed'} at "
                     f"{case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
-    where = f" (here {src.migrate_uri})" if src.migrate_uri else ""
-    v.remedies = [
-        f"Check the migration data path{where}: what listens on that port on the destination "
-        f"(ss -ltnp{' sport = :' + port if port and port.isdigit() else ''}), a firewall that drops "
-        "instead of rejecting, a wrong address in --migrateuri or migration_address.",
-        "Let libvirt choose a free port from qemu.conf's migration_port_min..migration_port_max "
-        "(49152-49215), and open that range between the hosts.",
-        "Use virsh migrate --timeout N (with --timeout-suspend or --timeout-postcopy) or an "
-        "orchestrator timeout: libvirt itself waits for a stalled stream until TCP gives up.",
-    ]
+    v.remedies = remedies.stream_stalled(src.migrate_uri, port)
     v.missing.extend(case.missing_common())
     return v

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from .case import Case
 from .catalogue import likely_cause
+from .causes import Cause
 from .verdict import Verdict
 
 
 def undetermined(case: Case) -> Verdict:
     mig = case.mig
-    v = Verdict("undetermined", "", confidence="low", detected_by=None)
+    v = Verdict(Cause.UNDETERMINED, "", confidence="low", detected_by=None)
     v.evidence.extend(e.evidence() for e in mig.errors[:4])
     v.evidence.extend(mig.evidence[:2])
     guess = likely_cause(case.hits + case.peer_hits)
     when = case.when(mig.end or mig.start)
     v.summary = (f"Migration of domain {case.domain} ({mig.role}) {mig.outcome} around {when} and the logs do not "
-                 f"say why" + (f"; its errors are symptoms that usually follow {guess}" if guess != "undetermined" else "")
+                 f"say why" + (f"; its errors are symptoms that usually follow {guess}" if guess != Cause.UNDETERMINED else "")
                  + ".")
     v.missing.extend(case.missing_common())
     if not mig.errors:
