@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .correlate.build import HostCorrelator
-from .correlate.interest import FOREIGN_ERROR_RE, interesting
+from .correlate.interest import FOREIGN_ERROR_RE
 from .correlate.objects import Evidence, Finding
 from .correlate.pair import pair_migrations
 from .reader import FileFacts, LogReader
@@ -252,9 +252,8 @@ def read_host(group: list[str], label: str, input_format=None, fast: bool = True
                 if item.__class__ is Record:
                     if item.time is not None:
                         note_time(item.time, item.line, item)
+                    feed(item)       # the correlator reads what its handlers declare
                     raw = item.raw
-                    if interesting(raw):
-                        feed(item)
                     nl = raw.find("\n")
                     if 0 <= nl < len(raw) - 1:
                         _scan_continuation(host, item, nl)

@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN, RECORD_START
-from .correlate.objects import Gap
 from .fastpath import parse_record
 from .formats import _strip_eol
 from .reader import FileFacts, _daemon_from_name, _daemon_from_worker
@@ -264,11 +263,11 @@ class FastHostReader:
                 else:
                     j = dated[g - 1]
                     t_prev, l_prev, text_prev = float(times[j]), line0 + int(starts[j]), first_line(starts[j])
-                hc.gaps.append(Gap(l_prev, line0 + int(starts[i]), t_prev, float(times[i]), self.display,
-                                   text_prev, first_line(starts[i])))
+                hc.add_gap(l_prev, line0 + int(starts[i]), t_prev, float(times[i]), self.display,
+                           text_prev, first_line(starts[i]))
             j = dated[-1]
             last_time = (float(times[j]), line0 + int(starts[j]), first_line(starts[j]))
-            hc.last_time, hc.last_line = last_time[0], last_time[1]
+            hc.seen_until(last_time[0], last_time[1])
         # the records the correlator reads (interesting lines that start a record), and
         # error text glued to records (interesting lines that do not)
         interest = scan.interest
