@@ -439,6 +439,15 @@ def settle_migrations(st) -> None:
         else:
             mig.notes.append("the log ends before this migration's job ended")
             mig.outcome = "unknown"
-        if mig.end is None:
-            mig.end = mig.errors[-1].time if mig.errors else (
-                mig.qemu_status[-1].time if mig.qemu_status else None)
+        # its job's end is not logged: the view ends at its job's last record (a Finish or
+        # Confirm, the destroy of the incoming guest by autodestroy), not where QEMU last spoke
+        last = last_own_time(mig)
+        if last is not None and (mig.end is None or last > mig.end):
+            mig.end = last
+
+
+def last_own_time(mig: Migration) -> float | None:
+    """The time of the latest record tied to this migration view."""
+    times = [x.time for group in (mig.evidence, mig.errors, mig.qemu_status, mig.phases) for x in group
+             if x.time is not None]
+    return max(times, default=None)
