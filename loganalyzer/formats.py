@@ -27,7 +27,7 @@ an ident such as libvirtd, virtqemud, virtproxyd, virtlogd (any `virt…d` or
 prefix.  Lines of other programs are foreign.
 
 Messages of every format go through the same message families
-(fastpath.parse_message / records.parse_message_with_grammar).
+(families.parse_message / grammar.parse_message_with_grammar).
 """
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ import json
 import re
 import time as _time
 
-from .fastpath import (RECORD_ANYWHERE, RECORD_START, _T, build_record, located, parse_message,
-                       parse_record, unlocated)
+from .families import parse_message, unlocated
+from .fastpath import build_record, parse_record
+from .header import AFTER_STAMP, RECORD_ANYWHERE, RECORD_START
 from .records import Foreign, Overflow, Record
 
 FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "kubevirt", "text")
@@ -79,10 +80,6 @@ _WRAP = re.compile(
     r"|(?P<ident2>[^\s\[\]:]+)\[(?P<pid2>\d+)\]): ")
 
 _LIBVIRT_IDENT = re.compile(r"(?:libvirt[\w.-]*|virt\w*d)$")
-
-# libvirt's syslog body: "TID: level : func:line : msg" (built from the grammar's terminals)
-_SYSLOG_BODY = re.compile(
-    f"({_T['TID']})({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}(?:({_T['FUNCLOC']}))?")
 
 _RSYSLOG_ESC = re.compile(r"#0(?:12|15|11)")
 _ESC = {"#012": "\n", "#015": "\r", "#011": "\t"}
@@ -153,7 +150,7 @@ def _wrapped_record(m, line_text: str, raw: str, path: str, line: int, ctx: Cont
         rec = parse_record(msg, path, line, raw, with_fields)
         if rec is not None:
             return rec
-    b = _SYSLOG_BODY.match(msg)
+    b = AFTER_STAMP.match(msg)
     if m["bsd"]:
         t = _bsd_time(m, ctx)
     elif m["iso"]:
@@ -370,7 +367,7 @@ def detect(sample: str) -> str:
             msg = ln[m.end():]
             if "#0" in msg:
                 msg = _RSYSLOG_ESC.sub(lambda e: _ESC[e.group()], msg)
-            if _SYSLOG_BODY.match(msg) or RECORD_START.match(msg):
+            if AFTER_STAMP.match(msg) or RECORD_START.match(msg):
                 wrapped_lv += 1
         elif RECORD_ANYWHERE.search(ln):
             anywhere += 1

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .correlate.build import GAP_SECONDS
-from .correlate.interest import INTEREST_PATTERN, RECORD_START
+from .correlate.interest import INTEREST_PATTERN
 from .fastpath import parse_record
+from .header import RECORD_START_PATTERN
 from .formats import _strip_eol
 from .reader import FileFacts, _daemon_from_name, _daemon_from_worker
 from .records import Foreign
@@ -53,7 +54,8 @@ _STREAM_ERRORS = _stream_errors()
 _ASCII_DIGIT0 = 48
 
 
-_START_AT = re.compile(RECORD_START.replace("^", "").encode())
+_START_AT = re.compile(RECORD_START_PATTERN.encode())
+_RECORD_START_LINE = "^" + RECORD_START_PATTERN
 
 
 def _cut(buf: bytes) -> int:
@@ -140,7 +142,7 @@ class BlockScan:
             self.valid_utf8 = True
         except pa.ArrowInvalid:
             self.valid_utf8 = False
-        self.starts = _indices(pc.match_substring_regex(lines, RECORD_START))
+        self.starts = _indices(pc.match_substring_regex(lines, _RECORD_START_LINE))
         self.interest = _indices(pc.match_substring_regex(lines, INTEREST_PATTERN))
         # time stamps of the record starts that carry a date (seconds + ms as float);
         # one gather per character position keeps the index arrays small

@@ -247,7 +247,7 @@ class LogReader:
         try:
             first_time = last = None
             nrec = 0
-            if fmt == "file" and R.ROW_HEAD is not None:
+            if fmt == "file":
                 ft = R.FileTables(self.display, lambda: facts.daemon is None)
                 seen = 0
                 for tbl in ft.blocks_to_tables(blocks):

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fastpath import _T, _error_fields, _unlocated, classify
+from .families import classify, error_fields, unlocated
 from .formats import FOREIGN, RECORDS, record_chunks
+from .header import AFTER_TID, RECORD_START, SPLIT_AT_START, TERMINAL_END, split_funcloc
 from .records import LEVELS
 
 # Fields common enough to be columns of their own; the rest go to `fields` (JSON).
@@ -84,18 +84,10 @@ def _time_from_epoch(values) -> pa.Array:
     return pa.array(out, type=pa.timestamp("ms", tz="UTC"), mask=~ok)
 
 
-def _time_from_stamps(dates, offs) -> pa.Array:
-    t = np.array(dates, dtype="datetime64[ms]")
-    odd = set(offs)
-    odd.discard(None)
-    odd.discard("+0000")
-    if odd:
-        adj = np.array([0 if o is None or o == "+0000" else
-                        (1 if o[0] == "+" else -1) * (int(o[1:3]) * 3600 + int(o[3:5]) * 60) * 1000
-                        for o in offs], dtype="int64")
-        t = t - adj.astype("timedelta64[ms]")
-    nat = np.isnat(t)
-    return pa.array(t.astype("int64"), type=pa.timestamp("ms", tz="UTC"), mask=nat if nat.any() else None)
+def _time_from_stamps(stamps) -> pa.Array:
+    """DATETIME terminals ('2026-11-25 20:29:53.724+0000: ', None for the clock-only form) -> UTC."""
+    text = pc.utf8_rtrim(pa.array(stamps, type=pa.string()), characters=TERMINAL_END)
+    return text.cast(pa.timestamp("ms", tz="UTC"))
 
 
 def _table(path, n, line, time, tid, entry_cols) -> pa.Table:
@@ -126,29 +118,6 @@ def records_table(path, records) -> pa.Table:
 
 
 # ------------------------------------------------------------ the file format
-_EXPECT = {
-    "DATETIME": r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}: ",
-    "TID": r"\d+: ",
-    "FUNCLOC": r"[A-Za-z_][A-Za-z0-9_]*:\d+ : ?",
-}
-if all(_T.get(k) == v for k, v in _EXPECT.items()):
-    # groups: 1 date, 2 offset, 3 tid, 4 level, 5 func, 6 src_line
-    ROW_HEAD = re.compile(
-        r"^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): |" + f"(?:{_T['CLOCK']}))"
-        r"(?:(\d+): )?" + f"({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}"
-        r"(?:([A-Za-z_][A-Za-z0-9_]*):(\d+) : ?)?", re.M)
-    # For re.split: the record start after a newline (a literal first character
-    # lets re skip ahead fast) with only the stamp and thread id as groups, so
-    # that the text between two starts is "LEVEL : FUNC:LINE : message".
-    ROW_NL = re.compile(
-        r"\n(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})([+-]\d{4}): |" + f"(?:{_T['CLOCK']}))"
-        r"(?:(\d+): )?" + f"(?=(?:{_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']})")
-    _REST = re.compile(f"({_T['LEVEL']}|{_T['LEVEL_ERR']}){_T['_LSEP']}"
-                       r"(?:([A-Za-z_][A-Za-z0-9_]*):(\d+) : ?)?")
-else:  # pragma: no cover - the grammar changed its header terminals
-    ROW_HEAD = ROW_NL = None
-
-
 class FileTables:
     """Turns the blocks of one file-format input into Arrow tables (one per
     block).  `heads`, `workers`, `foreign` and the time/record counts feed the
@@ -176,28 +145,30 @@ class FileTables:
         eid = self._cache.get(key)
         if eid is not None:
             return eid
-        m = _REST.match(key)
-        level, func, sl = m.groups()
+        m = AFTER_TID.match(key)
+        level, funcloc = m.groups()
         msg = key[m.end():]
         self._nls.append(msg.count("\n"))
         if msg.endswith("\r"):
             msg = msg[:-1]
-        if func is None:
-            kind, fields = _unlocated(msg)
+        if funcloc is None:
+            kind, fields = unlocated(msg)
             if kind != "text":
                 self.heads.append((kind, dict(fields)))
             ent = (level, None, None, kind, msg) + fields_tail(fields)
-        elif not msg:
-            ent = (level, func, int(sl), "text", msg) + NONE_TAIL
-        elif level == "error" or level == "warning":
-            ent = (level, func, int(sl), "error", msg) + fields_tail(_error_fields(msg))
         else:
-            kind, fields = classify(msg)
-            if kind == "thread_job" and self.want_workers():
-                w = fields.get("worker")
-                if w:
-                    self.workers.append(w)
-            ent = (level, func, int(sl), kind, msg) + fields_tail(fields)
+            func, sl = split_funcloc(funcloc)
+            if not msg:
+                ent = (level, func, sl, "text", msg) + NONE_TAIL
+            elif level == "error" or level == "warning":
+                ent = (level, func, sl, "error", msg) + fields_tail(error_fields(msg))
+            else:
+                kind, fields = classify(msg)
+                if kind == "thread_job" and self.want_workers():
+                    w = fields.get("worker")
+                    if w:
+                        self.workers.append(w)
+                ent = (level, func, sl, kind, msg) + fields_tail(fields)
         eid = len(self._cache)
         self._cache[key] = eid
         self._new.append(ent)
@@ -214,7 +185,7 @@ class FileTables:
                 gc.enable()
 
     def _blocks_to_tables(self, blocks):
-        for kind, line, text in record_chunks(blocks, ROW_HEAD.match):
+        for kind, line, text in record_chunks(blocks, RECORD_START.match):
             if kind is RECORDS:
                 table = self._table(text, line)
                 if table is not None:
@@ -229,7 +200,7 @@ class FileTables:
         foreign lines, which are counted)."""
         if text.endswith("\n"):
             text = text[:-1]
-        parts = ROW_NL.split("\n" + text)
+        parts = SPLIT_AT_START.split("\n" + text)
         pre = parts[0]
         if pre:
             n = pre.count("\n")
@@ -237,7 +208,7 @@ class FileTables:
             line += n
         if len(parts) == 1:
             return None
-        keys = parts[4::4]
+        keys = parts[3::3]
         get = self._cache.get
         ids = [get(k) for k in keys]
         if None in ids:
@@ -247,23 +218,17 @@ class FileTables:
         steps = np.array(self._nls, dtype=np.int64)[idx] + 1
         ends = np.cumsum(steps)
         lines = ends - steps + line
-        table = self._make_table(lines, parts[1::4], parts[2::4], parts[3::4], idx)
+        table = self._make_table(lines, parts[1::3], parts[2::3], idx)
         if len(self._cache) > DICT_LIMIT:
             self._reset()
         return table
 
-    def _make_table(self, lines, dates, offs, tids, idx) -> pa.Table:
+    def _make_table(self, lines, stamps, tids, idx) -> pa.Table:
         n = len(lines)
         self.records += n
         if self.first_stamp is None:
-            for d, o in zip(dates, offs):
-                if d is not None:
-                    self.first_stamp = d + o
-                    break
-        for d, o in zip(reversed(dates), reversed(offs)):
-            if d is not None:
-                self.last_stamp = d + o
-                break
+            self.first_stamp = next((d for d in stamps if d is not None), None)
+        self.last_stamp = next((d for d in reversed(stamps) if d is not None), self.last_stamp)
         if self._new:
             cols = list(zip(*self._new))
             new = [_dict_col(cols[0], _LEVELS_ARR).indices, pa.array(cols[1], type=pa.string()),
@@ -279,6 +244,6 @@ class FileTables:
         level = pa.DictionaryArray.from_arrays(d[0].take(idx), _LEVELS_ARR)
         kind = d[3].take(idx).dictionary_encode()
         entry_cols = [level, d[1].take(idx), d[2].take(idx), kind] + [c.take(idx) for c in d[4:]]
-        tid = pa.array(tids, type=pa.string()).cast(pa.int64())
-        return _table(self.path, n, pa.array(lines, type=pa.int64()), _time_from_stamps(dates, offs),
+        tid = pc.utf8_rtrim(pa.array(tids, type=pa.string()), characters=TERMINAL_END).cast(pa.int64())
+        return _table(self.path, n, pa.array(lines, type=pa.int64()), _time_from_stamps(stamps),
                       tid, entry_cols)

@@ -18,8 +18,11 @@ from datetime import datetime, timezone
 import pytest
 from conftest import excerpt_files, sample_logs
 
-from loganalyzer.fastpath import RECORD_START, parse_message, parse_record
-from loganalyzer.records import parse_message_with_grammar, parse_with_grammar, stamp_to_epoch
+from loganalyzer.families import parse_message
+from loganalyzer.fastpath import parse_record
+from loganalyzer.grammar import parse_message_with_grammar, parse_with_grammar
+from loganalyzer.header import RECORD_START
+from loganalyzer.records import stamp_to_epoch
 
 _AFTER_TID = re.compile(r"(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}: |\d\d:\d\d:\d\d\.\d{3}: )(?:(\d+): )?")
 
@@ -118,7 +121,7 @@ def test_fastpath_equals_grammar_on_excerpt_records(path):
     """Every excerpt record: a libvirt record in its raw text (pasted, syslog-wrapped)
     parses the same with the grammar; a bare message (journal, KubeVirt) the same
     with the grammar's message rule."""
-    from loganalyzer.fastpath import RECORD_ANYWHERE
+    from loganalyzer.header import RECORD_ANYWHERE
     from loganalyzer.reader import LogReader
     for rec in LogReader(str(path), with_fields=True):
         text = rec.raw.rstrip("\n")

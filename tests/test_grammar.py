@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from conftest import SAMPLES
 
-from loganalyzer.records import parse_message_with_grammar, parse_with_grammar, stamp_to_epoch
+from loganalyzer.grammar import parse_message_with_grammar, parse_with_grammar
+from loganalyzer.records import stamp_to_epoch
 
 
 def line_of(rel: str, n: int) -> str:
@@ -104,3 +105,51 @@ def test_bare_messages():
     kind, msg, fields = parse_message_with_grammar(KA_LINE.split(" : ", 2)[2], "info")
     assert kind == "RPC_KEEPALIVE_TIMEOUT" and fields["countToDeath"] == "0"
     assert parse_message_with_grammar("", "debug") == ("text", "", {})
+
+
+# ---- the record header is the grammar's, in every route that reads it
+def test_header_forms_are_built_from_the_grammars_terminals():
+    from loganalyzer import header
+    from loganalyzer.correlate.interest import INTEREST_PATTERN
+    from loganalyzer.grammar import TERMINALS as T
+    assert header.FUNC_NAME + ":" + header.funcloc("X")[len("(?:X):"):] == T["FUNCLOC"]
+    for name in ("DATETIME", "CLOCK", "TID"):
+        assert T[name].endswith(header.TERMINAL_END), name     # cut off where values are read
+    uses = {"record start": header.RECORD_START_PATTERN, "header groups": header.HEAD.pattern,
+            "Arrow rows' split": header.SPLIT_AT_START.pattern, "prefilter": INTEREST_PATTERN}
+    for use, pattern in uses.items():
+        for name in ("DATETIME", "CLOCK", "TID"):
+            assert T[name] in pattern, (use, name)
+    for name in ("LEVEL", "LEVEL_ERR", "_LSEP"):
+        assert T[name] in header.HEAD.pattern and T[name] in header.AFTER_TID.pattern
+    assert T["FUNCLOC"] in header.HEAD.pattern and T["FUNCLOC"] in header.AFTER_STAMP.pattern
+
+
+def _lines():
+    """Physical lines of real logs (record starts and continuation lines), and edge cases."""
+    lines = []
+    for rel in ("p2p-keepalive-timeout/src-libvirtd.log", "v7.0-p2p-ok/src-libvirtd.log"):
+        lines += (SAMPLES / rel).read_text(encoding="utf-8", errors="replace").splitlines()[:4000]
+    lines += ["10:15:02.101: debug : qemudStartup:123 : msg here",
+              # Unicode digits are not a time stamp (Python's \d would take them, RE2's would not)
+              "２０２６-11-25 20:29:53.724+0000: 13681: info : f:1 : x",
+              "2026-11-25 20:29:53.724+0000: ١٣٦٨١: info : f:1 : x",
+              "2026-11-25 20:29:53.724+0000: 13681: notice : f:1 : x", " fd=-1", ""]
+    return lines
+
+
+def test_record_start_means_the_same_in_lark_python_and_re2():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from loganalyzer.header import RECORD_START, RECORD_START_PATTERN
+    lines = _lines()
+    python = [RECORD_START.match(ln) is not None for ln in lines]
+    re2 = pc.match_substring_regex(pa.array(lines, pa.string()), "^" + RECORD_START_PATTERN).to_pylist()
+    assert python == re2
+    # the grammar: a line alone parses as a record exactly when it starts one
+    step = 7    # (lark takes ~80 us a line: every 7th line, and every edge case)
+    picked = list(range(0, len(lines) - 6, step)) + list(range(len(lines) - 6, len(lines)))
+    assert sum(python[i] for i in picked) > 500 and sum(not python[i] for i in picked) > 50
+    for i in picked:
+        assert (parse_with_grammar(lines[i]) is not None) == python[i], lines[i][:100]

@@ -14,7 +14,8 @@ import pytest
 import loganalyzer.prefilter as prefilter
 from loganalyzer.analysis import analyze
 from loganalyzer.correlate.build import READING
-from loganalyzer.correlate.interest import INTEREST, RECORD_START
+from loganalyzer.correlate.interest import INTEREST
+from loganalyzer.header import RECORD_START_PATTERN
 from loganalyzer.reader import LogReader
 from loganalyzer.report.jsonout import analysis_to_dict
 
@@ -94,7 +95,7 @@ def test_block_cuts_fall_on_record_starts(monkeypatch):
         blocks = list(prefilter.iter_blocks(fh, 50_000))
     assert b"".join(blocks) == data
     import re
-    start = re.compile(RECORD_START.encode())
+    start = re.compile(("^" + RECORD_START_PATTERN).encode())
     for b in blocks[1:]:
         assert start.match(b), b[:80]
 

@@ -25,13 +25,10 @@ from __future__ import annotations
 import re
 from typing import Callable, NamedTuple
 
+from ..header import FUNCLOC, LEVEL_ERROR, LEVEL_READ, LEVEL_SEP, funcloc
+
 # message families keyed by kind (a probe's kind is its own name)
 FAMILIES = ("job", "phase", "thread_job", "error")
-# the levels at which a record's message is read through its family; error and
-# warning records are all of kind "error" (records.py)
-READ_LEVELS = r"(?:debug|info|unknown)"
-ERROR_LEVELS = r"(?:error|warning)"
-FUNCLOC = r"[A-Za-z_][A-Za-z0-9_]*:[0-9]+ : "
 
 
 class Declaration(NamedTuple):
@@ -142,23 +139,23 @@ class Reading:
             elif d.func and not msg:
                 plain.append(re.escape(d.func))
             elif d.func:
-                by_func.append(re.escape(d.func) + ":[0-9]+ : " + msg)
+                by_func.append(funcloc(re.escape(d.func)) + msg)
             elif d.func_pattern:
-                by_func.append("(?:" + d.func_pattern + "):[0-9]+ : " + msg)
+                by_func.append(funcloc(d.func_pattern) + msg)
             elif d.probe:
                 after_any.append(d.probe + ": " + msg)
             else:
                 after_any.append(msg)
         alts = []
         if plain:
-            alts.append("(?:" + "|".join(sorted(plain)) + "):[0-9]+ : ")
+            alts.append(funcloc("|".join(sorted(plain))))
         alts += by_func
         if after_any:
             alts.append(FUNCLOC + "(?:" + "|".join(after_any) + ")")
-        out = [READ_LEVELS + " : (?:" + "|".join(alts) + ")"] if alts else []
+        out = [LEVEL_READ + LEVEL_SEP + "(?:" + "|".join(alts) + ")"] if alts else []
         if errors:
             any_message = "" in errors
-            out.append(ERROR_LEVELS + " : " + FUNCLOC + ("" if any_message else "(?:" + "|".join(errors) + ")"))
+            out.append(LEVEL_ERROR + LEVEL_SEP + FUNCLOC + ("" if any_message else "(?:" + "|".join(errors) + ")"))
         return "(?:" + "|".join(out) + ")"
 
 
