@@ -307,14 +307,14 @@ UNFOLD_MAX_LINES = 20000
 def _scan_foreign(host: HostLog, item: Foreign) -> None:
     """Error messages in text that is not a libvirt record (virsh output, a
     management log, a pasted report)."""
-    from .rules.catalogue import _PREFILTER, match_text
-    search = _PREFILTER.search
+    from .rules.catalogue import match_text, might_match
+    search = might_match
     lines = item.raw.splitlines()
-    if len(lines) > UNFOLD_MAX_LINES and search(item.raw) is None:
+    if len(lines) > UNFOLD_MAX_LINES and not search(item.raw):
         return
     found: dict[int, set] = {}
     for i, ln in enumerate(lines):
-        if search(ln) is None:
+        if not search(ln):
             continue
         for hit in _scan_text_line(host, item.path, item.line + i, ln):
             found.setdefault(i, set()).add(hit.pattern.id)
@@ -324,7 +324,7 @@ def _scan_foreign(host: HostLog, item: Foreign) -> None:
     if len(lines) > 1 and len(lines) <= UNFOLD_MAX_LINES:
         for i in range(len(lines) - 1):
             joined = " ".join(x.strip() for x in lines[i:i + 3]).replace("''", "'")
-            if search(joined) is None:
+            if not search(joined):
                 continue
             seen = set().union(*(found.get(k, set()) for k in range(i, i + 3)))
             for hit in match_text(joined):

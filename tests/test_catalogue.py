@@ -798,12 +798,13 @@ def _all_sample_lines():
 
 
 def test_prefilter_never_hides_a_match():
-    """match_text (prefilter + anchors) finds exactly what running every regex finds."""
+    """match_text (prefilter + anchors) finds exactly what running every hand-written regex
+    finds (the generated catalogue's index has its own test)."""
     texts = [l for l in _all_sample_lines() if " error : " in l or " warning : " in l
              or "error:" in l or "rror" in l or "fail" in l]
     texts += [p.example for p in PATTERNS] + [g[0] for g in GUIDE_STRINGS]
     assert len(texts) > 100
     for t in texts:
         brute = sorted((m.start(), p.id) for p in PATTERNS for m in p.regex.finditer(t))
-        fast = sorted((h.start, h.id) for h in match_text(t))
+        fast = sorted((h.start, h.id) for h in match_text(t) if h.id in PATTERNS_BY_ID)
         assert fast == brute, t

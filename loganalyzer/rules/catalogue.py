@@ -1236,29 +1236,82 @@ def _candidates(text: str) -> list[int]:
 
 
 def match_text(text: str) -> list[Hit]:
-    """All catalogue hits in one string (a line or a message), ordered by position.
+    """All catalogue hits in one string (a line or a message): the hand-written patterns'
+    and the generated catalogue's (generated.py), ordered by position, except that a
+    message wrapped in another's free text comes before its wrapper (``unable to execute
+    QEMU command '…': Postcopy is not supported``: QEMU's text is the cause).
 
     Several hits can come from one string (wrapped messages, a QEMU tail inside a libvirt
-    error, several virsh errors joined by a literal ``\\n``).
+    error, several virsh errors joined by a literal ``\\n``).  A generated message that is
+    the same text as a hand-written hit is left out: the hand-written one says more.
     """
-    idxs = _candidates(text)
-    if not idxs:
-        return []
-    hits: list[tuple[int, int, Hit]] = []
-    for i in idxs:
+    hits: list[tuple[int, int, Hit, re.Match]] = []
+    for i in _candidates(text):
         pat = PATTERNS[i]
         for m in pat.regex.finditer(text):
             groups = {k: _clean(v) for k, v in m.groupdict().items() if v is not None}
-            hits.append((m.start(), i, Hit(pat, m.start(), m.end(), groups, m.group(0))))
+            hits.append((m.start(), i, Hit(pat, m.start(), m.end(), groups, m.group(0)), m))
+    from . import generated
+    hand = [t[3] for t in hits]
+    hand_hits = [t[2] for t in hits]
+    for m, msg in generated.load().match(text):
+        if msg.placed == generated.NONE or any(generated.same_text(m, h) for h in hand):
+            continue   # names no cause (libvirt's bookkeeping), or a hand-written hit says more
+        pat = generated.pattern_of(msg.id)
+        if any(h.start <= m.start() and m.end() <= h.end and (h.cause == pat.cause or pat.cause is None)
+               for h in hand_hits):
+            continue   # inside a hand-written hit that names the same cause: its meaning is better
+        hits.append((m.start(), len(PATTERNS), Hit(pat, m.start(), m.end(), {}, m.group(0)), m))
+    if not hits:
+        return []
     hits.sort(key=lambda t: (t[0], t[1]))
-    return [h for _, _, h in hits]
+    return _wrapped_first([t[2] for t in hits])
+
+
+def _wrapped_first(hits: list[Hit]) -> list[Hit]:
+    """Hits in position order, except that a message wrapped in a generated message's span,
+    or a generated message wrapped in another's, comes before its wrapper (a post-order of
+    the nesting; the hand-written patterns' own nesting is left as their roles decide)."""
+    if len(hits) < 2:
+        return hits
+
+    def wraps(o: Hit, h: Hit) -> bool:
+        return (o is not h and o.start <= h.start and h.end <= o.end and (o.start, o.end) != (h.start, h.end)
+                and (_is_generated(o) or _is_generated(h)))
+
+    parent: dict[int, Optional[Hit]] = {}
+    for h in hits:
+        outers = [o for o in hits if wraps(o, h)]
+        # the innermost wrapper is the parent
+        parent[id(h)] = min(outers, key=lambda o: o.end - o.start) if outers else None
+    out: list[Hit] = []
+
+    def visit(node: Optional[Hit]) -> None:
+        for h in hits:            # hits are in position order
+            if parent[id(h)] is node:
+                visit(h)
+                out.append(h)
+
+    visit(None)
+    return out
+
+
+def _is_generated(h: Hit) -> bool:
+    return h.pattern.id not in PATTERNS_BY_ID
+
+
+def might_match(text: str) -> bool:
+    """Can the catalogue have a hit in this text?  (A fast test for every line of text.)"""
+    if _PREFILTER.search(text) is not None:
+        return True
+    from . import generated
+    return generated.load().might_match(text)
 
 
 def scan_lines(lines: Iterable[str]) -> Iterator[Tuple[int, Hit]]:
     """Scan an iterable of lines; yield ``(line_number, hit)`` with 1-based line numbers."""
-    search = _PREFILTER.search
     for n, line in enumerate(lines, 1):
-        if search(line) is None:  # fast path: no anchor, no regex work
+        if not might_match(line):  # fast path: no anchor, no regex work
             continue
         for hit in match_text(line):
             yield n, hit

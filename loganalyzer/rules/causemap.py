@@ -98,5 +98,5 @@ def parse(text: str, known_causes=None) -> Table:
 
 
 def load(path: Path = TABLE) -> Table:
-    from .catalogue import CAUSES
+    from .causes import CAUSES
     return parse(path.read_text(encoding="utf-8"), set(CAUSES))
