@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .families import located, unlocated
 from .header import HEAD, split_funcloc
-from .records import Record, stamp_to_epoch
+from .records import Record
+from .values import header_values
 
 
 # ------------------------------------------------------------------ records
@@ -25,14 +26,14 @@ def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = Non
     if m is None:
         return None
     stamp, clock, tid, level, funcloc = m.groups()
-    time = (stamp_time if stamp_time is not None else stamp_to_epoch(stamp)) if stamp else None
-    tid = int(tid[:-2]) if tid else None
+    time, tid, bad = header_values(stamp, tid[:-2] if tid else None, stamp_time)
     return build_record(path, line, time, tid, level, funcloc, text[m.end():],
-                        text if raw is None else raw, with_fields)
+                        text if raw is None else raw, with_fields, bad)
 
 
-def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=True) -> Record:
-    """A Record from its header parts ('FUNC:LINE : ' or None) and message body."""
+def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=True, bad=None) -> Record:
+    """A Record from its header parts ('FUNC:LINE : ' or None) and message body;
+    bad: the header value that could not be read (values.header_values)."""
     if funcloc:
         func, src_line = split_funcloc(funcloc)
         kind, fields = located(level, body, with_fields)
@@ -40,4 +41,4 @@ def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=T
         func = src_line = None
         kind, fields = unlocated(body)
     return Record(path, line, time, tid, level, func, src_line, kind, body, raw,
-                  None if fields is None else dict(fields))
+                  None if fields is None else dict(fields), bad)

@@ -31,8 +31,6 @@ Messages of every format go through the same message families
 """
 from __future__ import annotations
 
-import calendar
-import json
 import re
 import time as _time
 
@@ -40,6 +38,7 @@ from .families import parse_message, unlocated
 from .fastpath import build_record, parse_record
 from .header import AFTER_STAMP, RECORD_ANYWHERE, RECORD_START
 from .records import Foreign, Overflow, Record
+from .values import JsonFields, civil_epoch, epoch, header_values, json_object, not_a_date, to_int, usec_epoch
 
 FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "kubevirt", "text")
 
@@ -93,18 +92,19 @@ def _strip_eol(raw: str) -> str:
     return raw
 
 
-def _bsd_time(m, ctx: Context) -> float:
+def _bsd_time(m, ctx: Context) -> float | None:
     """A BSD stamp has no year: take the context's year; a date that would lie
-    more than a day after the file's modification time is from the year before."""
+    more than a day after the file's modification time is from the year before.
+    None when it is no date (Feb 30, hour 99)."""
     mon = _MONTHS[m["mon"]]
     ctx.year_used = True
-    hh, mm, ss = m["hms"].split(":")
+    hh, mm, ss = (int(x) for x in m["hms"].split(":"))
     frac = float(m["frac"]) if m["frac"] else 0.0
     day = int(m["day"])
-    t = calendar.timegm((ctx.year, mon, day, int(hh), int(mm), int(ss))) + frac
-    if ctx.mtime is not None and t > ctx.mtime + 86400:
-        t = calendar.timegm((ctx.year - 1, mon, day, int(hh), int(mm), int(ss))) + frac
-    return t
+    t = civil_epoch(ctx.year, mon, day, hh, mm, ss)
+    if t is not None and ctx.mtime is not None and t > ctx.mtime + 86400:
+        t = civil_epoch(ctx.year - 1, mon, day, hh, mm, ss)
+    return None if t is None else t + frac
 
 
 def _iso_time(s: str) -> float | None:
@@ -120,7 +120,7 @@ def _iso_time(s: str) -> float | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    return epoch(dt.timestamp())
 
 
 def _level_less(msg: str):
@@ -157,13 +157,16 @@ def _wrapped_record(m, line_text: str, raw: str, path: str, line: int, ctx: Cont
         t = _iso_time(m["iso"])
     else:
         t = None
+    bad = not_a_date(m["bsd"] or m["iso"]) if t is None and (m["bsd"] or m["iso"]) else None
     if b is not None:
         tid_s, level, funcloc = b.groups()
-        return build_record(path, line, t, int(tid_s[:-2]), level, funcloc, msg[b.end():], raw, with_fields)
+        _, tid, bad_tid = header_values(None, tid_s[:-2])
+        return build_record(path, line, t, tid, level, funcloc, msg[b.end():], raw, with_fields,
+                            bad or bad_tid)
     if not _LIBVIRT_IDENT.match(ident):
         return None
     level, kind, fields = _level_less(msg)
-    return Record(path, line, t, None, level, None, None, kind, msg, raw, dict(fields))
+    return Record(path, line, t, None, level, None, None, kind, msg, raw, dict(fields), bad)
 
 
 def _wrapped_items(blocks, path, with_fields, ctx, syslog):
@@ -230,21 +233,13 @@ _PRIORITY = {"0": "error", "1": "error", "2": "error", "3": "error", "4": "warni
 def _json_lines(blocks, path):
     """(line, physical line, parsed object or None) of JSON-lines input."""
     line = 1
-    loads = json.loads
     for block in blocks:
         if block.tail:
             yield line - 1, block.text, Overflow
             continue
         for phys in block.text.splitlines(keepends=True):
-            obj = None
             s = phys.strip()
-            if s.startswith("{"):
-                try:
-                    obj = loads(s)
-                except ValueError:
-                    obj = None
-                if not isinstance(obj, dict):
-                    obj = None
+            obj = json_object(s) if s.startswith("{") else None
             yield line, phys, obj
             line += 1
 
@@ -269,15 +264,10 @@ def journal_json_items(blocks, path: str, with_fields: bool = False, ctx: Contex
         if msg.endswith("\n"):
             msg = msg[:-1]
         level = _PRIORITY.get(str(obj.get("PRIORITY", "")), None)
-        func = obj.get("CODE_FUNC") or None
-        try:
-            src_line = int(obj["CODE_LINE"]) if obj.get("CODE_LINE") not in (None, "") else None
-        except (TypeError, ValueError):
-            src_line = None
-        try:
-            t = int(obj["__REALTIME_TIMESTAMP"]) / 1e6
-        except (KeyError, TypeError, ValueError):
-            t = None
+        f = JsonFields(obj)       # a field present but unreadable: left empty, counted
+        func = f.get("CODE_FUNC", _text)
+        src_line = f.get("CODE_LINE", to_int)
+        t = f.get("__REALTIME_TIMESTAMP", usec_epoch)
         if func is None:
             kind, fields = unlocated(msg)
             if kind == "text":
@@ -291,14 +281,27 @@ def journal_json_items(blocks, path: str, with_fields: bool = False, ctx: Contex
             if level is None:
                 level = "unknown"
             kind, fields = parse_message(level, msg)
-        rec = Record(path, line, t, None, level, func, src_line, kind, msg, phys, dict(fields))
-        yield rec
+        yield Record(path, line, t, None, level, func, src_line, kind, msg, phys, dict(fields), f.bad)
+
+
+def _text(v) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _kubevirt_time(s) -> float | None:
     if not isinstance(s, str):
         return None
     return _iso_time(s)
+
+
+def _kubevirt_pos(pos):
+    """'func:line' -> (func, line); (None, None) for other text; None: a line number too large."""
+    if isinstance(pos, str) and ":" in pos:
+        f, _, ln = pos.rpartition(":")
+        if ln.isdigit() and f:
+            n = to_int(ln)
+            return None if n is None else (f, n)
+    return (None, None)
 
 
 def kubevirt_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
@@ -314,24 +317,17 @@ def kubevirt_items(blocks, path: str, with_fields: bool = False, ctx: Context | 
         level = {"warn": "warning", "err": "error", "fatal": "error"}.get(level, level)
         if level not in ("debug", "info", "warning", "error", "unknown"):
             level = "unknown"
-        pos = obj.get("pos")
-        func = src_line = None
-        if isinstance(pos, str) and ":" in pos:
-            f, _, ln = pos.rpartition(":")
-            if ln.isdigit() and f:
-                func, src_line = f, int(ln)
-        try:
-            tid = int(obj.get("thread")) if obj.get("thread") not in (None, "") else None
-        except (TypeError, ValueError):
-            tid = None
+        f = JsonFields(obj)       # a field present but unreadable: left empty, counted
+        func, src_line = f.get("pos", _kubevirt_pos) or (None, None)
+        tid = f.get("thread", to_int)
+        t = f.get("timestamp", _kubevirt_time)
         if func is None:
             kind, fields = unlocated(msg)
             if kind == "text":
                 kind, fields = parse_message(level, msg)
         else:
             kind, fields = parse_message(level, msg)
-        yield Record(path, line, _kubevirt_time(obj.get("timestamp")), tid, level, func, src_line,
-                     kind, msg, phys, dict(fields))
+        yield Record(path, line, t, tid, level, func, src_line, kind, msg, phys, dict(fields), f.bad)
 
 
 # ---------------------------------------------------------------- detection
@@ -345,11 +341,8 @@ def detect(sample: str) -> str:
     for ln in lines[:200]:
         s = ln.strip()
         if s.startswith("{"):
-            try:
-                o = json.loads(s)
-            except ValueError:
-                continue
-            if isinstance(o, dict):
+            o = json_object(s)
+            if o is not None:
                 objs.append(o)
     if objs and len(objs) * 2 >= min(len(lines), 200):
         if any("__REALTIME_TIMESTAMP" in o or "MESSAGE" in o for o in objs):

@@ -13,6 +13,8 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 
+from .values import to_int
+
 
 def grammar_text() -> str:
     return grammar_path().read_text(encoding="utf-8")
@@ -35,7 +37,7 @@ class RecordTransformer(Transformer):
 
     # -- header
     def tid(self, tok):
-        return int(tok[:-2])
+        return str(tok[:-2])       # its digits: read by values.to_int (it may not fit)
 
     def _header(self, items):
         stamp = tid = level = func = src_line = None
@@ -49,10 +51,10 @@ class RecordTransformer(Transformer):
                     level = str(it)
                 elif t == "FUNCLOC":
                     f, _, ln = str(it).partition(":")
-                    func, src_line = f, int(ln.split(" ", 1)[0])
+                    func, src_line = f, to_int(ln.split(" ", 1)[0])
                 else:
                     rest.append(it)
-            elif isinstance(it, int) and not isinstance(it, bool):
+            elif isinstance(it, str):
                 tid = it
             else:
                 rest.append(it)
@@ -219,7 +221,16 @@ def _parser_cache(text: str):
 def parse_with_grammar(text: str):
     """Parse one record's text (header line + continuation lines, no final
     newline) with the grammar.  Returns (stamp, tid, level, func, src_line,
-    kind, message, fields), or None when the text is not a record."""
+    kind, message, fields), or None when the text is not a record.  A thread
+    id or line number too large for 64 bits is None (values.to_int)."""
+    parsed = parse_with_grammar_text(text)
+    if parsed is None or parsed[1] is None:
+        return parsed
+    return (parsed[0], to_int(parsed[1])) + parsed[2:]
+
+
+def parse_with_grammar_text(text: str):
+    """parse_with_grammar, with the thread id as its digits (record_with_grammar reads them)."""
     p = grammar_parser()
     try:
         return p.parse(text, start="start")

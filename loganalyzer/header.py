@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from .grammar import TERMINALS as T
+from .values import to_int
 
 DATETIME = T["DATETIME"]                  # '2026-11-25 20:29:53.724+0000: '
 CLOCK = T["CLOCK"]                        # '20:29:53.724: ' (≈0.6: local time, no date)
@@ -56,7 +57,9 @@ def funcloc(names: str) -> str:
     return f"(?:{names}):{_LINE_TAIL}"
 
 
-def split_funcloc(funcloc_text: str) -> tuple[str, int]:
-    """'virKeepAliveTimerInternal:126 : ' -> ('virKeepAliveTimerInternal', 126)."""
+def split_funcloc(funcloc_text: str) -> tuple[str, int | None]:
+    """'virKeepAliveTimerInternal:126 : ' -> ('virKeepAliveTimerInternal', 126).  A line
+    number too large for 64 bits is None, not counted as a bad value: the fast analysis
+    route never reads the line numbers of the records it skips."""
     func, _, rest = funcloc_text.partition(":")
-    return func, int(rest.split(" ", 1)[0])
+    return func, to_int(rest.split(" ", 1)[0])

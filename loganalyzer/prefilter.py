@@ -25,11 +25,12 @@ import pyarrow.compute as pc
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN
 from .fastpath import parse_record
-from .header import RECORD_START_PATTERN
+from .header import HEAD, RECORD_START_PATTERN
 from .formats import _strip_eol
 from .reader import FileFacts, _daemon_from_name, _daemon_from_worker
 from .records import Foreign
 from .sources import InputError, looks_binary, open_binary
+from .values import header_values, stamp_times, to_int
 
 BLOCK = 8 << 20
 # blocks scanned at once ahead of the parser: the scan (RE2, NumPy) is the longer half of
@@ -97,16 +98,6 @@ def iter_blocks(stream, blocksize: int | None = None):
         yield block
 
 
-def _days_from_civil(y, m, d):
-    y = y - (m <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    mp = (m + 9) % 12
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
 def _indices(mask) -> np.ndarray:
     """Positions of the true values of a boolean Arrow array, as int64 NumPy
     (read from the buffer: Array.to_numpy would import pandas)."""
@@ -120,7 +111,7 @@ def _indices(mask) -> np.ndarray:
 class BlockScan:
     """What one block holds: line offsets, record starts, interesting records, times."""
 
-    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8")
+    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8", "bad")
 
     def __init__(self, buf: bytes):
         self.buf = buf
@@ -160,28 +151,25 @@ class BlockScan:
                 return v
 
             has_date = col(4) == (ord("-") - _ASCII_DIGIT0)
-            days = _days_from_civil(num(0, 1, 2, 3).astype(np.int64), num(5, 6), num(8, 9))
-            secs = days * 86400 + num(11, 12) * 3600 + num(14, 15) * 60 + num(17, 18)
-            ms = num(20, 21, 22)
-            tz = self._tz(b, o, has_date)
-            self.times = (secs - tz).astype(np.float64) + ms / 1000.0
-            self.has_date = has_date
+            self.times, real = stamp_times(
+                num(0, 1, 2, 3).astype(np.int64), num(5, 6), num(8, 9), num(11, 12), num(14, 15),
+                num(17, 18), num(20, 21, 22), col(23) == (ord("+") - _ASCII_DIGIT0), num(24, 25), num(26, 27))
+            # a stamp that is not a real date and time (month 13, year 0000) counts as none
+            self.has_date = has_date & real
+            bad = has_date & ~real
+            # a thread id too large for 64 bits: 19 digits or more at the tid's place
+            # (after the dated stamp or the clock), checked exactly in Python
+            at = np.where(has_date, 30, 14)
+            digit = (col(at) >= 0) & (col(at) <= 9) & (col(at + 9) >= 0) & (col(at + 9) <= 9) \
+                & (col(at + 18) >= 0) & (col(at + 18) <= 9)
+            for i in np.flatnonzero(digit & ~bad).tolist():
+                head = buf[o[i] + at[i]:o[i] + at[i] + 48]
+                bad[i] = to_int(head[:head.find(b":")].decode()) is None
+            self.bad = np.flatnonzero(bad)
         else:
             self.times = np.empty(0)
             self.has_date = np.empty(0, bool)
-
-    @staticmethod
-    def _tz(b, o, has_date):
-        """UTC offset in seconds of each stamp ('+0000' nearly always)."""
-        top = len(b) - 1
-        z = [b[np.minimum(o + k, top)] for k in range(23, 28)]
-        utc = (z[1] == 48) & (z[2] == 48) & (z[3] == 48) & (z[4] == 48)
-        if bool(utc[has_date].all()):
-            return 0
-        dg = [x.astype(np.int64) - 48 for x in z[1:]]
-        off = (dg[0] * 10 + dg[1]) * 3600 + (dg[2] * 10 + dg[3]) * 60
-        sign = np.where(z[0] == ord("-"), -1, 1)
-        return np.where(has_date & ~utc, sign * off, 0)
+            self.bad = np.empty(0, np.int64)
 
 
 class FastHostReader:
@@ -223,6 +211,7 @@ class FastHostReader:
         finally:
             if self.stream is None:
                 stream.close()
+        facts.warn_bad()
         return facts
 
     def _block(self, scan: BlockScan, line0: int, hc, on_foreign, on_text, last_time):
@@ -231,6 +220,9 @@ class FastHostReader:
         facts.bytes += len(buf)
         facts.lines += scan.nlines
         facts.records += len(starts)
+        if len(scan.bad):
+            facts.note_bad(line0 + int(starts[scan.bad[0]]), _bad_value(buf, off[starts[scan.bad[0]]]),
+                           len(scan.bad))
         if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
             facts.warnings.append(f"{self.display}: invalid UTF-8 replaced (first near line {line0})")
         if len(starts) == 0 or starts[0] > 0:
@@ -291,7 +283,8 @@ class FastHostReader:
             a = int(off[li])
             b = int(off[starts[k]]) if k < nstarts else len(buf)
             raw = buf[a:b].decode("utf-8", "replace")
-            rec = parse_record(_strip_eol(raw), self.display, line0 + li, raw, stamp_time=float(rec_times[k - 1]))
+            rec = parse_record(_strip_eol(raw), self.display, line0 + li, raw,
+                               stamp_time=float(rec_times[k - 1]) if scan.has_date[k - 1] else None)
             if rec is None:
                 continue
             kind = rec.kind
@@ -302,6 +295,13 @@ class FastHostReader:
                 facts.daemon = _daemon_from_worker(rec.fields.get("worker") or "")
             hc.feed(rec)
         return last_time
+
+
+def _bad_value(buf: bytes, start: int) -> str:
+    """What could not be read in the header of the record at start (values.header_values)."""
+    end = buf.find(b"\n", start, start + 200)
+    m = HEAD.match(buf[start:end if end >= 0 else start + 200].decode("utf-8", "replace"))
+    return header_values(m[1], m[3][:-2] if m[3] else None)[2]
 
 
 def _scan_ahead(blocks, ahead: bool = True):

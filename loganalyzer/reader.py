@@ -5,7 +5,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from . import formats
-from .records import Foreign, Record, stamp_to_epoch
+from .records import Foreign, Record
 from .sources import InputError, PeekStream, looks_binary, open_binary, read_blocks
 
 # A physical line longer than this is cut: its first LONG_LINE bytes are read
@@ -31,9 +31,26 @@ class FileFacts:
     error: str | None = None
     # syslog / journal text carries no year: the year that was assumed, else None
     year_assumed: int | None = None
+    # records kept with a value left empty: a time stamp that is not a date, a thread id
+    # too large, a JSON field of the wrong type (values.py)
+    bad_values: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def note_bad(self, line: int, what: str, n: int = 1):
+        """n records with an unreadable value; what: the first one's (at line)."""
+        if not self.bad_values:
+            self._first_bad = (line, what)
+        self.bad_values += n
+
+    def warn_bad(self):
+        """The one warning about bad_values, once the input is read."""
+        if self.bad_values:
+            line, what = self._first_bad
+            n = self.bad_values
+            self.warn(f"{self.path}: line {line}: {what}: the value is left empty and the record kept "
+                      f"({n} record{'s' if n > 1 else ''} with a value that cannot be read)")
 
     def warn(self, msg: str):
         if msg not in self.warnings:
@@ -85,6 +102,8 @@ class _Seen:
                 if self.first_time is None:
                     self.first_time = t
                 self.last = t
+            if item.bad is not None:
+                r.facts.note_bad(item.line, item.bad)
             k = item.kind
             if k == "version" or k == "hostname":
                 r.facts.note_header(k, item.fields)
@@ -209,6 +228,7 @@ class LogReader:
         facts.records = nrec
         facts.first_time = first_time
         facts.last_time = last_time
+        facts.warn_bad()
         if self._ctx.year_used:
             facts.year_assumed = self._ctx.year
             facts.warn(f"{d}: time stamps carry no year: assumed {self._ctx.year} ({self._ctx.year_source}); "
@@ -255,9 +275,7 @@ class LogReader:
                     seen = 1
                     yield tbl
                 self._absorb(ft, seen)
-                nrec = ft.records
-                first_time = stamp_to_epoch(ft.first_stamp) if ft.first_stamp else None
-                last = stamp_to_epoch(ft.last_stamp) if ft.last_stamp else None
+                nrec, first_time, last = ft.records, ft.first_time, ft.last_time
             else:
                 out = []
                 acc = _Seen(self)
@@ -288,6 +306,9 @@ class LogReader:
             if facts.daemon is None:
                 facts.daemon = _daemon_from_worker(w)
         ft.workers.clear()
+        for line, what, n in ft.bad:
+            facts.note_bad(line, what, n)
+        ft.bad.clear()
 
 
 def _short(e: Exception) -> str:

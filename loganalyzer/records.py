@@ -6,11 +6,9 @@ agree on every sample.
 """
 from __future__ import annotations
 
-import calendar
-import functools
-
 from .families import parse_fields
-from .grammar import parse_with_grammar
+from .grammar import parse_with_grammar_text
+from .values import epoch, header_values, stamp_to_epoch  # noqa: F401 (stamp_to_epoch re-exported)
 
 LEVELS = ("debug", "info", "warning", "error", "unknown")
 
@@ -24,13 +22,15 @@ class Record:
     `time` is seconds since the epoch (UTC) as a float, or None when the line
     carries no date (the 0.6-era clock-only format).  `fields` is parsed from
     the message on first use, so readers that only look at headers stay fast.
+    `bad` says which value of the record could not be read and was left empty
+    (values.py: a stamp that is not a date, a thread id too large), else None.
     """
 
     __slots__ = ("path", "line", "time", "tid", "level", "func", "src_line",
-                 "kind", "message", "raw", "_fields")
+                 "kind", "message", "raw", "_fields", "bad")
 
     def __init__(self, path, line, time, tid, level, func, src_line, kind,
-                 message, raw, fields=None):
+                 message, raw, fields=None, bad=None):
         self.path = path
         self.line = line
         self.time = time
@@ -42,6 +42,7 @@ class Record:
         self.message = message
         self.raw = raw
         self._fields = fields
+        self.bad = bad
 
     @property
     def fields(self) -> dict:
@@ -97,39 +98,21 @@ class Overflow(Foreign):
 
 
 # ---------------------------------------------------------------- time stamps
-@functools.lru_cache(maxsize=4096)
-def _midnight(date: str) -> int:
-    y, m, d = int(date[0:4]), int(date[5:7]), int(date[8:10])
-    return calendar.timegm((y, m, d, 0, 0, 0))
-
-
 def fmt_time(t: float | None) -> str:
-    """Epoch seconds -> '2026-11-25 20:29:53.724' (UTC), '-' for None."""
-    if t is None:
+    """Epoch seconds -> '2026-11-25 20:29:53.724' (UTC), '-' for None (and for a
+    time no calendar shows, which values.py keeps out of records)."""
+    if epoch(t) is None:
         return "-"
     from datetime import datetime, timezone
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
-def stamp_to_epoch(stamp: str) -> float | None:
-    """'2026-11-25 20:29:53.724+0000' (trailing ': ' allowed) -> epoch seconds."""
-    if len(stamp) < 28 or stamp[4] != "-":
-        return None
-    secs = (_midnight(stamp[:10]) + int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60
-            + int(stamp[17:19]) + int(stamp[20:23]) / 1000.0)
-    off = stamp[23:28]
-    if off != "+0000":
-        sign = 1 if off[0] == "+" else -1
-        secs -= sign * (int(off[1:3]) * 3600 + int(off[3:5]) * 60)
-    return secs
-
-
 # ------------------------------------------------------------ the grammar route
 def record_with_grammar(text: str, path: str, line: int, raw: str) -> "Record | None":
     """A Record built from the grammar alone (the reference the fast path is held to)."""
-    parsed = parse_with_grammar(text)
+    parsed = parse_with_grammar_text(text)
     if parsed is None:
         return None
     stamp, tid, level, func, src_line, kind, message, fields = parsed
-    time = stamp_to_epoch(stamp) if stamp and len(stamp) > 12 else None
-    return Record(path, line, time, tid, level, func, src_line, kind, message, raw, fields)
+    time, tid, bad = header_values(stamp if stamp and len(stamp) > 12 else None, tid)
+    return Record(path, line, time, tid, level, func, src_line, kind, message, raw, fields, bad)

@@ -23,6 +23,7 @@ from .families import classify, error_fields, unlocated
 from .formats import FOREIGN, RECORDS, record_chunks
 from .header import AFTER_TID, RECORD_START, SPLIT_AT_START, TERMINAL_END, split_funcloc
 from .records import LEVELS
+from .values import EPOCH_MAX, EPOCH_MIN, header_values, stamp_to_epoch, to_int
 
 # Fields common enough to be columns of their own; the rest go to `fields` (JSON).
 COMMON = ("client", "ka", "conn", "dconn", "sock", "mon", "vm", "domain", "uuid")
@@ -84,10 +85,43 @@ def _time_from_epoch(values) -> pa.Array:
     return pa.array(out, type=pa.timestamp("ms", tz="UTC"), mask=~ok)
 
 
-def _time_from_stamps(stamps) -> pa.Array:
-    """DATETIME terminals ('2026-11-25 20:29:53.724+0000: ', None for the clock-only form) -> UTC."""
+def _time_from_stamps(stamps):
+    """DATETIME terminals ('2026-11-25 20:29:53.724+0000: ', None for the clock-only form)
+    -> (UTC times, mask of the records whose stamp is no real date and time, or None when
+    there is none): such a time is null, by the rule of values.stamp_to_epoch."""
     text = pc.utf8_rtrim(pa.array(stamps, type=pa.string()), characters=TERMINAL_END)
-    return text.cast(pa.timestamp("ms", tz="UTC"))
+    try:
+        t = text.cast(_TIME)
+    except (pa.ArrowInvalid, OverflowError):       # month 13, hour 99, an offset of 24 hours ...
+        t = pa.array([_stamp_ms(s) for s in stamps], type=_TIME)
+    # Arrow reads stamps that Python's datetime does not hold (year 0000): the same range
+    ms = t.cast(pa.int64())
+    out = pc.fill_null(pc.or_(pc.less(ms, _MS_MIN), pc.greater_equal(ms, _MS_MAX)), False)
+    if pc.any(out).as_py():
+        t = pc.if_else(out, pa.scalar(None, _TIME), t)
+    if t.null_count == text.null_count:
+        return t, None
+    return t, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(t)))
+
+
+_TIME = pa.timestamp("ms", tz="UTC")
+_MS_MIN, _MS_MAX = round(EPOCH_MIN * 1000), round(EPOCH_MAX * 1000)
+
+
+def _stamp_ms(stamp):
+    t = None if stamp is None else stamp_to_epoch(stamp)
+    return None if t is None else round(t * 1000)
+
+
+def _tids(tids):
+    """TID terminals ('13681: ', None) -> (thread ids, mask of those too large for 64 bits,
+    or None when there is none): such an id is null."""
+    text = pc.utf8_rtrim(pa.array(tids, type=pa.string()), characters=TERMINAL_END)
+    try:
+        return text.cast(pa.int64()), None
+    except (pa.ArrowInvalid, OverflowError):
+        ints = pa.array([None if x is None else to_int(x) for x in text.to_pylist()], type=pa.int64())
+        return ints, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(ints)))
 
 
 def _table(path, n, line, time, tid, entry_cols) -> pa.Table:
@@ -127,9 +161,10 @@ class FileTables:
         self.path = path
         self.want_workers = want_workers
         self.records = 0
-        self.first_stamp = None
-        self.last_stamp = None
+        self.first_time = None
+        self.last_time = None
         self.heads = []        # (kind, fields) of version / hostname lines
+        self.bad = []          # (first line, what, records) of header values that cannot be read
         self.workers = []      # worker names of thread_job records (daemon name)
         self.foreign = []      # (line, nlines) before / between records
         self._reset()
@@ -226,9 +261,15 @@ class FileTables:
     def _make_table(self, lines, stamps, tids, idx) -> pa.Table:
         n = len(lines)
         self.records += n
-        if self.first_stamp is None:
-            self.first_stamp = next((d for d in stamps if d is not None), None)
-        self.last_stamp = next((d for d in reversed(stamps) if d is not None), self.last_stamp)
+        time, bad_time = _time_from_stamps(stamps)
+        tid, bad_tid = _tids(tids)
+        if bad_time is not None or bad_tid is not None:
+            self._note_bad(lines, stamps, tids, bad_time, bad_tid)
+        if time.null_count < n:
+            ms = time.cast(pa.int64()).drop_null()
+            if self.first_time is None:
+                self.first_time = ms[0].as_py() / 1000.0
+            self.last_time = ms[-1].as_py() / 1000.0
         if self._new:
             cols = list(zip(*self._new))
             new = [_dict_col(cols[0], _LEVELS_ARR).indices, pa.array(cols[1], type=pa.string()),
@@ -244,6 +285,11 @@ class FileTables:
         level = pa.DictionaryArray.from_arrays(d[0].take(idx), _LEVELS_ARR)
         kind = d[3].take(idx).dictionary_encode()
         entry_cols = [level, d[1].take(idx), d[2].take(idx), kind] + [c.take(idx) for c in d[4:]]
-        tid = pc.utf8_rtrim(pa.array(tids, type=pa.string()), characters=TERMINAL_END).cast(pa.int64())
-        return _table(self.path, n, pa.array(lines, type=pa.int64()), _time_from_stamps(stamps),
-                      tid, entry_cols)
+        return _table(self.path, n, pa.array(lines, type=pa.int64()), time, tid, entry_cols)
+
+    def _note_bad(self, lines, stamps, tids, bad_time, bad_tid):
+        bad = bad_time if bad_tid is None else bad_tid if bad_time is None else bad_time | bad_tid
+        i = int(np.flatnonzero(bad)[0])
+        tid = tids[i][:-len(TERMINAL_END)] if tids[i] else None
+        what = header_values(stamps[i], tid)[2]
+        self.bad.append((int(lines[i]), what, int(bad.sum())))

@@ -2,11 +2,11 @@
 events and query-migrate replies), migration status changes, and the QEMU process's end."""
 from __future__ import annotations
 
-import json
 import re
 
 from .objects import (QEMU_STOP_KINDS, DowntimeLimit, Evidence, EvidenceKind as K, MemoryPass, MigrationFact,
                       QemuStatus)
+from ..values import json_number, json_object
 from .reading import Handlers
 from .state import as_int, ev
 
@@ -68,26 +68,28 @@ def monitor_reply(st, rec):
     mig = st.find_active(st.live.mons.get(rec.fields.get("mon")))
     if mig is None:
         return
-    try:
-        reply = json.loads(rec.fields.get("reply", ""))["return"]
-    except (ValueError, KeyError, TypeError):
+    reply = (json_object(rec.fields.get("reply", "")) or {}).get("return")
+    if not isinstance(reply, dict):
         return
     if not stats:
         # query-migrate-parameters: the downtime the migration must fit in to complete
-        limit = reply.get("downtime-limit") if isinstance(reply, dict) else None
-        if isinstance(limit, (int, float)):
+        limit = json_number(reply.get("downtime-limit"))
+        if limit is not None:
             mig.downtime_limit = DowntimeLimit(limit, Evidence.of(rec, f"QEMU's downtime limit: {limit} ms",
                                                                  K.QEMU_DOWNTIME_LIMIT))
         return
-    ram = reply.get("ram") or {}
+    ram = reply.get("ram")
+    if not isinstance(ram, dict):
+        ram = {}
+    num = json_number       # a number that does not fit is left unread
     sample = {
         "time": rec.time, "line": rec.line, "status": reply.get("status"),
-        "total_time_ms": reply.get("total-time"), "expected_downtime_ms": reply.get("expected-downtime"),
-        "transferred": ram.get("transferred"), "remaining": ram.get("remaining"),
-        "total": ram.get("total"), "mbps": ram.get("mbps"),
-        "dirty_pages_rate": ram.get("dirty-pages-rate"), "page_size": ram.get("page-size"),
-        "dirty_sync_count": ram.get("dirty-sync-count"),
-        "cpu_throttle": reply.get("cpu-throttle-percentage"),
+        "total_time_ms": num(reply.get("total-time")), "expected_downtime_ms": num(reply.get("expected-downtime")),
+        "transferred": num(ram.get("transferred")), "remaining": num(ram.get("remaining")),
+        "total": num(ram.get("total")), "mbps": num(ram.get("mbps")),
+        "dirty_pages_rate": num(ram.get("dirty-pages-rate")), "page_size": num(ram.get("page-size")),
+        "dirty_sync_count": num(ram.get("dirty-sync-count")),
+        "cpu_throttle": num(reply.get("cpu-throttle-percentage")),
     }
     prev = mig.stats[-1] if mig.stats else None
     mig.stats.append(sample)

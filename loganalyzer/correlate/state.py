@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..values import to_int
 from .objects import AbortRequest, Connection, Evidence, EvidenceKind, Gap, Migration, Place, ThreadInfo
 
 KEEP_UNEVENTFUL = 5000      # closed connections with nothing to report, kept for the tables
@@ -216,7 +217,5 @@ def noted(e: Evidence, note: str, kind: EvidenceKind) -> Evidence:
 
 
 def as_int(v, default=None):
-    try:
-        return int(v, 0) if isinstance(v, str) else int(v)
-    except (TypeError, ValueError):
-        return default
+    n = to_int(v, 0)           # a number too large for 64 bits is left unread
+    return default if n is None else n
