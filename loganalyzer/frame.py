@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from .csvcells import write_csv
 from .reader import FileFacts, LogReader
 from .records import LEVELS, Record
 from .rows import COLUMNS, COMMON, SCHEMA, empty_table, records_table  # noqa: F401 (COLUMNS, COMMON re-exported)
@@ -235,11 +236,11 @@ def write_frames(frames, out: str) -> int:
             for df in frames:
                 if isinstance(df, pa.Table):
                     df = table_to_frame(df)
-                df.to_csv(fh, index=False, header=first)
+                write_csv(df, fh, header=first)
                 first = False
                 n += len(df)
             if first:
-                empty_frame().to_csv(fh, index=False)
+                write_csv(empty_frame(), fh)
     elif out.endswith(".jsonl") or out.endswith(".json"):
         with open(out, "w", encoding="utf-8") as fh:
             for df in frames:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..csvcells import write_csv
+
 
 @dataclass
 class ScanError:
@@ -91,7 +93,7 @@ class ScanResult:
                     out[c] = out[c].astype("string")
             out.to_parquet(output, index=False)
         elif low.endswith(".csv"):
-            df.to_csv(output, index=False)
+            write_csv(df, output)       # formulas neutralised, text quoted (csvcells.py)
         elif low.endswith((".jsonl", ".ndjson")):
             df.to_json(output, orient="records", lines=True, date_format="iso", date_unit="ms")
         else:
