@@ -203,32 +203,7 @@ def _report_problems(a) -> None:
         typer.echo(f"loganalyzer: warning: {p}", err=True)
 
 
-class _NoPandas:
-    """Import hook that answers 'not installed' for pandas.  pyarrow imports pandas
-    (about 50 MB) the first time it converts a Python list, even where nothing needs
-    it; `events` to parquet or to a summary is Arrow from end to end."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not needed by this command")
-        return None
-
-
-def _arrow_only(argv) -> bool:
-    """Is this process an `events` run whose output needs no pandas (parquet or none)?"""
-    if not argv or argv[0] != "events":
-        return False
-    for flag in ("-o", "--output"):
-        if flag in argv[:-1]:
-            return argv[argv.index(flag) + 1].endswith(".parquet")
-    return not any(a.startswith("--output=") and not a.endswith(".parquet") for a in argv)
-
-
 def main():
-    # decided here, for the whole process: the library and in-process callers keep pandas
-    if "pandas" not in sys.modules and _arrow_only(sys.argv[1:]):
-        sys.meta_path.insert(0, _NoPandas)
     try:
         app()
     except KeyboardInterrupt:

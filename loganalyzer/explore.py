@@ -45,27 +45,10 @@ def events(paths, input_format=None, since=None, until=None, tid=None, grep=None
     """The CLI's `events`: the event table of every input (same filters).  The per-input facts
     the CLI prints (format, lines, records, hostname, libvirt version) are in
     ``df.attrs["inputs"]`` (a list of dicts; ``pd.DataFrame(df.attrs["inputs"])``)."""
-    import inspect
-
-    from . import frame
+    from .frame import events_frame
     paths = [os.fspath(paths)] if isinstance(paths, (str, os.PathLike)) else [os.fspath(p) for p in paths]
     facts: list = []
-    if "facts_out" in inspect.signature(frame.events_frame).parameters:
-        df = frame.events_frame(paths, input_format, since=since, until=until, tid=tid, grep=grep,
-                                facts_out=facts)
-    elif hasattr(frame, "iter_event_tables") and hasattr(frame, "_concat_frame"):
-        # events_frame's own assembly (it has no facts_out yet), keeping each input's facts
-        flt = frame.EventFilter(since, until, tid, grep)
-        tables = list(frame.iter_event_tables(paths, input_format, flt if flt.active else None,
-                                              facts_out=facts))
-        df = frame._concat_frame(tables) if tables else frame.empty_frame()
-    else:
-        flt = frame.EventFilter(since, until, tid, grep)
-        frames = list(frame.iter_event_frames(paths, input_format, flt if flt.active else None,
-                                              facts_out=facts))
-        df = pd.concat(frames, ignore_index=True) if frames else frame.events_frame([])
-        for c in ("path", "kind"):
-            df[c] = df[c].astype("category")
+    df = events_frame(paths, input_format, since=since, until=until, tid=tid, grep=grep, facts_out=facts)
     df.attrs["inputs"] = [f.as_dict() for f in facts]
     return df
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from .arrays import from_numpy
 from .csvcells import write_csv
 from .reader import FileFacts, LogReader
 from .records import LEVELS, Record
@@ -156,7 +157,7 @@ def iter_event_tables(paths, input_format=None, event_filter: EventFilter | None
             else:
                 for tbl in reader.tables():
                     if event_filter is not None and event_filter.active:
-                        tbl = tbl.filter(pa.array(event_filter.mask_table(tbl)))
+                        tbl = tbl.filter(from_numpy(event_filter.mask_table(tbl), pa.bool_()))
                     if tbl.num_rows:
                         yield tbl
         except InputError as e:
@@ -197,10 +198,12 @@ def _error_facts(msg: str) -> FileFacts:
     return f
 
 
-def events_frame(paths, input_format=None, since=None, until=None, tid=None, grep=None) -> "pd.DataFrame":
-    """Every record of every input as one DataFrame (see COLUMNS)."""
+def events_frame(paths, input_format=None, since=None, until=None, tid=None, grep=None,
+                 facts_out: list | None = None) -> "pd.DataFrame":
+    """Every record of every input as one DataFrame (see COLUMNS); facts_out, when given,
+    receives each input's FileFacts."""
     flt = EventFilter(since, until, tid, grep)
-    tables = list(iter_event_tables(paths, input_format, flt if flt.active else None))
+    tables = list(iter_event_tables(paths, input_format, flt if flt.active else None, facts_out=facts_out))
     if not tables:
         return empty_frame()
     return _concat_frame(tables)

@@ -26,10 +26,9 @@ from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN
 from .fastpath import parse_record
 from .header import HEAD, RECORD_START_PATTERN
-from .formats import _strip_eol
-from .reader import FileFacts, _daemon_from_name, _daemon_from_worker
+from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign
-from .sources import InputError, looks_binary, open_binary
+from .sources import STREAM_ERRORS, InputError, looks_binary, open_binary
 from .values import header_values, stamp_times, to_int
 
 BLOCK = 8 << 20
@@ -38,23 +37,8 @@ BLOCK = 8 << 20
 SCAN_THREADS = 2
 
 
-def _stream_errors():
-    import lzma
-    import zlib
-    errs = [EOFError, OSError, lzma.LZMAError, zlib.error]
-    try:
-        import zstandard
-        errs.append(zstandard.ZstdError)
-    except ImportError:
-        pass
-    return tuple(errs)
-
-
-_STREAM_ERRORS = _stream_errors()
-# a record start in bytes, found from the end of a block to cut it there
 _ASCII_DIGIT0 = 48
-
-
+# a record start in bytes, found from the end of a block to cut it there
 _START_AT = re.compile(RECORD_START_PATTERN.encode())
 _RECORD_START_LINE = "^" + RECORD_START_PATTERN
 
@@ -189,7 +173,7 @@ class FastHostReader:
     def run(self, correlator, on_foreign=None, on_text=None) -> FileFacts:
         facts = self.facts
         facts.format = "file"
-        facts.daemon = _daemon_from_name(self.display)
+        facts.daemon = daemon_from_name(self.display)
         stream = self.stream or open_binary(self.path)
         line0 = 1
         last_time = None
@@ -204,7 +188,7 @@ class FastHostReader:
                     line0 += scan.nlines
             finally:
                 scans.close()
-        except _STREAM_ERRORS as e:
+        except STREAM_ERRORS as e:
             if facts.error is None:
                 facts.error = (f"{self.display}: compressed stream is truncated or corrupt "
                                f"({str(e).splitlines()[0][:100]}); records before the break are kept")
@@ -283,7 +267,8 @@ class FastHostReader:
             a = int(off[li])
             b = int(off[starts[k]]) if k < nstarts else len(buf)
             raw = buf[a:b].decode("utf-8", "replace")
-            rec = parse_record(_strip_eol(raw), self.display, line0 + li, raw,
+            text = raw[:-1].removesuffix("\r") if raw.endswith("\n") else raw
+            rec = parse_record(text, self.display, line0 + li, raw,
                                stamp_time=float(rec_times[k - 1]) if scan.has_date[k - 1] else None)
             if rec is None:
                 continue
@@ -292,7 +277,7 @@ class FastHostReader:
                 facts.note_header(kind, rec.fields)
                 continue
             if kind == "thread_job" and facts.daemon is None:
-                facts.daemon = _daemon_from_worker(rec.fields.get("worker") or "")
+                facts.daemon = daemon_from_worker(rec.fields.get("worker") or "")
             hc.feed(rec)
         return last_time
 

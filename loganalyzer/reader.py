@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import formats
 from .records import Foreign, Record
-from .sources import InputError, PeekStream, looks_binary, open_binary, read_blocks
+from .sources import STREAM_ERRORS, InputError, PeekStream, looks_binary, open_binary, read_blocks
 
 # A physical line longer than this is cut: its first LONG_LINE bytes are read
 # (as a record or foreign text), the rest is kept as unparsed text, streamed.
@@ -66,7 +66,7 @@ class FileFacts:
             self.hostname = fields.get("hostname")
 
 
-def _daemon_from_name(path: str) -> str | None:
+def daemon_from_name(path: str) -> str | None:
     base = os.path.basename(path)
     for d in ("virtqemud", "virtproxyd", "libvirtd", "virtlogd", "virtnetworkd", "virtstoraged"):
         if base.startswith(d):
@@ -74,7 +74,7 @@ def _daemon_from_name(path: str) -> str | None:
     return None
 
 
-def _daemon_from_worker(w: str) -> str | None:
+def daemon_from_worker(w: str) -> str | None:
     if w.startswith(("rpc-", "prio-rpc-")) and w.split("-")[-1] not in ("worker", "admin"):
         return w.split("-")[-1]
     return None
@@ -108,7 +108,7 @@ class _Seen:
             if k == "version" or k == "hostname":
                 r.facts.note_header(k, item.fields)
             elif k == "thread_job" and r.facts.daemon is None:
-                r.facts.daemon = _daemon_from_worker(item.fields.get("worker") or "")
+                r.facts.daemon = daemon_from_worker(item.fields.get("worker") or "")
             return True
         n = item.nlines
         r.facts.unparsed += n
@@ -163,11 +163,11 @@ class LogReader:
                 if not more:
                     break
                 head += more
-        except Exception as e:
+        except STREAM_ERRORS as e:
             try:
                 stream.close()
-            except Exception:
-                pass
+            except STREAM_ERRORS:
+                pass            # the read's error is the one to report
             raise InputError(f"{d}: cannot read ({_short(e)})") from None
         if looks_binary(head):
             stream.close()
@@ -179,7 +179,7 @@ class LogReader:
             stream.close()
             raise InputError(f"{d}: unknown input format {fmt!r} (known: {', '.join(formats.ITEMS)})")
         facts.format = fmt
-        facts.daemon = _daemon_from_name(d)
+        facts.daemon = daemon_from_name(d)
         if not head:
             facts.warn(f"{d}: empty file: 0 records")
         mtime = None
@@ -304,7 +304,7 @@ class LogReader:
         ft.heads.clear()
         for w in ft.workers:
             if facts.daemon is None:
-                facts.daemon = _daemon_from_worker(w)
+                facts.daemon = daemon_from_worker(w)
         ft.workers.clear()
         for line, what, n in ft.bad:
             facts.note_bad(line, what, n)

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrays import from_numpy, ints, strings
 from .families import classify, error_fields, unlocated
 from .formats import FOREIGN, RECORDS, record_chunks
 from .header import AFTER_TID, RECORD_START, SPLIT_AT_START, TERMINAL_END, split_funcloc
@@ -45,7 +46,7 @@ SCHEMA = pa.schema([
     pa.field("tid", pa.int64()), pa.field("level", _DICT), pa.field("func", pa.string()),
     pa.field("src_line", pa.int64()), pa.field("kind", _DICT), pa.field("message", pa.string())]
     + [pa.field(c, pa.string()) for c in COMMON] + [pa.field("fields", pa.string())])
-_LEVELS_ARR = pa.array(list(LEVELS), type=pa.string())
+_LEVELS_ARR = strings(list(LEVELS))
 
 
 def fields_tail(fields) -> tuple:
@@ -65,7 +66,7 @@ def fields_tail(fields) -> tuple:
 
 # ------------------------------------------------------------ Arrow helpers
 def _dict_col(values, categories=None) -> pa.DictionaryArray:
-    arr = pa.array(values, type=pa.string())
+    arr = strings(values)
     if categories is None:
         return arr.dictionary_encode()
     idx = pc.index_in(arr, value_set=categories)
@@ -73,7 +74,7 @@ def _dict_col(values, categories=None) -> pa.DictionaryArray:
 
 
 def _path_col(path: str, n: int) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([path]))
+    return pa.DictionaryArray.from_arrays(from_numpy(np.zeros(n, dtype=np.int32), pa.int32()), strings([path]))
 
 
 def _time_from_epoch(values) -> pa.Array:
@@ -82,18 +83,18 @@ def _time_from_epoch(values) -> pa.Array:
     ok = ~np.isnan(ms)
     out = np.zeros(len(t), dtype="int64")
     out[ok] = ms[ok].astype("int64")
-    return pa.array(out, type=pa.timestamp("ms", tz="UTC"), mask=~ok)
+    return from_numpy(out, pa.timestamp("ms", tz="UTC"), ok)
 
 
 def _time_from_stamps(stamps):
     """DATETIME terminals ('2026-11-25 20:29:53.724+0000: ', None for the clock-only form)
     -> (UTC times, mask of the records whose stamp is no real date and time, or None when
     there is none): such a time is null, by the rule of values.stamp_to_epoch."""
-    text = pc.utf8_rtrim(pa.array(stamps, type=pa.string()), characters=TERMINAL_END)
+    text = pc.utf8_rtrim(strings(stamps, ascii=True), characters=TERMINAL_END)
     try:
         t = text.cast(_TIME)
     except (pa.ArrowInvalid, OverflowError):       # month 13, hour 99, an offset of 24 hours ...
-        t = pa.array([_stamp_ms(s) for s in stamps], type=_TIME)
+        t = ints([_stamp_ms(s) for s in stamps]).cast(_TIME)
     # Arrow reads stamps that Python's datetime does not hold (year 0000): the same range
     ms = t.cast(pa.int64())
     out = pc.fill_null(pc.or_(pc.less(ms, _MS_MIN), pc.greater_equal(ms, _MS_MAX)), False)
@@ -116,12 +117,12 @@ def _stamp_ms(stamp):
 def _tids(tids):
     """TID terminals ('13681: ', None) -> (thread ids, mask of those too large for 64 bits,
     or None when there is none): such an id is null."""
-    text = pc.utf8_rtrim(pa.array(tids, type=pa.string()), characters=TERMINAL_END)
+    text = pc.utf8_rtrim(strings(tids, ascii=True), characters=TERMINAL_END)
     try:
         return text.cast(pa.int64()), None
     except (pa.ArrowInvalid, OverflowError):
-        ints = pa.array([None if x is None else to_int(x) for x in text.to_pylist()], type=pa.int64())
-        return ints, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(ints)))
+        ids = ints([None if x is None else to_int(x) for x in text.to_pylist()])
+        return ids, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(ids)))
 
 
 def _table(path, n, line, time, tid, entry_cols) -> pa.Table:
@@ -139,12 +140,11 @@ def records_table(path, records) -> pa.Table:
     n = len(records)
     ents = [(r.level, r.func, r.src_line, r.kind, r.message) + fields_tail(r.fields) for r in records]
     cols = list(zip(*ents)) if n else [()] * len(ENTRY_COLUMNS)
-    entry_cols = [_dict_col(cols[0], _LEVELS_ARR), pa.array(cols[1], type=pa.string()),
-                  pa.array(cols[2], type=pa.int64()), _dict_col(cols[3]),
-                  pa.array(cols[4], type=pa.string())] + [pa.array(c, type=pa.string()) for c in cols[5:]]
-    line = pa.array([r.line for r in records], type=pa.int64())
+    entry_cols = [_dict_col(cols[0], _LEVELS_ARR), strings(cols[1]), ints(cols[2]), _dict_col(cols[3]),
+                  strings(cols[4])] + [strings(c) for c in cols[5:]]
+    line = ints([r.line for r in records])
     time = _time_from_epoch([r.time for r in records])
-    tid = pa.array([r.tid for r in records], type=pa.int64())
+    tid = ints([r.tid for r in records])
     if path is None:
         tbl = _table("", n, line, time, tid, entry_cols)
         return tbl.set_column(0, "path", _dict_col([r.path for r in records]))
@@ -272,20 +272,19 @@ class FileTables:
             self.last_time = ms[-1].as_py() / 1000.0
         if self._new:
             cols = list(zip(*self._new))
-            new = [_dict_col(cols[0], _LEVELS_ARR).indices, pa.array(cols[1], type=pa.string()),
-                   pa.array(cols[2], type=pa.int64()), pa.array(cols[3], type=pa.string()),
-                   pa.array(cols[4], type=pa.string())] + [pa.array(c, type=pa.string()) for c in cols[5:]]
+            new = [_dict_col(cols[0], _LEVELS_ARR).indices, strings(cols[1]), ints(cols[2]), strings(cols[3]),
+                   strings(cols[4])] + [strings(c) for c in cols[5:]]
             self._new = []
             if self._dict is None:
                 self._dict = new
             else:
                 self._dict = [pa.concat_arrays([old, x]) for old, x in zip(self._dict, new)]
-        idx = pa.array(idx)
+        idx = from_numpy(idx, pa.int32())
         d = self._dict
         level = pa.DictionaryArray.from_arrays(d[0].take(idx), _LEVELS_ARR)
         kind = d[3].take(idx).dictionary_encode()
         entry_cols = [level, d[1].take(idx), d[2].take(idx), kind] + [c.take(idx) for c in d[4:]]
-        return _table(self.path, n, pa.array(lines, type=pa.int64()), time, tid, entry_cols)
+        return _table(self.path, n, from_numpy(lines, pa.int64()), time, tid, entry_cols)
 
     def _note_bad(self, lines, stamps, tids, bad_time, bad_tid):
         bad = bad_time if bad_tid is None else bad_tid if bad_time is None else bad_time | bad_tid

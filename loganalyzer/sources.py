@@ -21,6 +21,11 @@ class InputError(Exception):
     """Unusable input: the message is one line that names the file."""
 
 
+# what reading a stream raises when the file cannot be read or its compression is truncated
+# or corrupt (gzip's and bz2's errors are OSErrors)
+STREAM_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, zstandard.ZstdError)
+
+
 COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".zstd")
 
 
@@ -212,7 +217,7 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
             while got < blocksize:
                 try:
                     p = stream.read(piece)
-                except (EOFError, OSError, lzma.LZMAError, zlib.error, zstandard.ZstdError) as e:
+                except STREAM_ERRORS as e:
                     if on_error:
                         on_error(f"compressed stream is truncated or corrupt ({_short(e)})")
                     broken = True
