@@ -65,3 +65,12 @@ def strings(values, ascii: bool = False) -> pa.Array:
     large = pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
                                   null_count=nulls)
     return large.cast(pa.string())
+
+
+def scalar(value, type: pa.DataType) -> pa.Scalar:
+    """An Arrow scalar (None: null) for compute functions, which would make one with
+    pyarrow.scalar() from a Python value (and import pandas)."""
+    if value is None:
+        return pa.nulls(1, type)[0]
+    dtype = bool if pa.types.is_boolean(type) else np.int64
+    return from_numpy(np.array([value], dtype=dtype), type)[0]

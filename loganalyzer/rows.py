@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import from_numpy, ints, strings
+from .arrays import from_numpy, ints, scalar, strings
 from .families import classify, error_fields, unlocated
 from .formats import FOREIGN, RECORDS, record_chunks
 from .header import AFTER_TID, RECORD_START, SPLIT_AT_START, TERMINAL_END, split_funcloc
@@ -97,16 +97,17 @@ def _time_from_stamps(stamps):
         t = ints([_stamp_ms(s) for s in stamps]).cast(_TIME)
     # Arrow reads stamps that Python's datetime does not hold (year 0000): the same range
     ms = t.cast(pa.int64())
-    out = pc.fill_null(pc.or_(pc.less(ms, _MS_MIN), pc.greater_equal(ms, _MS_MAX)), False)
+    out = pc.fill_null(pc.or_(pc.less(ms, _MS_MIN), pc.greater_equal(ms, _MS_MAX)), _FALSE)
     if pc.any(out).as_py():
-        t = pc.if_else(out, pa.scalar(None, _TIME), t)
+        t = pc.if_else(out, scalar(None, _TIME), t)
     if t.null_count == text.null_count:
         return t, None
     return t, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(t)))
 
 
 _TIME = pa.timestamp("ms", tz="UTC")
-_MS_MIN, _MS_MAX = round(EPOCH_MIN * 1000), round(EPOCH_MAX * 1000)
+_MS_MIN, _MS_MAX = scalar(round(EPOCH_MIN * 1000), pa.int64()), scalar(round(EPOCH_MAX * 1000), pa.int64())
+_FALSE = scalar(False, pa.bool_())
 
 
 def _stamp_ms(stamp):
