@@ -145,8 +145,9 @@ def timeline(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the
         fail(str(e).splitlines()[0])
     d = fig.loganalyzer
     what = d.get("verdict") or ("migration " + d["migration"] if d.get("migration") else "no incident")
+    from .visible import visible     # (the notes name hosts, from the logs)
     typer.echo(f"wrote {output}: {what}; " + (f"{len(d['death_times'])} keepalive death(s); " if d["death_times"] else "")
-               + "; ".join(d.get("notes") or []))
+               + visible("; ".join(d.get("notes") or [])))
     if any(f.error for f in a.inputs):
         raise typer.Exit(2)
 

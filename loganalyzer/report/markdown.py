@@ -2,12 +2,14 @@
 remedies, what is missing, the other migrations and findings, and the timeline image.
 
 Log text is attacker-controlled: outside code blocks it is escaped so that it cannot
-become markup (links, images, raw HTML) in the ticket system that renders it."""
+become markup (links, images, raw HTML) in the ticket system that renders it, and
+everywhere its control and bidi characters are written visibly (visible.py)."""
 from __future__ import annotations
 
 import os
 import re
 
+from ..visible import visible
 from .common import fmt_time, ranked_failures, report_problem, short
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -15,14 +17,14 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def md_text(s) -> str:
     """Inline text: markdown specials backslash-escaped, HTML specials as entities."""
-    s = " ".join(str(s if s is not None else "").split())
+    s = visible(" ".join(str(s if s is not None else "").split()))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
 def md_code(s) -> str:
     """Inline code span that survives backticks in s."""
-    s = " ".join(str(s if s is not None else "").split())
+    s = visible(" ".join(str(s if s is not None else "").split()))
     n = max((len(m) for m in re.findall(r"`+", s)), default=0) + 1
     fence = "`" * n
     pad = " " if s.startswith("`") or s.endswith("`") or not s else ""
@@ -30,7 +32,8 @@ def md_code(s) -> str:
 
 
 def md_block(lines, lang: str = "text") -> str:
-    body = "\n".join(lines)
+    """A fenced code block of lines (each one line of log-derived text)."""
+    body = "\n".join(visible(ln) for ln in lines)
     n = max(3, max((len(m) for m in re.findall(r"`{3,}", body)), default=0) + 1)
     fence = "`" * n
     return f"{fence}{lang}\n{body}\n{fence}"

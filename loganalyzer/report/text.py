@@ -11,6 +11,13 @@ from ..rules.causes import Cause
 from rich.markup import escape
 from rich.table import Table
 
+from ..visible import visible
+
+
+def _t(text) -> str:
+    """Log-derived text for rich: control and bidi characters made visible, markup escaped."""
+    return escape(visible(text))
+
 
 def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, console: Console | None = None,
                 problems: bool = True):
@@ -18,16 +25,16 @@ def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, con
     problems=False leaves out the warnings and errors (the caller printed them)."""
     console = console or Console()
     for f in facts:
-        console.print(f"[bold]{escape(f.path)}[/]  {f.format}  {f.lines} lines  {f.records} records  "
+        console.print(f"[bold]{_t(f.path)}[/]  {f.format}  {f.lines} lines  {f.records} records  "
                       f"{f.unparsed} unparsed", highlight=False)
         ver = f"libvirt {f.libvirt_version}" + (f" ({f.package})" if f.package else "") if f.libvirt_version else "libvirt version unknown"
-        console.print(f"    {fmt_time(f.first_time)} .. {fmt_time(f.last_time)}  {escape(ver)}  "
-                      f"host {escape(f.hostname or '-')}  daemon {f.daemon or '-'}", highlight=False)
+        console.print(f"    {fmt_time(f.first_time)} .. {fmt_time(f.last_time)}  {_t(ver)}  "
+                      f"host {_t(f.hostname or '-')}  daemon {f.daemon or '-'}", highlight=False)
         if problems:
             for w in f.warnings:
-                console.print(f"    [yellow]warning:[/] {escape(w)}", highlight=False)
+                console.print(f"    [yellow]warning:[/] {_t(w)}", highlight=False)
             if f.error:
-                console.print(f"    [red]error:[/] {escape(f.error)}", highlight=False)
+                console.print(f"    [red]error:[/] {_t(f.error)}", highlight=False)
     if kinds is not None:
         k = Table(title=f"{rows} records by kind")
         k.add_column("kind")
@@ -50,18 +57,18 @@ def _ev_line(e, width: int = 200) -> str:
         t, tid, lvl, func, msg = m.groups()
         colour = {"error": "red", "warning": "yellow"}.get(lvl, "")
         lv = f"[{colour}]{lvl:<5}[/]" if colour else f"{lvl:<5}"
-        body = f"[dim]{t} {tid:>6}[/] {lv} [cyan]{escape(func)}[/]: {escape(msg[:width])}"
+        body = f"[dim]{t} {tid:>6}[/] {lv} [cyan]{_t(func)}[/]: {_t(msg[:width])}"
     else:
-        body = escape(text[:width])
-    note = f"  [dim]# {escape(e.note)}[/]" if getattr(e, "note", "") else ""
-    return f"  [bold]{escape(e.path)}:{e.line}[/]  {body}{note}"
+        body = _t(text[:width])
+    note = f"  [dim]# {_t(e.note)}[/]" if getattr(e, "note", "") else ""
+    return f"  [bold]{_t(e.path)}:{e.line}[/]  {body}{note}"
 
 
 def _print_judgement(console, v, where: str, max_evidence: int, colour: str):
     side = f", detected by the {v.detected_by}" if getattr(v, "detected_by", None) else ""
-    console.print(f"[bold {colour}]{escape(v.cause)}[/]  confidence {escape(v.confidence)}{escape(side)}"
-                  + (f"  [dim]{escape(where)}[/]" if where else ""), highlight=False)
-    console.print(escape(v.summary), highlight=False)
+    console.print(f"[bold {colour}]{_t(v.cause)}[/]  confidence {_t(v.confidence)}{_t(side)}"
+                  + (f"  [dim]{_t(where)}[/]" if where else ""), highlight=False)
+    console.print(_t(v.summary), highlight=False)
     console.print("[bold]evidence[/]", highlight=False)
     for e in v.evidence[:max_evidence]:
         console.print(_ev_line(e), highlight=False, soft_wrap=True)
@@ -71,15 +78,15 @@ def _print_judgement(console, v, where: str, max_evidence: int, colour: str):
     if cons:
         console.print("[bold]what the user saw (consequences, not the cause)[/]", highlight=False)
         for e in cons[:4]:
-            console.print(f"  [bold]{escape(e.path)}:{e.line}[/]: {escape(e.text[:200])}", highlight=False, soft_wrap=True)
+            console.print(f"  [bold]{_t(e.path)}:{e.line}[/]: {_t(e.text[:200])}", highlight=False, soft_wrap=True)
     if v.missing:
         console.print("[bold]missing[/]", highlight=False)
         for x in v.missing:
-            console.print(f"  - {escape(x)}", highlight=False)
+            console.print(f"  - {_t(x)}", highlight=False)
     if v.remedies:
         console.print("[bold]remedies[/]", highlight=False)
         for r in v.remedies[:5]:
-            console.print(f"  - {escape(r)}", highlight=False)
+            console.print(f"  - {_t(r)}", highlight=False)
     console.print()
 
 
@@ -106,7 +113,7 @@ def print_analysis(a, console: Console | None = None, max_evidence: int = 14, ma
         t.add_column("confidence")
         t.add_column("summary", overflow="fold")
         for f in a.findings[max_findings:]:
-            t.add_row(escape(f.cause), f.confidence, escape(f.summary[:300]))
+            t.add_row(_t(f.cause), f.confidence, _t(f.summary[:300]))
         console.print(t)
     if a.migrations:
         day = {fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}
@@ -120,12 +127,12 @@ def print_analysis(a, console: Console | None = None, max_evidence: int = 14, ma
         one_day = len({fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}) == 1
         for m in a.migrations:
             st = fmt_time(m.start)[11:] if one_day and m.start is not None else fmt_time(m.start)
-            t.add_row(escape(m.id), m.role, escape(m.domain or "-"), st, m.outcome,
-                      escape(m.verdict.cause) if m.verdict else "-")
+            t.add_row(_t(m.id), m.role, _t(m.domain or "-"), st, m.outcome,
+                      _t(m.verdict.cause) if m.verdict else "-")
         console.print(t)
     for p in a.pairs:
         if p.get("clock_offset") is not None:
-            console.print(f"clock offset {escape(p['destination_host'])} - {escape(p['source_host'])}: "
+            console.print(f"clock offset {_t(p['destination_host'])} - {_t(p['source_host'])}: "
                           f"{p['clock_offset'] * 1000:+.0f} ms (from {len(p['samples'])} paired events)",
                           highlight=False)
     n_unparsed = sum(f.unparsed for f in a.inputs)
@@ -134,9 +141,9 @@ def print_analysis(a, console: Console | None = None, max_evidence: int = 14, ma
                   f"{n_unparsed} lines not libvirt records[/]", highlight=False)
     for f in a.inputs:
         for w in f.warnings:
-            console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+            console.print(f"[yellow]warning:[/] {_t(w)}", highlight=False)
         if f.error:
-            console.print(f"[red]error:[/] {escape(f.error)}", highlight=False)
+            console.print(f"[red]error:[/] {_t(f.error)}", highlight=False)
 
 
 # -- scan
@@ -182,7 +189,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             t.add_column(c, overflow="fold")
 
         def cell(x):
-            return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else escape(str(x))
+            return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else _t(str(x))
 
         for r in shown.head(max_rows).itertuples(index=False):
             start = r.start.strftime("%Y-%m-%d %H:%M:%S") if not pd.isna(r.start) else "-"
@@ -201,7 +208,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             tc.add_column("cause")
             tc.add_column("rows", justify="right")
             for cause, n in causes.items():
-                tc.add_row(escape(str(cause)), str(n))
+                tc.add_row(_t(str(cause)), str(n))
             console.print(tc)
         th = Table(title="by host")
         for c in ("host", "migrations", "failed", "findings", "keepalive deaths"):
@@ -212,7 +219,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             deaths[h] = deaths.get(h, 0) + 1
         for host, g in df.groupby("host", sort=True):
             mig = g[g["kind"] == "migration"]
-            th.add_row(escape(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
+            th.add_row(_t(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
                        str(int((g["kind"] == "finding").sum())), str(deaths.get(host, 0)))
         console.print(th)
     elif result.usable:
@@ -221,6 +228,6 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
     if result.errors:
         err_console.print(f"[bold red]{len(result.errors)} input error(s):[/]", highlight=False)
         for e in result.errors:
-            err_console.print(f"  {escape(e.path)}: {escape(e.reason)} [dim]({e.kind})[/]", highlight=False, soft_wrap=True)
+            err_console.print(f"  {_t(e.path)}: {_t(e.reason)} [dim]({e.kind})[/]", highlight=False, soft_wrap=True)
     if not result.usable:
         err_console.print("[bold red]nothing usable was found in the inputs[/]", highlight=False)

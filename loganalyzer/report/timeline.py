@@ -22,9 +22,11 @@ import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from ..correlate.objects import Phase  # noqa: E402
 from ..rules.causes import Cause  # noqa: E402
+from ..visible import visible  # noqa: E402
 from .common import (conn_by_id, fmt_duration, fmt_time, host_shift, log_extent,  # noqa: E402
                      one_line, pick_incident, records_in_window, short)
 
@@ -133,6 +135,12 @@ def timeline_png_bytes(analysis, migration: str | None = None, width: float = 13
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def _shown(label: str) -> str:
+    """Log text in a label: control and bidi characters as escapes (a font has no glyph for
+    them, and matplotlib's warning about that prints them raw); the label's line breaks stay."""
+    return "\n".join(visible(x) for x in label.split("\n"))
 
 
 def _draw(a, migration, context, width, dpi, activity) -> Figure:
@@ -278,7 +286,7 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(_x(w0), _x(w1))
     ax.set_yticks(range(len(lanes.lanes)))
-    ax.set_yticklabels([l["label"] for l in lanes.lanes])
+    ax.set_yticklabels([_shown(l["label"]) for l in lanes.lanes])
     for i in range(len(lanes.lanes)):
         if i % 2 == 0:
             ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0, lw=0)
@@ -383,6 +391,8 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
                    fontsize=8, frameon=False, handlelength=1.6, columnspacing=1.2)
     data["lanes"] = [dict(l) for l in lanes.lanes]
     fig.loganalyzer = data
+    for t in fig.findobj(Text):
+        t.set_text(_shown(t.get_text()))
     return fig
 
 
