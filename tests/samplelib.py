@@ -191,15 +191,3 @@ def iso_prefix(stamp: str) -> str:
     """'2026-11-25 20:29:53.724+0000' -> '2026-11-25T20:29:53.724'"""
     return stamp[:10] + "T" + stamp[11:23]
 
-
-# ---------------------------------------------------------------- known product bugs
-def xfail_params(values, known: dict):
-    """Parameter values, the ones in `known` marked xfail(strict) with the bug's reason."""
-    import pytest
-    return [pytest.param(v, marks=pytest.mark.xfail(reason=known[v], strict=True)) if known.get(v) else v
-            for v in values]
-
-
-# Known product limitations, each marked xfail(strict) where a test proves it; an entry
-# that is fixed is removed here and from its test, so a fix never goes unnoticed.
-BUGS: dict = {}

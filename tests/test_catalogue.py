@@ -4,8 +4,8 @@ Sources of text, in order of preference:
   * the lab samples in samples/<scenario>/ (real libvirt 9.0.0 logs and virsh output) - each
     test quotes the exact line and checks that it really is in the file;
   * the public excerpts in samples/excerpts/<case>/ (real pasted reports);
-  * where no sample has the message: the libvirt format string quoted in the field guide §4
-    (/work/shared/libvirt-log-field-guide.md) with a realistic value substituted for %s.
+  * where no sample has the message: libvirt's own format string of the message with a
+    realistic value substituted for %s.
 """
 
 from __future__ import annotations
@@ -608,8 +608,8 @@ def test_excerpt_old_monitor_eof_wording():
 
 
 # ------------------------------------------------------------------------------------------
-# Field-guide format strings (no sample has these messages).  Each text is the libvirt
-# format string from the field guide §4/§2/§5 with a realistic value substituted for %s/%d.
+# libvirt's format strings (no sample has these messages).  Each text is the libvirt
+# format string of the message with a realistic value substituted for %s/%d.
 # ------------------------------------------------------------------------------------------
 
 GUIDE_STRINGS = [
@@ -722,7 +722,7 @@ def test_guide_format_strings(text, pid, cause, groups):
 
 
 def test_guide_symptom_format_strings():
-    # libvirt format strings from the guide (§2.4, §2.7, §4); symptoms only
+    # libvirt's format strings; symptoms only
     for text, pid in (
         ("The connection which controls migration of domain tiny was closed", "controlling-connection-closed"),
         ("internal error: End of file from qemu monitor (vm='tiny')", "monitor-eof"),

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from samplelib import (BUGS, SAMPLES, xfail_params, analyzed, both, connections_in, deaths_in, dst, file_lines,
+from samplelib import (SAMPLES, analyzed, both, connections_in, deaths_in, dst, file_lines,
                        lifetimes, live_object_at, migrations_in, on, quote, rpc_filtered_text, same_file,
                        shift_times, src, truncated_text)
 
@@ -197,7 +197,6 @@ class TestDconnKeepaliveDeath:
         assert lines & {k["close"][0], k["callback"][0]}, "the reason=2 close of the same connection"
 
     def test_death_belongs_to_the_migration_of_tiny(self, sc, with_dst):
-        k = KEEPALIVE[sc]
         a = self.analysis(sc, with_dst)
         d = _the_death(a, sc)
         m = _the_src_migration(a, sc)
@@ -657,8 +656,7 @@ def test_truncated_log_still_shows_the_failed_migration(truncated):
 # ---------------------------------------------------------------------------------------------
 # client-managed (non-p2p) migrations have no dconn
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("sc", xfail_params(["nonp2p-ok", "client-keepalive-nonp2p", "client-keepalive-nonp2p-late"],
-                                            {}))
+@pytest.mark.parametrize("sc", ["nonp2p-ok", "client-keepalive-nonp2p", "client-keepalive-nonp2p-late"])
 def test_nonp2p_source_has_no_dconn(sc):
     """EXPECTED.md: 'There is no dconn in this mode ... virDomainMigratePerform3Params has
     dconnuri=<null>'. A later `virConnectOpenAuth name=qemu:///session` in a worker thread
@@ -677,10 +675,8 @@ def test_nonp2p_source_has_no_dconn(sc):
         assert not [e for e in m.evidence if "virConnectOpen" in e.text]
 
 
-@pytest.mark.parametrize("sc", xfail_params(
-    ["nonp2p-ok", "client-keepalive-nonp2p-late", "client-keepalive-nonp2p", "tunnelled-ok",
-     "dst-qemu-killed", "domain-exists", "p2p-ok", "domjobabort", "dst-daemon-killed"],
-    {}))
+@pytest.mark.parametrize("sc", ["nonp2p-ok", "client-keepalive-nonp2p-late", "client-keepalive-nonp2p", "tunnelled-ok",
+                                "dst-qemu-killed", "domain-exists", "p2p-ok", "domjobabort", "dst-daemon-killed"])
 def test_clock_offset_is_near_zero_when_shown(sc):
     # src and dst ran on one machine (same clock): any estimate must be close to 0
     a = both(sc)

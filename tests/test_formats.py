@@ -104,7 +104,7 @@ def test_journal_text_multiline_and_year_rollover(tmp_path):
 
 
 def test_journal_json(tmp_path):
-    """journalctl -o json lines made here from real sample messages (field names from the field guide §1.5):
+    """journalctl -o json lines made here from real sample messages (the field names journald writes):
     MESSAGE as a string and as a byte array (journald does that for messages with \\r)."""
     qmp = 'QEMU_MONITOR_SEND_MSG: mon=0x7fd77c005740 msg={"execute":"qmp_capabilities","id":"libvirt-1"}\r\n fd=-1'
     lines = [

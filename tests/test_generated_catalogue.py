@@ -42,8 +42,7 @@ def test_index_keys_are_the_ones_index_keys_computes():
 
 
 def test_prefixes_are_libvirts_own():
-    """The prefix of each code, read from virErrorMsgStrings of every version (the field
-    guide's table, §1.7)."""
+    """The prefix of each code, read from virErrorMsgStrings of every version."""
     expect = {
         "VIR_ERR_INTERNAL_ERROR": "internal error: %s",
         "VIR_ERR_OPERATION_FAILED": "operation failed: %s",

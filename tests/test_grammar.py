@@ -90,7 +90,7 @@ def test_header_lines():
 
 
 def test_old_clock_format_and_non_records():
-    # the 0.6-era form (field guide §1.8): local clock, no date, no thread id
+    # the 0.6-era form: local clock, no date, no thread id
     rec = parse_with_grammar("10:15:02.101: debug : qemudStartup:123 : msg here")
     assert rec[0] == "10:15:02.101" and rec[1] is None and rec[3] == "qemudStartup"
     assert parse_with_grammar("not a record") is None

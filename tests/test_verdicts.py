@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from samplelib import BUGS, SAMPLES, analyzed, both, file_lines, migrations_in, quote, src, xfail_params
+from samplelib import SAMPLES, analyzed, both, file_lines, migrations_in, quote, src
 
 FAILURE_CAUSES = {"dconn-keepalive-timeout", "dconn-closed", "client-keepalive-timeout", "connect-failed",
                   "cancelled", "domain-exists", "cpu-incompatible", "storage-missing", "qemu-failed",
@@ -101,8 +101,7 @@ def test_every_view_of_a_failed_migration_agrees(sc):
 
 
 @pytest.mark.parametrize("with_dst", [False, True], ids=["src", "src+dst"])
-@pytest.mark.parametrize("sc", xfail_params(list(EXPECTED), {s: None for s in (
-    "domjobabort", "v7.0-domjobabort", "v11.3-domjobabort", "dst-qemu-killed")}))
+@pytest.mark.parametrize("sc", list(EXPECTED))
 def test_evidence_chain_in_time_order_and_real(sc, with_dst):
     a = both(sc) if with_dst else src(sc)
     m, v = _source_verdict(a, sc)
@@ -362,8 +361,7 @@ def _expected_excerpt_cause(folder):
 EXCERPTS = sorted(p.name for p in (SAMPLES / "excerpts").iterdir() if p.is_dir())
 
 
-@pytest.mark.parametrize("folder", xfail_params(EXCERPTS, {
-    }))
+@pytest.mark.parametrize("folder", EXCERPTS)
 def test_excerpt_cause_from_the_message(folder):
     want = _expected_excerpt_cause(folder)
     assert want in FAILURE_CAUSES, (folder, want)
@@ -382,9 +380,8 @@ def test_excerpt_cause_from_the_message(folder):
             assert "message" in said or "daemon log" in said, "says it comes from the message alone"
 
 
-@pytest.mark.parametrize("folder", xfail_params(
-    ["flathub-boxes-92-journal-keepalive", "tp-libvirt-4773-virsh-keepalive", "virt-manager-887-keepalive-localized"],
-    {}))
+@pytest.mark.parametrize("folder", ["flathub-boxes-92-journal-keepalive", "tp-libvirt-4773-virsh-keepalive",
+                                    "virt-manager-887-keepalive-localized"])
 def test_client_keepalive_excerpts_are_not_dconn_deaths(folder):
     """EXPECTED.md: client-keepalive-timeout, *not* dconn-keepalive-timeout (no p2p/dconn)."""
     a = analyzed(*[str(p) for p in _excerpt_files(folder)])

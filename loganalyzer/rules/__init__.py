@@ -1,9 +1,8 @@
 """Rules: small functions over the analysis objects, one cause family each.
 
-``catalogue`` holds the libvirt user-visible error messages (field guide §4)
-with their cause ids, roles, meanings and remedies.  The rule modules read
-the correlated objects (connections, deaths, migrations) and the catalogue
-hits on a migration's errors, and return a Verdict or None.  `judge` runs
+``catalogue`` holds the libvirt user-visible error messages with their cause
+ids, roles, meanings and remedies.  The rule modules read the correlated
+objects (connections, deaths, migrations) and the catalogue hits on a migration's errors, and return a Verdict or None.  `judge` runs
 them in order of precedence: a root cause found in the linked objects beats
 one inferred from error text, and a symptom never becomes a verdict.
 """

@@ -3,8 +3,8 @@
 Each :class:`ErrorPattern` recognises one user-visible message wherever it appears
 in a line: virsh's ``error: …``, a daemon ``error :`` / ``warning :`` line,
 journald / syslog, a KubeVirt JSON ``msg`` or ``virError(…Message='…')``
-wrapper, a nova traceback.  The texts are the format strings listed in the field
-guide (§4, §2.6–2.8, §5) with every wording across the versions listed there.
+wrapper, a nova traceback.  The texts are libvirt's own format strings, with every
+wording across the versions it was released in.
 Matching is on the message body, never on the prefix (``internal error:`` is
 localised, e.g. ``Interner Fehler:``), except where the prefix is what tells two
 messages apart.
@@ -175,7 +175,7 @@ def _p(
 # --------------------------------------------------------------------------------------------
 
 PATTERNS: Tuple[ErrorPattern, ...] = (
-    # ---- keepalive / connection-close family (guide §2.6, §2.7, §4, §5) --------------------
+    # ---- keepalive / connection-close family ---------------------------------------------
     _p(
         "keepalive-timeout",
         r"connection closed due to keepalive timeout",
@@ -603,7 +603,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "WARNING nova.virt.libvirt.migration [-] [instance: 07b5842b] Live migration not "
         "completed after 300 sec",
     ),
-    # ---- QEMU migration job failures (guide §4) --------------------------------------------
+    # ---- QEMU migration job failures ------------------------------------------------------
     _p(
         "job-failed-desc",
         r"job '(?P<job>migration (?:out|in))' failed: (?!load of migration failed)(?P<reason>" + _T + ")",

@@ -98,7 +98,7 @@ REMEDIES: dict[Cause, list[str]] = {
 }
 
 
-# Remedy texts shared by several patterns (the real knob names, field guide §5).
+# Remedy texts shared by several patterns (the real knob names of the daemons' .conf files and virsh).
 R_QEMU_KEEPALIVE = (
     "Make the dconn keepalive more tolerant in the source host's qemu.conf: raise "
     "keepalive_count and/or keepalive_interval (death after interval×(count+1) s, default "

@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-lab-versions.sh: the migration lab of ../shared/lab/run-lab.sh, run against another libvirt
+# run-lab-versions.sh: the 9.0 migration lab's scenarios (set-up below), run against another libvirt
 # version installed in a Debian chroot (7.0 from bullseye, 11.3 from trixie, ...).
 #
 # Usage (as root, under setsid):
@@ -18,7 +18,7 @@
 #       libvirt-daemon-driver-secret libvirt-daemon-driver-storage libvirt-daemon-driver-nodedev \
 #       libvirt-daemon-driver-nwfilter libvirt-daemon-driver-interface
 #
-# Same set-up as the shared lab: two session-mode libvirtd daemons ("src", "dst") run as nobody
+# Same set-up as the 9.0 lab: two session-mode libvirtd daemons ("src", "dst") run as nobody
 # with their own HOME/XDG dirs and host_uuid, a tiny TCG guest (48 MiB random data in RAM),
 # p2p migration over the dst daemon's unix socket, QEMU stream over 127.0.0.1.
 # Differences: everything runs inside the chroot (chroot in front of every command), the runtime
