@@ -2,9 +2,10 @@
 
 ``catalogue`` holds the libvirt user-visible error messages with their cause
 ids, roles, meanings and remedies.  The rule modules read the correlated
-objects (connections, deaths, migrations) and the catalogue hits on a migration's errors, and return a Verdict or None.  `judge` runs
-them in order of precedence: a root cause found in the linked objects beats
-one inferred from error text, and a symptom never becomes a verdict.
+objects (connections, deaths, migrations) and the catalogue hits on a
+migration's errors, and return a Verdict or None.  `judge` runs them in order
+of precedence: a root cause found in the linked objects beats one inferred
+from error text, and a symptom never becomes a verdict.
 """
 from __future__ import annotations
 
