@@ -101,6 +101,7 @@ def thread_job(st, rec):
     """'Thread N (worker) is now running job API' / 'finished job API with ret=R' of the
     migration calls, and the worker pools' names."""
     f = rec.fields
+    st.saw_util_debug = True        # util.threadjob's debug lines pass this log's filters
     tid = as_int(f.get("thread"))
     th = st.threads.get(tid) if tid is not None else None
     if th is None:

@@ -11,6 +11,9 @@ from .state import ev
 handles = Handlers()
 
 _CONTROLLING_CLOSED = re.compile(r"The connection which controls migration of domain (.*) was closed")
+# libvirtd logs the errors of some codes at debug level (daemonErrorLogFilter): of those, the
+# one most of libvirt's refusals of a migration use, OPERATION_INVALID, is read by its prefix
+DEMOTED = "Requested operation is not valid: "
 
 
 @handles(kind="error")
@@ -34,6 +37,27 @@ def error(st, rec):
         st.deaths.append(d)
         t = st.live.thread_of(rec)
         t.pending_death = d
+    mig = _migration_of(st, t, text)
+    if mig is not None:
+        if rec.level == "error":
+            mig.errors.append(e)
+        else:
+            mig.warnings.append(e)
+
+
+@handles(func_pattern="[A-Za-z_][A-Za-z0-9_]*", message=DEMOTED)
+def demoted_error(st, rec):
+    """An OPERATION_INVALID error logged at debug level (filters that keep util.error's debug
+    records show it): the migration's, kept with its warnings (it does not decide the outcome,
+    which the call's result does)."""
+    e = ErrorLine.of(rec)
+    mig = _migration_of(st, st.live.peek(rec), e.text)
+    if mig is not None:
+        mig.warnings.append(e)
+
+
+def _migration_of(st, t, text):
+    """The migration an error or warning of this thread is about, if any."""
     mig = t.migration
     if mig is not None and mig.ended is not None:
         mig = None          # the worker moved on to other calls
@@ -44,8 +68,4 @@ def error(st, rec):
             m = _CONTROLLING_CLOSED.search(text)
             if m:
                 mig = st.find_active(m.group(1))
-    if mig is not None:
-        if rec.level == "error":
-            mig.errors.append(e)
-        else:
-            mig.warnings.append(e)
+    return mig

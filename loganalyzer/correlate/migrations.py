@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .objects import DomainJob, EvidenceKind as K, Migration, MigrationFact, Phase, Place
+from .objects import DomainJob, Evidence, EvidenceKind as K, Migration, MigrationFact, Phase, Place
 from .reading import Handlers
 from .state import as_int, ev
 
@@ -33,6 +33,19 @@ P2P3_FUNCS = {"qemuMigrationSrcPerformPeer2Peer3", "qemuMigrationSrcPerformPeer2
 SRC_PERFORM_FUNCS = {"qemuMigrationSrcPerform", "qemuMigrationPerform"}
 CONN_CLOSED_FUNCS = {"qemuMigrationSrcConnectionClosed", "qemuMigrationConnectionClosed"}
 MIGRATION_JOBS = {"migration out": "source", "migration in": "destination"}
+# The RPC procedures of the migration calls, by number (remote_protocol.x; numbers are
+# never reused; tests check them against the numbers the catalogue read from the sources)
+MIGRATION_PROCS = {
+    61: "DOMAIN_MIGRATE_PREPARE", 62: "DOMAIN_MIGRATE_PERFORM", 63: "DOMAIN_MIGRATE_FINISH",
+    108: "DOMAIN_MIGRATE_PREPARE2", 109: "DOMAIN_MIGRATE_FINISH2", 148: "DOMAIN_MIGRATE_PREPARE_TUNNEL",
+    213: "DOMAIN_MIGRATE_BEGIN3", 214: "DOMAIN_MIGRATE_PREPARE3", 215: "DOMAIN_MIGRATE_PREPARE_TUNNEL3",
+    216: "DOMAIN_MIGRATE_PERFORM3", 217: "DOMAIN_MIGRATE_FINISH3", 218: "DOMAIN_MIGRATE_CONFIRM3",
+    302: "DOMAIN_MIGRATE_BEGIN3_PARAMS", 303: "DOMAIN_MIGRATE_PREPARE3_PARAMS",
+    304: "DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS", 305: "DOMAIN_MIGRATE_PERFORM3_PARAMS",
+    306: "DOMAIN_MIGRATE_FINISH3_PARAMS", 307: "DOMAIN_MIGRATE_CONFIRM3_PARAMS",
+}
+# the phases a job can end in without anything having been migrated
+BEFORE_PERFORM = {"source": ("begin3",), "destination": ("prepare",)}
 NULL_URIS = (None, "<null>", "(null)")
 
 _FINISH3 = re.compile(r"^Finish3 (0x[0-9a-fA-F]+) ret=(-?\d+)")
@@ -384,11 +397,38 @@ def phase(st, rec):
         mig.phases.append(Phase(f.get("phase"), rec.time, rec.line))
 
 
+# ------------------------------------------------------------ the calls' results
+@handles(func="virNetServerProgramSendError")
+def api_error_sent(st, rec):
+    """'prog=… ver=1 proc=305 type=1 serial=10 …': the worker sends an error reply.  For a
+    migration call of the migration this worker runs, the call failed, whether or not the
+    error's text was logged (libvirtd logs OPERATION_INVALID and NO_DOMAIN errors at debug
+    level under util.error, which a filter such as 3:util drops)."""
+    name = MIGRATION_PROCS.get(as_int(rec.fields.get("proc")))
+    mig = st.live.peek(rec).migration
+    if name is None or mig is None:
+        return
+    ev(mig, rec, K.API_ERROR_RETURNED, f"its {name} call returned an error to the client")
+    mig.mark(MigrationFact.API_ERROR_RETURNED)
+    if mig.ended is not None:
+        # the reply comes right after the job's end: it is the view's last record
+        if mig.outcome == "unknown":
+            mig.outcome = "failed"
+        if rec.time is not None and (mig.end is None or rec.time > mig.end):
+            mig.end = rec.time
+
+
 # ------------------------------------------------------------ outcomes
 def finish(mig: Migration) -> None:
     """Decide the outcome of a migration whose job has ended."""
     phases = [p.phase for p in mig.phases]
     texts = " | ".join(e.text for e in mig.errors)
+    if phases and phases[-1] in BEFORE_PERFORM.get(mig.role, ()) and mig.ended is not None:
+        mig.mark(MigrationFact.ENDED_BEFORE_PERFORM)
+        stop = next((e for e in reversed(mig.evidence) if e.line == mig.ended.line), None)
+        mig.evidence.append(Evidence(mig.ended.path, mig.ended.line, mig.end, stop.text if stop else "",
+                                     f"the job ended in its {phases[-1]} phase: the migration never started",
+                                     K.JOB_ENDED_BEFORE_PERFORM))
     if "canceled by client" in texts or "operation aborted" in texts:
         mig.outcome = "cancelled"
     elif mig.facts & {MigrationFact.CONTROLLING_CONNECTION_CLOSED, MigrationFact.AUTODESTROYED}:
@@ -400,7 +440,8 @@ def finish(mig: Migration) -> None:
     elif mig.role == "destination" and phases and phases[-1] in ("finish3", "finish") and not mig.errors \
             and MigrationFact.FINISH_CANCELLED not in mig.facts:
         mig.outcome = "succeeded"
-    elif mig.errors or (mig.ret is not None and mig.ret < 0) or MigrationFact.FINISH_CANCELLED in mig.facts:
+    elif mig.errors or (mig.ret is not None and mig.ret < 0) or mig.facts & {
+            MigrationFact.FINISH_CANCELLED, MigrationFact.API_ERROR_RETURNED, MigrationFact.ENDED_BEFORE_PERFORM}:
         mig.outcome = "failed"
     elif mig.qemu_status and mig.qemu_status[-1].status == "completed":
         mig.outcome = "succeeded"

@@ -92,9 +92,12 @@ class EvidenceKind(StrEnum):
     JOB_LOCK_WAIT = "job-lock-wait"
     ABORT_REQUESTED = "abort-requested"
     MIGRATION_CANCELLING = "migration-cancelling"      # libvirt cancels the QEMU migration
+    API_ERROR_RETURNED = "api-error-returned"          # virNetServerProgramSendError of a migration call
+    JOB_ENDED_BEFORE_PERFORM = "job-ended-before-perform"  # its job ended in Begin/Prepare: nothing was sent
     # QEMU
     QEMU_MIGRATION_FAILED = "qemu-migration-failed"
     QEMU_MIGRATION_CANCELLED = "qemu-migration-cancelled"
+    QEMU_MIGRATION_BLOCKED = "qemu-migration-blocked"  # query-migrate's blocked-reasons: QEMU refuses
     QEMU_DOWNTIME_LIMIT = "qemu-downtime-limit"
     QEMU_STATS = "qemu-stats"
     QEMU_STATS_STALLED = "qemu-stats-stalled"
@@ -120,6 +123,8 @@ class MigrationFact(StrEnum):
     AUTODESTROYED = "autodestroyed"
     FINISH_CANCELLED = "finish-cancelled"
     QEMU_CRASHED = "qemu-crashed"
+    API_ERROR_RETURNED = "a migration call returned an error to its client"
+    ENDED_BEFORE_PERFORM = "its job ended before the Perform phase: no data was sent"
 
 
 @dataclass

@@ -59,17 +59,25 @@ def monitor_event(st, rec):
         mig.passes = max(mig.passes, as_int(m.group(3), 0))
 
 
-@handles(probe="QEMU_MONITOR_RECV_REPLY", message=r'[^\n]*"(?:ram|downtime-limit)"')
+@handles(probe="QEMU_MONITOR_RECV_REPLY", message=r'[^\n]*"(?:ram|downtime-limit|blocked-reasons)"')
 def monitor_reply(st, rec):
     msg = rec.message
     stats = '"ram"' in msg and '"status"' in msg
-    if not stats and '"downtime-limit"' not in msg:
+    blocked = '"blocked-reasons"' in msg
+    if not stats and not blocked and '"downtime-limit"' not in msg:
         return
     mig = st.find_active(st.live.mons.get(rec.fields.get("mon")))
     if mig is None:
         return
     reply = (json_object(rec.fields.get("reply", "")) or {}).get("return")
     if not isinstance(reply, dict):
+        return
+    if blocked and not stats:
+        # query-migrate before a migration: QEMU's own migration blockers (devices, features);
+        # libvirt then refuses with "cannot migrate domain: <reasons>" (OPERATION_INVALID)
+        reasons = reply.get("blocked-reasons") if isinstance(reply, dict) else None
+        if reasons:
+            ev(mig, rec, K.QEMU_MIGRATION_BLOCKED, "QEMU's migration blockers: " + "; ".join(map(str, reasons)))
         return
     if not stats:
         # query-migrate-parameters: the downtime the migration must fit in to complete

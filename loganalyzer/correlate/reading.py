@@ -75,9 +75,10 @@ class Reading:
         self.declarations = [d for t in tables for d in t.declarations]
         # kind (probe name or family) -> (handler, message match or None)
         self._by_kind: dict[str, tuple] = {}
-        # function -> (handler, message match or None), or None when no handler reads it;
-        # filled on first sight of a function from the func patterns
-        self._by_func: dict[str | None, tuple | None] = {None: None}
+        # function -> its (handler, message match) entries, () when no handler reads it;
+        # filled on first sight of a function from its own handler and the func patterns
+        self._by_func: dict[str | None, tuple] = {None: ()}
+        self._by_func_plain: dict[str, tuple] = {}
         self._func_patterns: list[tuple] = []
         for d in self.declarations:
             entry = (d.handler, _message_match(d))
@@ -85,7 +86,7 @@ class Reading:
                 key = d.probe or d.kind
                 table = self._by_kind
             elif d.func:
-                key, table = d.func, self._by_func
+                key, table = d.func, self._by_func_plain
             else:
                 self._func_patterns.append((re.compile(f"(?:{d.func_pattern})$"), entry))
                 continue
@@ -99,20 +100,23 @@ class Reading:
 
     def handler_for(self, rec):
         """The handler that reads this record, or None.  A record's kind decides first
-        (a probe, a message family), then its function."""
+        (a probe, a message family), then its function: its own handler, then the function
+        patterns it matches, the first whose message pattern (if any) matches."""
         entry = self._by_kind.get(rec.kind)
-        if entry is None:
-            func = rec.func
-            try:
-                entry = self._by_func[func]
-            except KeyError:
-                entry = self._by_func[func] = self._match_func(func)
-            if entry is None:
-                return None
-        handler, match = entry
-        if match is not None and not match(rec.message):
+        if entry is not None:
+            handler, match = entry
+            return handler if match is None or match(rec.message) else None
+        func = rec.func
+        try:
+            entries = self._by_func[func]
+        except KeyError:
+            entries = self._by_func[func] = self._entries_for(func)
+        if not entries:
             return None
-        return handler
+        for handler, match in entries:
+            if match is None or match(rec.message):
+                return handler
+        return None
 
     def reads(self, rec) -> bool:
         """Does the correlator read this record?  (The predicate the prefilter's pattern
@@ -120,11 +124,12 @@ class Reading:
         JSON.)"""
         return self.handler_for(rec) is not None
 
-    def _match_func(self, func: str):
-        for rx, entry in self._func_patterns:
-            if rx.match(func):
-                return entry
-        return None
+    def _entries_for(self, func: str) -> tuple:
+        """The (handler, message match) entries of a function: its own, then its patterns'."""
+        own = self._by_func_plain.get(func)
+        out = [own] if own is not None else []
+        out += [entry for rx, entry in self._func_patterns if rx.match(func)]
+        return tuple(out)
 
     def file_pattern(self) -> str:
         """The reading list as one pattern on a file-form record's first line, to follow

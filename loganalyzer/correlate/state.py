@@ -90,6 +90,7 @@ class HostState:
         self.forgotten_threads = 0
         self.saw_rpc_probe = False
         self.saw_keepalive_probe = False
+        self.saw_util_debug = False                  # a util.* debug record (thread jobs): util's debug is logged
         self.live: Live | None = Live()
         self._uneventful = 0
         self._nmig = 0

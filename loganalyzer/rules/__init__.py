@@ -16,13 +16,14 @@ from .verdict import Verdict
 
 
 def _rules():
-    from . import cancel, connection, convergence, keepalive, messages, qemu, undetermined
+    from . import cancel, connection, convergence, keepalive, messages, qemu, undetermined, unlogged
     # Order is precedence: the first rule that returns a verdict decides.
     return [
         convergence.not_converging,        # a cancel/timeout of a migration that could not finish
         qemu.stream_stalled,               # ... or whose stream did not move (unless the daemons'
                                            # connection broke too: the connection rules below)
         cancel.cancelled,
+        messages.cause_before_connection_loss,   # a refusal, then the connection broke: the refusal
         connection.connect_failed,
         keepalive.dconn_keepalive_timeout,
         keepalive.client_keepalive_timeout,
@@ -30,6 +31,7 @@ def _rules():
         qemu.source_qemu_died,             # before the error texts: they are its consequences
         messages.from_error_messages,
         keepalive.daemon_stalled,
+        unlogged.reason_not_logged,        # the call failed; the daemon did not log why
         undetermined.undetermined,
     ]
 

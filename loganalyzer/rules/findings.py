@@ -19,8 +19,9 @@ def add_findings(analysis) -> None:
             continue   # already part of a migration's verdict
         analysis.findings.append(_death_finding(analysis, d))
     for h in analysis.hosts:
-        if h.text_hits:
-            analysis.findings.extend(_text_findings(analysis, h))
+        hits = [th for th in h.text_hits if (th.path, th.line) not in cited]
+        if hits:
+            analysis.findings.extend(_text_findings(analysis, h, hits))
 
 
 def _death_finding(analysis, d) -> Finding:
@@ -72,13 +73,14 @@ def _text_cause(text: str, hit, migrations: bool = True) -> Cause:
     return hit.cause
 
 
-def _text_findings(analysis, host) -> list[Finding]:
-    """Error messages found in text that is not a libvirt record: one finding per root
-    cause (first occurrence, with every line that shows it), or one for the symptoms."""
+def _text_findings(analysis, host, text_hits) -> list[Finding]:
+    """Error messages found in text that is not a libvirt record (and that no verdict
+    cites): one finding per root cause (first occurrence, with every line that shows it),
+    or one for the symptoms."""
     by_cause: "OrderedDict[Cause, list]" = OrderedDict()
     symptoms = []
     # (the docstring of _text_cause says why a keepalive message's cause depends on where it is)
-    for th in host.text_hits:
+    for th in text_hits:
         if th.hit.is_root:
             by_cause.setdefault(_text_cause(th.text, th.hit, bool(host.correlator.migrations)), []).append(th)
         else:

@@ -67,9 +67,9 @@ class Message:
 
     @property
     def where(self) -> str:
-        fn = self.functions[0] if self.functions else None
-        f = self.files[0] if self.files else "?"
-        lead = f"{self.origin} {fn} ({f})" if fn else f"{self.origin} {f}"
+        fns = list(self.functions[:3]) + (["…"] if len(self.functions) > 3 else [])
+        f = ", ".join(self.files[:2]) if self.files else "?"
+        lead = f"{self.origin} {' / '.join(fns)} ({f})" if fns else f"{self.origin} {f}"
         code = f", {self.code}" if self.code.startswith("VIR_ERR_") else ""
         return f"{lead}{code}, {self.origin} {version_span(self.versions)}"
 

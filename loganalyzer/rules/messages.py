@@ -73,3 +73,52 @@ def from_error_messages(case: Case) -> Verdict | None:
 def _src_name(case: Case) -> str:
     s = case.source
     return case.host_name(s) if s is not None else "the source"
+
+
+# root causes a message names that the loss of the daemons' connection only follows: the
+# refusal ends the migration, and its clean-up (or a peer giving up) breaks the connection
+REFUSALS = {Cause.UNSUPPORTED_CONFIG, Cause.STORAGE_MISSING, Cause.CPU_INCOMPATIBLE, Cause.LOCK_TIMEOUT,
+            Cause.DOMAIN_EXISTS}
+
+
+def cause_before_connection_loss(case: Case) -> Verdict | None:
+    """A refusal logged before the daemons' connection broke (a keepalive death, an EOF or
+    reset, 'client socket is closed') is the cause; the loss that follows is its consequence."""
+    roots = sorted(case.roots(include_peer=True), key=lambda eh: (eh[0].time if eh[0].time is not None else 0,
+                                                                  eh[0].line))
+    first = next(((e, h) for e, h in roots if h.cause not in HANDLED_ELSEWHERE), None)
+    if first is None or first[1].cause not in REFUSALS:
+        return None
+    loss = _connection_loss(case)
+    if loss is None or first[0].time is None or loss.time is None or first[0].time > loss.time:
+        return None     # no loss (the message rule decides later), or the loss came first
+    v = from_error_messages(case)
+    if v is None or v.cause not in REFUSALS:
+        return None
+    v.consequences.append(Evidence(loss.path, loss.line, loss.time, loss.text,
+                                   "the daemons' connection broke after the refusal: a consequence", loss.kind))
+    return v
+
+
+def _connection_loss(case: Case):
+    """The first line that shows the migration's daemon-to-daemon connection breaking: a
+    keepalive death of it, or its close by EOF, I/O error or keepalive (not the source's own
+    close after the migration ended)."""
+    out = []
+    src = case.source
+    if src is not None and src.dconn is not None:
+        c = src.dconn
+        if c.closed is not None and c.close_reason in (0, 1, 2) and not (
+                c.close_asked is not None and c.close_asked.line <= c.closed.line):
+            out.append(next((e for e in c.evidence if e.line == c.closed.line),
+                            Evidence(c.closed.path, c.closed.line, c.closed.time, "(the connection's close)")))
+        hc = case.hc_of(src)
+        for d in (hc.deaths if hc is not None else []):
+            if d.connection is c and d.evidence:
+                out.append(d.evidence[-1])
+    for e, h in case.hits + case.peer_hits:
+        if not h.is_root and h.pattern.ambiguous_with and set(h.pattern.ambiguous_with) & {
+                Cause.DCONN_CLOSED, Cause.DCONN_KEEPALIVE_TIMEOUT}:
+            out.append(e.evidence(h.pattern.meaning))
+    out = [e for e in out if e.time is not None]
+    return min(out, key=lambda e: e.time) if out else None
