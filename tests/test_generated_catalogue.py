@@ -146,7 +146,7 @@ def test_the_index_never_hides_a_message():
             if i in CAT.generic:
                 continue
             for mm in CAT.regex(i).finditer(t):
-                if mm.end() > mm.start() and CAT._accept(t, mm.start(), i):
+                if mm.end() > mm.start() and CAT.accepts(t, mm.start(), i):
                     brute.add(i)
                     break
         # of several messages on the same text one is kept: each brute hit is kept or has

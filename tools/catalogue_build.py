@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

@@ -42,10 +42,11 @@ anchors found.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Optional, Pattern, Tuple, Union
 
+from . import generated
 from .causes import CAUSE_SUMMARIES, CAUSES, Cause
+from .patterns import ROLES, ROOT, SYMPTOM, ErrorPattern, Hit
 from .remedies import (R_ABORT_CALLER, R_BANDWIDTH, R_CONVERGE, R_CPU_FEATURES, R_CPU_MODEL, R_DEST_DAEMON,
                        R_DEST_UNDEFINE, R_FIREWALL, R_LISTEN, R_LOCK_OWNER, R_MAX_CLIENT_REQUESTS,
                        R_MIGRATION_NETWORK, R_QEMU_KEEPALIVE, R_QEMU_LOG, R_QEMU_VERSIONS, R_SERVER_KEEPALIVE,
@@ -68,66 +69,6 @@ __all__ = [
     "best_root",
     "likely_cause",
 ]
-
-ROOT = "root"
-SYMPTOM = "symptom"
-ROLES: Tuple[str, ...] = (ROOT, SYMPTOM)
-
-
-# --------------------------------------------------------------------------------------------
-# Data types
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ErrorPattern:
-    """One catalogued message.
-
-    ``regex`` is searched anywhere in a line; its named groups (``domain``,
-    ``uuid``, ``uri``, ``host``, ``port``, ``reason``, ``owner``, ``features`` …)
-    end up in :attr:`Hit.groups`.  ``anchors`` are literal substrings of which
-    every match contains at least one (the prefilter relies on that).
-    ``example`` is a realistic instance of the message (self-check).
-    """
-
-    id: str
-    regex: Pattern[str]
-    cause: Optional[Cause]
-    role: str
-    meaning: str
-    remedies: Tuple[str, ...]
-    versions: str
-    ambiguous_with: Tuple[Cause, ...] = ()
-    anchors: Tuple[str, ...] = ()
-    example: str = ""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One occurrence of a pattern in a string."""
-
-    pattern: ErrorPattern
-    start: int
-    end: int
-    groups: Mapping[str, str] = field(hash=False)
-    text: str = ""
-
-    @property
-    def id(self) -> str:
-        return self.pattern.id
-
-    @property
-    def cause(self) -> Optional[Cause]:
-        return self.pattern.cause
-
-    @property
-    def role(self) -> str:
-        return self.pattern.role
-
-    @property
-    def is_root(self) -> bool:
-        return self.pattern.role == ROOT and self.pattern.cause is not None
-
 
 # --------------------------------------------------------------------------------------------
 # Building blocks
@@ -1251,7 +1192,6 @@ def match_text(text: str) -> list[Hit]:
         for m in pat.regex.finditer(text):
             groups = {k: _clean(v) for k, v in m.groupdict().items() if v is not None}
             hits.append((m.start(), i, Hit(pat, m.start(), m.end(), groups, m.group(0)), m))
-    from . import generated
     hand = [t[3] for t in hits]
     hand_hits = [t[2] for t in hits]
     for m, msg in generated.load().match(text):
@@ -1304,7 +1244,6 @@ def might_match(text: str) -> bool:
     """Can the catalogue have a hit in this text?  (A fast test for every line of text.)"""
     if _PREFILTER.search(text) is not None:
         return True
-    from . import generated
     return generated.load().might_match(text)
 
 

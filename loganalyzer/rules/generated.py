@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Optional
 
 from . import printf
+from .causes import CAUSE_SUMMARIES, Cause
+from .patterns import ROOT, SYMPTOM, ErrorPattern
+from .remedies import REMEDIES
 
 DATA = Path(__file__).with_name("data") / "catalogue.json.gz"
 # a word of a message: what the index is made of
@@ -96,7 +99,7 @@ class Catalogue:
                                  tuple(e["files"]), tuple(e["functions"]), tuple(e["versions"]),
                                  e["kind"], e.get("cause"), e.get("rule")) for e in data["messages"]]
         self.by_id = {m.id: m for m in self.messages}
-        self._pos = {m.id: i for i, m in enumerate(self.messages)}
+        self.position = {m.id: i for i, m in enumerate(self.messages)}
         self._text = [self.text_format(m) for m in self.messages]
         # a text of one token (virReportUnsupportedError's function name) is recognised
         # only after its code's prefix
@@ -144,7 +147,7 @@ class Catalogue:
 
     def matchable(self, m: Message) -> bool:
         """Is the message specific enough to be recognised alone?"""
-        return self._pos[m.id] not in self.generic
+        return self.position[m.id] not in self.generic
 
     def regex(self, i: int) -> re.Pattern:
         """The search regex: the message from its first literal word on (leading
@@ -175,7 +178,7 @@ class Catalogue:
         found = []
         for i in self.candidates(text):
             for m in self.regex(i).finditer(text):
-                if m.end() > m.start() and self._accept(text, m.start(), i):
+                if m.end() > m.start() and self.accepts(text, m.start(), i):
                     found.append((m.start(), m.end(), i, _literal_len(self._text[i]), m))
                     break
         if not found:
@@ -196,7 +199,7 @@ class Catalogue:
                 return lead
         return None
 
-    def _accept(self, text: str, start: int, i: int) -> bool:
+    def accepts(self, text: str, start: int, i: int) -> bool:
         """Is the text at start this message?  Not when a one-token text lacks its prefix,
         nor when a daemon record says another function reported it (the same wording
         elsewhere in libvirt, off the migration path; relayed errors excepted)."""
@@ -215,7 +218,7 @@ class Catalogue:
         """Of the messages with this text (the same wording under several codes), the one
         whose prefix stands right before it; else the first."""
         m = self.messages[i]
-        same = [j for j in self._same_wording.get(self._text[i], [i]) if self._accept(text, start, j)]
+        same = [j for j in self._same_wording.get(self._text[i], [i]) if self.accepts(text, start, j)]
         if len(same) <= 1:
             return m
         for j in same:
@@ -319,12 +322,9 @@ def load(path: Path = DATA) -> Catalogue:
 def pattern_of(message_id: str):
     """The catalogue ErrorPattern of a generated message: its cause and role from
     causes.tsv, a meaning that says who reports it, its cause family's remedies."""
-    from .catalogue import ROOT, SYMPTOM, ErrorPattern
-    from .causes import CAUSE_SUMMARIES, Cause
-    from .remedies import REMEDIES
     cat = load()
     m = cat.by_id[message_id]
-    i = cat._pos[message_id]
+    i = cat.position[message_id]
     cause = Cause(m.cause) if m.cause is not None else None
     if cause is not None:
         meaning = f"{CAUSE_SUMMARIES[cause]} Reported by {m.where}."
