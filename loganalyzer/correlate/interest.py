@@ -29,8 +29,3 @@ INTEREST_PATTERN = "(?:" + INTEREST_PATTERN + ")|" + FOREIGN_ERROR
 
 INTEREST = re.compile(INTEREST_PATTERN)
 FOREIGN_ERROR_RE = re.compile(FOREIGN_ERROR)
-
-
-def interesting(first_line: str) -> bool:
-    """Does the prefilter take this record (by its first physical line)?"""
-    return INTEREST.match(first_line) is not None
