@@ -3,6 +3,7 @@ pair the hosts, judge every failure.  The CLI's `analyze` is a thin layer over t
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -41,11 +42,12 @@ class HostLog:
         return None
 
 
-def group_inputs(paths) -> list[list[str]]:
-    """Files of one rotated set (same folder, same base name) form one stream."""
+def group_inputs(paths, errors: list | None = None, skipped: list | None = None) -> list[list[str]]:
+    """Files of one rotated set (same folder, same base name) form one stream.
+    errors, skipped: see sources.expand_paths."""
     groups: dict[tuple, list] = {}
     order = []
-    for p in expand_paths(paths):
+    for p in expand_paths(paths, errors, skipped):
         if p == "-":
             key = ("-", "-")
         else:
@@ -98,6 +100,10 @@ class Analysis:
         self.findings: list[Finding] = []
         # parts of a report that could not be made, and why (the CLI prints them on stderr)
         self.report_problems: list[str] = []
+        # files under the folders given that were not read (sources.Skipped: path, reason),
+        # and folders that could not be read (one-line messages)
+        self.skipped: list = []
+        self.input_errors: list[str] = []
         self._by_id = {m.id: m for m in self.migrations}
         self.frames = AnalysisFrames(self)
 
@@ -274,10 +280,16 @@ def _is_file_format(path: str, opener=None) -> bool:
     from .sources import open_binary
     if path == "-":
         return False
+    if opener is None:
+        try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return False   # a pipe (<(...)) can be read once only: by the reference route
+        except OSError:
+            return False       # the reference route reports the problem
     try:
         with (opener(path) if opener is not None else open_binary(path)) as fh:
             head = fh.read(65536)
-    except (InputError, OSError, EOFError):
+    except (InputError, OSError):
         return False   # the reference route reports the problem
     return formats.detect(head.decode("utf-8", "replace")) == "file"
 
@@ -366,10 +378,14 @@ def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bo
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [str(paths)]
-    groups = group_inputs([str(p) for p in paths])
+    problems: list = []
+    skipped: list = []
+    groups = group_inputs([str(p) for p in paths], problems, skipped)
     labels = _labels(groups)
     hosts = []
-    failures = []
+    failures = [str(e) for e in problems]
+    if failures and not groups:
+        raise InputError(failures[0] if len(failures) == 1 else "; ".join(failures))
     for group, label in zip(groups, labels):
         try:
             hosts.append(read_host(group, label, input_format, fast and not grammar, grammar=grammar))
@@ -379,10 +395,12 @@ def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bo
             facts.error = str(e)
             h = HostLog(label, list(group), HostCorrelator(label), [facts])
             hosts.append(h)
-    if failures and len(failures) == len(groups):
+    if failures and len(failures) == len(groups) + len(problems):
         raise InputError(failures[0] if len(failures) == 1 else "; ".join(failures))
     pairs = pair_migrations([h.correlator for h in hosts])
     a = Analysis(hosts, pairs, input_format)
+    a.skipped = skipped
+    a.input_errors = [str(e) for e in problems]
     if judge:
         from .rules import judge as judge_all
         judge_all(a)

@@ -71,10 +71,11 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
     # glibc malloc hands freed blocks back; Arrow's default pool keeps them (peak RSS)
     pa.set_memory_pool(pa.system_memory_pool())
     facts: list = []
+    skipped: list = []
     kinds: Counter = Counter()
     try:
         tables = iter_event_tables(paths, input_format, flt if flt.active else None, facts_out=facts,
-                                   errors="collect")
+                                   errors="collect", skipped=skipped)
         if output:
             n = write_frames(tables, output)
         else:
@@ -89,11 +90,8 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
         fail(f"{output or '-'}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
-    for f in facts:
-        for w in f.warnings:
-            typer.echo(f"loganalyzer: warning: {w}", err=True)
-        if f.error:
-            typer.echo(f"loganalyzer: {f.error}", err=True)
+    _print_skipped(skipped)
+    _print_input_problems(facts)
     from .report.text import print_facts
     print_facts([f for f in facts if f.format != "-"], kinds if not output else None, n, output,
                 problems=False)
@@ -121,8 +119,9 @@ def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the 
         fail(f"{output or timeline}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
+    _inputs_on_stderr(a, listed=fmt == "text" and not output)
     _report_problems(a)
-    if any(f.error for f in a.inputs):
+    if any(f.error for f in a.inputs) or a.input_errors:
         raise typer.Exit(2)
 
 
@@ -148,7 +147,9 @@ def timeline(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the
     from .visible import visible     # (the notes name hosts, from the logs)
     typer.echo(f"wrote {output}: {what}; " + (f"{len(d['death_times'])} keepalive death(s); " if d["death_times"] else "")
                + visible("; ".join(d.get("notes") or [])))
-    if any(f.error for f in a.inputs):
+    _inputs_on_stderr(a)
+    _report_problems(a)
+    if any(f.error for f in a.inputs) or a.input_errors:
         raise typer.Exit(2)
 
 
@@ -196,6 +197,40 @@ def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recu
         _report_problems(res.analysis)
         print_scan(res, table=not output, show_all=show_all)
     raise typer.Exit(res.exit_code)
+
+
+def _print_skipped(skipped) -> None:
+    from .sources import skipped_summary
+    if skipped:
+        typer.echo(f"loganalyzer: warning: {skipped_summary(skipped)}", err=True)
+
+
+def _print_input_problems(facts, warnings: bool = True) -> None:
+    """Each input's warnings and error, one line each (the file named, quoted when odd)."""
+    from .visible import visible     # (warnings may quote log text)
+    for f in facts:
+        for w in (f.warnings if warnings else ()):
+            typer.echo(f"loganalyzer: warning: {visible(w)}", err=True)
+        if f.error:
+            typer.echo(f"loganalyzer: {visible(f.error)}", err=True)
+
+
+def _inputs_on_stderr(a, listed: bool = False) -> None:
+    """What went wrong with the inputs of an analysis, on stderr.  listed: the text report on
+    standard output holds the inputs' warnings already; then only damage to an input (cut
+    short, corrupt, unusable) is said on stderr too."""
+    for e in a.input_errors:
+        typer.echo(f"loganalyzer: {e}", err=True)
+    _print_skipped(a.skipped)
+    if not listed:
+        _print_input_problems(a.inputs)
+        return
+    for f in a.inputs:
+        for w in (f.warnings if f.ends_early else ()):
+            if "input ends early" in w:
+                typer.echo(f"loganalyzer: warning: {w}", err=True)
+        if f.error:
+            typer.echo(f"loganalyzer: {f.error}", err=True)
 
 
 def _report_problems(a) -> None:

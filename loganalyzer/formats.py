@@ -377,6 +377,13 @@ def detect(sample: str) -> str:
     return "text"
 
 
+def has_records(sample: str, fmt: str) -> bool:
+    """Does this text, read in format fmt, hold at least one libvirt record?"""
+    from .sources import Block
+    items = ITEMS[fmt]([Block(sample, len(sample))], "-", False, Context())
+    return any(item.__class__ is Record for item in items)
+
+
 # ---------------------------------------------------------------- file format
 RECORDS, FOREIGN, OVERFLOW = "records", "foreign", "overflow"
 

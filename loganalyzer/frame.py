@@ -125,18 +125,20 @@ def empty_frame() -> "pd.DataFrame":
 
 
 def iter_event_tables(paths, input_format=None, event_filter: EventFilter | None = None,
-                      facts_out: list | None = None, errors: str = "raise"):
+                      facts_out: list | None = None, errors: str = "raise", skipped: list | None = None):
     """Arrow tables (rows.SCHEMA) of every input, streamed (about one per 4 MB block).
 
     facts_out, when given, receives each input's FileFacts as it finishes.
     errors="raise": unusable input raises InputError (one line naming the
     file).  errors="collect": the unusable input gets a FileFacts whose
-    `error` says why (appended to facts_out) and the other inputs are read."""
+    `error` says why (appended to facts_out) and the other inputs are read.
+    skipped, when given, receives the files under folders that are not libvirt logs
+    (sources.Skipped)."""
     collect = errors == "collect"
     errs: list = [] if collect else None
     if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__"):
         paths = [paths]
-    expanded = expand_paths(paths, errs)
+    expanded = expand_paths(paths, errs, skipped)
     if collect and facts_out is not None:
         for e in errs:
             facts_out.append(_error_facts(str(e)))

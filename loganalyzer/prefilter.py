@@ -28,7 +28,7 @@ from .fastpath import parse_record
 from .header import HEAD, RECORD_START_PATTERN
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign
-from .sources import STREAM_ERRORS, InputError, looks_binary, open_binary
+from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
 from .values import header_values, stamp_times, to_int
 
 BLOCK = 8 << 20
@@ -179,8 +179,9 @@ class FastHostReader:
         last_time = None
         try:
             head = stream.read(65536)
+            check_head(stream, head, self.display)
             if looks_binary(head):
-                raise InputError(f"{self.display}: binary data, not a text log")
+                raise InputError(f"{shown(self.display)}: binary data, not a text log")
             scans = _scan_ahead(iter_blocks(_Prepend(stream, head)), self.read_ahead)
             try:
                 for scan in scans:
@@ -188,6 +189,7 @@ class FastHostReader:
                     line0 += scan.nlines
             finally:
                 scans.close()
+            note_end(stream, facts)
         except STREAM_ERRORS as e:
             if facts.error is None:
                 facts.error = (f"{self.display}: compressed stream is truncated or corrupt "

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from . import formats
 from .records import Foreign, Record
-from .sources import STREAM_ERRORS, InputError, PeekStream, looks_binary, open_binary, read_blocks
+from .sources import (STREAM_ERRORS, InputError, PeekStream, check_head, looks_binary, note_end,
+                      open_binary, read_blocks, shown)
 
 # A physical line longer than this is cut: its first LONG_LINE bytes are read
 # (as a record or foreign text), the rest is kept as unparsed text, streamed.
@@ -34,6 +35,8 @@ class FileFacts:
     # records kept with a value left empty: a time stamp that is not a date, a thread id
     # too large, a JSON field of the wrong type (values.py)
     bad_values: int = 0
+    # compressed data cut short: every record before the break is read (and counted above)
+    ends_early: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -153,9 +156,10 @@ class LogReader:
     # -- shared set-up: open, sniff, detect, count
     def _open(self, blocksize: int | None = None):
         facts = self.facts
-        d = self.display
+        d = shown(self.display)
         stream = self._stream if self._stream is not None else open_binary(self.path)
         self._stream = None
+        self._opened = stream
         try:
             head = b""
             while len(head) < 65536:      # pipes and decompressors may return less
@@ -169,6 +173,11 @@ class LogReader:
             except STREAM_ERRORS:
                 pass            # the read's error is the one to report
             raise InputError(f"{d}: cannot read ({_short(e)})") from None
+        try:
+            check_head(stream, head, self.display)
+        except InputError:
+            stream.close()
+            raise
         if looks_binary(head):
             stream.close()
             raise InputError(f"{d}: binary data, not a text log")
@@ -222,10 +231,11 @@ class LogReader:
 
     def _finish(self, state, nrec, first_time, last_time):
         facts = self.facts
-        d = self.display
+        d = shown(self.display)
         if not state["nl"]:
             facts.lines += 1
         facts.records = nrec
+        note_end(self._opened, facts)
         facts.first_time = first_time
         facts.last_time = last_time
         facts.warn_bad()

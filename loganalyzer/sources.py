@@ -1,9 +1,9 @@
-"""Open anything a user has: plain or compressed files, stdin, directories
-with rotated log sets.  Bytes only; formats.py decides what the bytes are."""
+"""Open anything a user has: plain or compressed files (the first bytes decide, codecs.py
+decodes), stdin, folders (only regular files inside them are opened, symbolic links never
+lead out of them), and tell a libvirt log from anything else by its first bytes (sniff).
+Bytes only; formats.py decides what the bytes say."""
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import lzma
 import os
@@ -12,168 +12,422 @@ import stat
 import sys
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import zstandard
+
+from .codecs import NAMES, Decoded, compression_by_name, compression_of  # noqa: F401 (compression_of: used by fleet)
 
 
 class InputError(Exception):
     """Unusable input: the message is one line that names the file."""
 
 
-# what reading a stream raises when the file cannot be read or its compression is truncated
-# or corrupt (gzip's and bz2's errors are OSErrors)
+# what reading a stream raises when the file cannot be read (damaged compressed data does not
+# raise: codecs.Decoded ends there and says why); other decoders' errors, for streams given
 STREAM_ERRORS = (EOFError, OSError, lzma.LZMAError, zlib.error, zstandard.ZstdError)
 
-
-COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst", ".zstd")
-
-
-def _open_zstd(path):
-    import zstandard
-    fh = open(path, "rb")
-    return zstandard.ZstdDecompressor().stream_reader(fh, closefd=True, read_across_frames=True)
+# bytes read from the start of a file to decide what it is
+PEEK = 65536
 
 
-def open_binary(path: str):
-    """A binary stream of the (decompressed) content of path ('-' = stdin)."""
+# ------------------------------------------------------------ opening
+def special_kind(mode: int) -> str | None:
+    """What a file that is neither a regular file nor a folder is, else None."""
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+        return None
+    return "special file"
+
+
+def _os_error(path: str, e: OSError) -> InputError:
+    if isinstance(e, FileNotFoundError):
+        return InputError(f"{shown(path)}: no such file")
+    if isinstance(e, PermissionError):
+        return InputError(f"{shown(path)}: permission denied")
+    return InputError(f"{shown(path)}: cannot read ({e.strerror or e})")
+
+
+def open_raw(path: str, regular_only: bool = False):
+    """path opened for reading, unbuffered; never blocks on a FIFO, socket or device found where
+    a file was expected.  regular_only: only a regular file (inside folders); otherwise a FIFO
+    or character device named by the user (a pipe from <(...), /dev/stdin) is read as a stream.
+    Raises InputError with a one-line message."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise _os_error(path, e) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{shown(path)}: is a directory")
+    what = special_kind(st.st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    if what is None:
+        # a regular file; O_NONBLOCK: if it is swapped for a FIFO before the open, the open
+        # does not wait for a writer (the fstat below then refuses it)
+        flags |= getattr(os, "O_NONBLOCK", 0)
+    elif regular_only or what not in ("FIFO", "character device"):
+        raise InputError(f"{shown(path)}: {what}, not a regular file: not read")
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise _os_error(path, e) from None
+    now = special_kind(os.fstat(fd).st_mode)
+    if now is not None and what is None:
+        os.close(fd)
+        raise InputError(f"{shown(path)}: {now}, not a regular file: not read")
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def open_binary(path: str, regular_only: bool = False):
+    """A binary stream of the decompressed content of path ('-' = stdin): codecs.Decoded, whose
+    .damage tells a compressed input that ends early or turns corrupt, and whose .notes hold
+    what the reader should warn about."""
     if path == "-":
         return open_stdin()
-    p = Path(path)
+    raw = open_raw(path, regular_only)
     try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
+        head = raw.read(8)
     except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{path}: is a directory")
-    try:
-        with open(p, "rb") as fh:
-            magic = fh.read(6)
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    try:
-        # the content decides (a rotated `libvirtd.log.1` may be compressed), else the name
-        kind = compression_of(magic) or _suffix_kind(p.name.lower())
-        if kind == "gz":
-            return gzip.open(p, "rb")
-        if kind == "xz":
-            return lzma.open(p, "rb")
-        if kind == "bz2":
-            return bz2.open(p, "rb")
-        if kind == "zst":
-            return _open_zstd(p)
-        return open(p, "rb")
-    except PermissionError:
-        raise InputError(f"{path}: permission denied") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+        raw.close()
+        raise _os_error(path, e) from None
+    return decoded(PeekStream(raw, head), head, os.path.basename(path))
 
 
-_MAGIC = ((b"\x1f\x8b", "gz"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zst"))
-
-
-def compression_of(head: bytes) -> str | None:
-    """gz, xz, bz2 or zst by the first bytes of a file, else None."""
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            return kind
-    return None
-
-
-def _suffix_kind(name: str) -> str | None:
-    for suf, kind in ((".gz", "gz"), (".xz", "xz"), (".bz2", "bz2"), (".zst", "zst"), (".zstd", "zst")):
-        if name.endswith(suf):
-            return kind
-    return None
+def decoded(raw, head: bytes, name: str = "") -> Decoded:
+    """raw (whose first bytes are head, still to be read) decompressed as its first bytes say;
+    the one place that decides whether an input is compressed (analyze, events, scan)."""
+    kind = compression_of(head)
+    d = Decoded(raw, kind)
+    claimed = compression_by_name(name)
+    if claimed and kind != claimed:
+        d.notes.append(f"the name says {NAMES[claimed]}, but the content is "
+                       + (f"{NAMES[kind]}: read as {NAMES[kind]}" if kind else "not compressed: read as plain text"))
+    return d
 
 
 def open_stdin():
     """Standard input, decompressed when its first bytes say it is compressed."""
     raw = sys.stdin.buffer
-    head = raw.read(6)
-    stream = PeekStream(raw, head)
-    kind = compression_of(head)
-    if kind == "gz":
-        return gzip.GzipFile(fileobj=io.BufferedReader(stream), mode="rb")
-    if kind == "xz":
-        return lzma.LZMAFile(io.BufferedReader(stream), "rb")
-    if kind == "bz2":
-        return bz2.BZ2File(io.BufferedReader(stream), "rb")
-    if kind == "zst":
-        import zstandard
-        return zstandard.ZstdDecompressor().stream_reader(io.BufferedReader(stream), read_across_frames=True)
-    return stream
+    head = raw.read(8)
+    return decoded(PeekStream(raw, head), head)
+
+
+def damage_of(stream):
+    """The codecs.Damage of an opened input (the first said by it or the wrappers inside it),
+    or None."""
+    for _ in range(5):
+        if stream is None:
+            return None
+        d = getattr(stream, "damage", None)
+        if d is not None:
+            return d
+        stream = getattr(stream, "inner", None) or getattr(stream, "_stream", None) or getattr(stream, "_s", None)
+    return None
+
+
+def head_damage(stream, head: bytes) -> str | None:
+    """Why an input gave no bytes at all, when its compressed data is damaged from the start."""
+    d = damage_of(stream)
+    if not head and d is not None and d.kind != "trailing":
+        return f"{d.describe()}: nothing could be read"
+    return None
+
+
+def check_head(stream, head: bytes, path: str) -> None:
+    """An input whose compressed data cannot give even its first bytes is unusable."""
+    why = head_damage(stream, head)
+    if why:
+        raise InputError(f"{shown(path)}: {why}")
+
+
+def note_end(stream, facts) -> None:
+    """After the last read of an input: what its codec found goes into its facts (a truncated
+    input is a warning, its records before the break are all kept; corrupt data is an error)."""
+    for n in getattr(_decoded(stream), "notes", ()):
+        facts.warn(f"{shown(facts.path)}: {n}")
+    d = damage_of(stream)
+    if d is None:
+        return
+    where = f"after line {facts.lines}; the {facts.records} records before the break are read"
+    if d.kind == "truncated":
+        facts.ends_early = True
+        facts.warn(f"{shown(facts.path)}: input ends early: {d.describe()} {where}")
+    elif d.kind == "trailing":
+        facts.warn(f"{shown(facts.path)}: {d.describe()}")
+    elif facts.error is None:
+        facts.error = f"{shown(facts.path)}: {d.describe()} {where}"
+
+
+def _decoded(stream):
+    for _ in range(5):
+        if stream is None or isinstance(stream, Decoded):
+            return stream
+        stream = getattr(stream, "inner", None) or getattr(stream, "_stream", None) or getattr(stream, "_s", None)
+    return None
+
+
+# ------------------------------------------------------------ names
+_SAFE_NAME = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")
+
+
+def shown(name: str) -> str:
+    """A file name as `ls --quoting-style=shell-escape` shows it: as it is when it is plain,
+    in '...' when it holds spaces or shell characters, in $'...' with escapes when it holds
+    control characters (a newline, ESC): a message naming it stays one line."""
+    name = os.fspath(name)
+    if _SAFE_NAME.fullmatch(name):
+        return name
+    if not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" or 0x202A <= ord(c) <= 0x202E
+               or 0x2066 <= ord(c) <= 0x2069 for c in name):
+        return "'" + name.replace("'", "'\\''") + "'"
+    out = []
+    for c in name:
+        o = ord(c)
+        if c == "'":
+            out.append("\\'")
+        elif c == "\\":
+            out.append("\\\\")
+        elif c in "\n\t\r":
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[c])
+        elif o < 32 or o == 0x7F:
+            out.append(f"\\{o:03o}")
+        elif 0x80 <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or c in "\u2028\u2029":
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(c)
+    return "$'" + "".join(out) + "'"
+
+
+# ------------------------------------------------------------ what a file is
+@dataclass
+class Sniff:
+    kind: str            # log | empty | binary | not-a-log | special | unsafe | unreadable | corrupt
+    reason: str = ""     # why it is not read (empty for a log)
+    format: str | None = None
+
+    @property
+    def is_log(self) -> bool:
+        return self.kind == "log"
+
+
+# the forms a daemon's log is written in; libvirt lines quoted in other text (a bug report,
+# notes: "pasted") are read when the file is named, not when it is found in a folder
+LOG_FORMS = ("file", "syslog", "journal", "journal-json", "kubevirt")
+# every supported form names libvirt somewhere in its first kilobytes (a function virX...,
+# an ident libvirtd/virtqemud, "subcomponent":"libvirt"): a cheap first test
+_VIR = re.compile(rb"(?i)vir")
+
+
+def sniff(head: bytes, complete: bool = True) -> Sniff:
+    """Is this the start of a libvirt log, in any form formats.py reads?  head: the first
+    (decompressed) bytes; complete: head is the whole file (else its last line may be cut)."""
+    from . import formats
+    if not head:
+        return Sniff("empty", "empty")
+    if looks_binary(head):
+        return Sniff("binary", "binary")
+    if not _VIR.search(head):
+        return Sniff("not-a-log", "not a libvirt log")
+    if not complete and b"\n" in head:
+        head = head[:head.rindex(b"\n") + 1]
+    text = head.decode("utf-8", "replace")
+    fmt = formats.detect(text)
+    if fmt == "text" or not formats.has_records(text, fmt):
+        return Sniff("not-a-log", "not a libvirt log", fmt)
+    if fmt not in LOG_FORMS:
+        return Sniff("not-a-log", "not a libvirt log (text quoting libvirt lines)", fmt)
+    return Sniff("log", "", fmt)
+
+
+def sniff_file(path: str) -> Sniff:
+    """sniff() of a file found in a folder: only regular files are opened (never blocking), and
+    the compression is decided by the first bytes."""
+    try:
+        with open_binary(path, regular_only=True) as s:
+            head = s.read(PEEK)
+            why = head_damage(s, head)
+    except InputError as e:
+        msg = str(e)
+        reason = msg[len(shown(path)) + 2:] if msg.startswith(shown(path) + ": ") else msg
+        kind = "special" if "not a regular file" in reason else "unreadable"
+        return Sniff(kind, reason.replace(": not read", ""))
+    if why:
+        return Sniff("corrupt", why)
+    return sniff(head, complete=len(head) < PEEK)
 
 
 # ------------------------------------------------------------ rotated sets
-_ROT_NUM = re.compile(r"^(?P<base>.+?\.log)\.(?P<n>\d+)(?:\.(?:gz|xz|bz2|zst|zstd))?$")
-_ROT_DATE = re.compile(r"^(?P<base>.+?\.log)-(?P<d>\d{8}(?:\d+)?)(?:\.(?:gz|xz|bz2|zst|zstd))?$")
-_PLAIN = re.compile(r"^(?P<base>.+?\.log)(?:\.(?:gz|xz|bz2|zst|zstd))?$")
-_TAILED = re.compile(r"^(?P<base>.+?\.log)\.tailed$")
+_COMP = r"(?:\.(?:gz|xz|bz2|zst|zstd))?"
+# libvirt's own names, as logrotate and sos leave them (the sosreport layout rules use these)
+_LOG_NUM = re.compile(rf"^(?P<base>.+?\.log)\.(?P<n>\d+){_COMP}$")
+_LOG_DATE = re.compile(rf"^(?P<base>.+?\.log)-(?P<d>\d{{8}}(?:\d+)?){_COMP}$")
+_LOG_PLAIN = re.compile(rf"^(?P<base>.+?\.log){_COMP}$")
+_LOG_TAILED = re.compile(r"^(?P<base>.+?\.log)\.tailed$")
+# any name: messages-20261201, node2.txt.1.gz, hv01.log
+_ANY_DATE = re.compile(rf"^(?P<base>.+?)-(?P<d>\d{{8}}(?:\d+)?){_COMP}$")
+_ANY_NUM = re.compile(rf"^(?P<base>.+?)\.(?P<n>\d{{1,4}}){_COMP}$")
+_ANY_TAILED = re.compile(r"^(?P<base>.+?)\.tailed$")
+_ANY_PLAIN = re.compile(rf"^(?P<base>.+?){_COMP}$")
 
 
 def rotation_key(name: str):
     """(base name, age order) with the oldest file first inside one set:
     dated copies by date, then numbered copies from the highest number down,
     then the live file (logrotate's copytruncate leaves the newest unnumbered)."""
-    m = _ROT_DATE.match(name)
+    m = _ANY_DATE.match(name)
     if m:
         return (m["base"], 0, m["d"], 0)
-    m = _ROT_NUM.match(name)
+    m = _ANY_NUM.match(name)
     if m:
         return (m["base"], 1, "", -int(m["n"]))
-    m = _TAILED.match(name)
-    if m:
-        return (m["base"], 2, "", 0)
-    m = _PLAIN.match(name)
+    m = _ANY_TAILED.match(name) or _ANY_PLAIN.match(name)
     if m:
         return (m["base"], 2, "", 0)
     return (name, 2, "", 0)
 
 
 def is_log_name(name: str) -> bool:
-    return bool(_ROT_DATE.match(name) or _ROT_NUM.match(name) or _PLAIN.match(name)
-                or _TAILED.match(name))
+    """Named like a libvirt log file (*.log, *.log.N, *.log-DATE[.gz], *.log.tailed)."""
+    return bool(_LOG_DATE.match(name) or _LOG_NUM.match(name) or _LOG_PLAIN.match(name)
+                or _LOG_TAILED.match(name))
 
 
-def expand_paths(paths, errors: list | None = None) -> list[str]:
-    """Files named directly stay as given (in order); a directory gives its
-    libvirt logs (recursively), each rotated set oldest first.
+# ------------------------------------------------------------ folders
+@dataclass
+class Found:
+    """A file (or a problem) under a folder."""
+    path: str
+    rel: list            # path parts under the folder
+    kind: str            # file | special | unsafe | unreadable
+    reason: str = ""     # why it is not read (empty for a file)
+    size: int = 0
 
-    A directory without logs raises InputError, or, when `errors` is a list,
-    its message is appended there and the other paths are still expanded."""
+
+def walk_folder(top: str, enter=None):
+    """Every file under top, in name order, depth first.  Symbolic links are resolved against
+    top at every level: one that leaves it is `unsafe` and never opened; one to a folder inside
+    it is not followed (its files are found where they are).  Only regular files come as
+    `file`; a FIFO, socket or device is `special`, a folder that cannot be listed `unreadable`.
+
+    enter(folder, rel, names) -> False: the caller takes that folder itself (a sosreport)."""
+    top_real = os.path.realpath(top)
+    stack = [(top, [])]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            if rel:
+                yield Found(folder, rel, "unreadable", _reason(e))
+                continue
+            raise _os_error(folder, e) from None
+        if enter is not None and enter(folder, rel, [e.name for e in entries]) is False:
+            continue
+        subdirs = []
+        for e in entries:
+            path, parts = e.path, rel + [e.name]
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    if not _inside(os.path.realpath(path), top_real):
+                        yield Found(path, parts, "unsafe", f"symbolic link leaving the folder "
+                                                           f"(-> {shown(os.readlink(path))}): not followed")
+                        continue
+                    st = os.stat(path)
+                    if stat.S_ISDIR(st.st_mode):
+                        continue
+            except OSError as err:
+                yield Found(path, parts, "unreadable", _reason(err))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append((path, parts))
+            elif stat.S_ISREG(st.st_mode):
+                yield Found(path, parts, "file", "", st.st_size)
+            else:
+                yield Found(path, parts, "special", f"{special_kind(st.st_mode)}, not a regular file")
+        stack.extend(reversed(subdirs))
+
+
+def _inside(real: str, top_real: str) -> bool:
+    return real == top_real or real.startswith(top_real.rstrip(os.sep) + os.sep)
+
+
+def _reason(e: OSError) -> str:
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    if isinstance(e, FileNotFoundError):
+        return "no such file (a broken symbolic link?)"
+    return f"cannot read ({e.strerror or e})"
+
+
+@dataclass
+class Skipped:
+    """A file under a folder that is not read, and why."""
+    path: str
+    reason: str
+
+
+def expand_paths(paths, errors: list | None = None, skipped: list | None = None) -> list[str]:
+    """Files named directly stay as given (in order); a directory gives every file under it
+    whose first bytes are a libvirt log in any form, compressed or not, each rotated set
+    oldest first.  The files it leaves out go to `skipped` (Skipped: path, reason).
+
+    A directory without logs, or a sub-folder that cannot be read, raises InputError, or,
+    when `errors` is a list, its message is appended there and the rest is still expanded.
+    A file that cannot be opened or decoded is kept: reading it reports the problem."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out: list[str] = []
     for path in paths:
         path = os.fspath(path)
-        if path == "-":
+        if path == "-" or not os.path.isdir(path):
             out.append(path)
             continue
-        p = Path(path)
-        if p.is_dir():
-            found = []
-            for root, _dirs, files in os.walk(p):
-                for f in files:
-                    if is_log_name(f):
-                        found.append(os.path.join(root, f))
-            if not found:
-                err = InputError(f"{path}: directory holds no libvirt logs (*.log, *.log.N, *.log-DATE[.gz], *.log.tailed)")
-                if errors is None:
-                    raise err
-                errors.append(err)
-                continue
-            found.sort(key=lambda f: (os.path.dirname(f),) + rotation_key(os.path.basename(f)))
-            out.extend(found)
-        else:
-            out.append(path)
+        found, left = [], []
+        try:
+            for f in walk_folder(path):
+                if f.kind == "unreadable" and not os.path.isfile(f.path):
+                    _error(errors, InputError(f"{shown(f.path)}: {f.reason}: its files are not read"))
+                    continue
+                what = sniff_file(f.path) if f.kind == "file" else Sniff(f.kind, f.reason)
+                if what.is_log or what.kind in ("unreadable", "corrupt"):
+                    found.append(f.path)
+                else:
+                    left.append(Skipped(f.path, what.reason))
+        except InputError as e:
+            _error(errors, e)
+            continue
+        if skipped is not None and found:
+            skipped.extend(left)
+        if not found:
+            what = f" ({skipped_summary(left)})" if left else ""
+            _error(errors, InputError(f"{shown(path)}: directory holds no libvirt logs{what}"))
+            continue
+        found.sort(key=lambda f: (os.path.dirname(f),) + rotation_key(os.path.basename(f)))
+        out.extend(found)
     return out
+
+
+def _error(errors: list | None, e: InputError) -> None:
+    if errors is None:
+        raise e
+    errors.append(e)
+
+
+def skipped_summary(skipped: list, most: int = 8) -> str:
+    """'3 files skipped: a (not a libvirt log), b (binary), ...' in one line."""
+    if not skipped:
+        return ""
+    shown_ = [f"{shown(s.path)} ({s.reason})" for s in skipped[:most]]
+    more = f", and {len(skipped) - most} more" if len(skipped) > most else ""
+    return f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped: {', '.join(shown_)}{more}"
 
 
 @dataclass
@@ -197,17 +451,16 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
                 max_line: int = 8 << 20, on_long_line=None):
     """Decoded text blocks that end at a newline (the last may not).
 
-    Invalid UTF-8 is replaced (U+FFFD); a broken compressed stream ends the
-    blocks and is reported through on_error(message).  A physical line longer
+    Invalid UTF-8 is replaced (U+FFFD); a read error ends the blocks and is
+    reported through on_error(message) (damaged compressed data just ends: see
+    note_end).  A physical line longer
     than max_line bytes is cut there: its first max_line bytes end a normal
     block, the rest comes as `tail` blocks (memory stays bounded), and
     on_long_line(nbytes_so_far) is called once per such line."""
     carry = b""
     in_tail = False
     broken = False
-    # Compressed streams are read in small pieces: a read that hits a break
-    # loses what it had decompressed, so the pieces before it must be out already.
-    piece = 1 << 16 if _is_decompressor(stream) else blocksize
+    piece = blocksize
     while True:
         if broken:
             chunk = b""
@@ -218,8 +471,9 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
                 try:
                     p = stream.read(piece)
                 except STREAM_ERRORS as e:
+                    # (damaged compressed data does not raise: codecs.Decoded ends there)
                     if on_error:
-                        on_error(f"compressed stream is truncated or corrupt ({_short(e)})")
+                        on_error(f"read error ({_short(e)})")
                     broken = True
                     break
                 if not p:
@@ -262,13 +516,6 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
         yield Block(head.decode("utf-8", "replace"), len(head))
 
 
-def _is_decompressor(stream) -> bool:
-    s = getattr(stream, "_stream", stream)     # through PeekStream
-    if isinstance(s, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
-        return True
-    return type(s).__module__.startswith("zstandard")
-
-
 def _short(e: Exception) -> str:
     s = str(e) or type(e).__name__
     return s.splitlines()[0][:120]
@@ -302,6 +549,8 @@ class PeekStream(io.RawIOBase):
                 out, self._head = self._head + self._stream.read(), b""
                 return out
             out, self._head = self._head[:n], self._head[n:]
+            if len(out) < n and not self._head:
+                out += self._stream.read(n - len(out)) or b""
             return out
         return self._stream.read(n)
 

@@ -97,10 +97,14 @@ def test_compressed_inputs_give_the_same_records(tmp_path):
 
 
 def test_rotated_set_order(tmp_path):
+    line = OK.read_bytes().splitlines(keepends=True)[0]     # a real record
     for n in ("libvirtd.log", "libvirtd.log.1", "libvirtd.log.2.gz", "libvirtd.log-20231105.gz",
               "libvirtd.log-20231112", "README.txt", "virtqemud.log"):
-        (tmp_path / n).write_text("")
-    got = [os.path.basename(p) for p in expand_paths([str(tmp_path)])]
+        data = b"read me\n" if n == "README.txt" else line
+        (tmp_path / n).write_bytes(gzip.compress(data) if n.endswith(".gz") else data)
+    skipped = []
+    got = [os.path.basename(p) for p in expand_paths([str(tmp_path)], skipped=skipped)]
+    assert [(os.path.basename(s.path), s.reason) for s in skipped] == [("README.txt", "not a libvirt log")]
     assert got == ["libvirtd.log-20231105.gz", "libvirtd.log-20231112", "libvirtd.log.2.gz",
                    "libvirtd.log.1", "libvirtd.log", "virtqemud.log"]
 

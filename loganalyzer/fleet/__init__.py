@@ -102,9 +102,10 @@ def _scan(paths, spool, jobs, dask, progress, judge) -> ScanResult:
             judge_all(analysis)
     rows = result_rows(analysis, names) if analysis is not None else empty_rows()
     stats = {"files": sum(len(t.members) for t in tasks), "bytes": sum(t.size for t in tasks),
-             "streams": len(tasks), "spooled_bytes": spool.written}
+             "streams": len(tasks), "spooled_bytes": spool.written, "skipped": len(disc.skipped)}
     return ScanResult(rows, errors, analysis, names,
-                      [(t.label, [m.display for m in t.members]) for t in tasks], stats, spool)
+                      [(t.label, [m.display for m in t.members]) for t in tasks], stats, spool,
+                      disc.skipped)
 
 
 def _opener(tasks):

@@ -11,9 +11,8 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 
-import zstandard
-
-from ..sources import compression_of
+from ..sources import PeekStream, compression_of, decoded
+from .members import Slice
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz",
                 ".tar.zst", ".tar.zstd", ".tzst")
@@ -62,23 +61,27 @@ class Entry:
 
 
 class TarArchive:
-    """A tarball, compressed or not; a compressed one is read once, in order (no random access)."""
+    """A tarball, compressed or not.  A compressed one is read once, in order (no random
+    access), through the same decoder as every input: a tarball cut short or damaged ends
+    there (`damage`), and the member it ends in keeps the bytes before the break."""
 
     def __init__(self, path: str):
         self.path = path
-        with open(path, "rb") as fh:
-            magic = fh.read(8)
-        kind = compression_of(magic)
-        self.compressed = kind is not None
-        if kind == "zst":
-            fh = open(path, "rb")
-            rd = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True)
-            self._tf = tarfile.open(fileobj=rd, mode="r|")
-        elif kind is not None:
-            self._tf = tarfile.open(path, mode="r|*")
+        self._fh = open(path, "rb")
+        head = self._fh.read(8)
+        self.compressed = compression_of(head) is not None
+        if self.compressed:
+            self._dec = decoded(PeekStream(self._fh, head), head)
+            self._tf = tarfile.open(fileobj=self._dec, mode="r|")
         else:
-            self._tf = tarfile.open(path, mode="r:")
+            self._dec = None
+            self._fh.seek(0)
+            self._tf = tarfile.open(fileobj=self._fh, mode="r:")
         self.size = None if self.compressed else os.path.getsize(path)
+
+    @property
+    def damage(self):
+        return self._dec.damage if self._dec is not None else None
 
     def entries(self):
         while True:
@@ -99,6 +102,9 @@ class TarArchive:
                         _archive=self, _ref=ti)
 
     def open_entry(self, e: Entry):
+        if self.compressed:
+            # straight from the stream (tarfile's own reader drops a read that comes up short)
+            return Slice(self._tf.fileobj, 0, e.size, seek=False)
         return self._tf.extractfile(e._ref)
 
     def locate(self, e: Entry) -> dict | None:
@@ -111,8 +117,14 @@ class TarArchive:
         """Does the (uncompressed) archive end inside this member?"""
         return self.size is not None and e._ref.offset_data + e.size > self.size
 
+    def read_link(self, e: Entry) -> str:
+        return e.link
+
     def close(self):
-        self._tf.close()
+        try:
+            self._tf.close()
+        finally:
+            self._fh.close()
 
 
 class ZipArchive:
@@ -150,6 +162,8 @@ class ZipArchive:
 
     def cut_inside(self, e: Entry) -> bool:
         return False
+
+    damage = None
 
     def close(self):
         self._zf.close()

@@ -1,11 +1,13 @@
 """Finding the libvirt daemon logs in what the user gave: folders, sosreports (unpacked or
 archived), tarballs and zip files nested up to MAX_DEPTH levels, and plain log files.
 
-Each log found is a Member; each input or part of one that cannot be used is a ScanError.
-Every member is peeked at (its first PEEK bytes: is it a log, its host name header, its first
-time stamp) before it joins a stream."""
+A file is a log by its content, whatever its name (sources.sniff: its first PEEK bytes, the
+compression decided by its first bytes); inside a sosreport, only libvirt's own log folders
+are looked at.  Each log found is a Member; each file left out is a Skipped (path, reason);
+each input or part of one that cannot be used is a ScanError."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
@@ -13,41 +15,39 @@ import tarfile
 import zipfile
 from datetime import datetime
 
-from ..sources import is_log_name, looks_binary, rotation_key
+from ..sources import (PEEK, InputError, Skipped, decoded, head_damage, is_log_name,
+                       open_binary, rotation_key, shown, sniff, special_kind, walk_folder)
 from .archives import archive_kind, open_archive, strip_archive_suffix
-from .hosts import (SOS_HOSTNAME_FILES, STANDARD_BASES, folder_host, is_candidate, logical_name,
-                    sos_candidate, sos_host)
-from .members import DECODE_ERRORS, Member, human, open_error, short
-from .safety import inside, link_escapes, member_path, unsafe_member
+from .hosts import (SOS_HOSTNAME_FILES, STANDARD_BASES, folder_host, logical_name, sos_candidate,
+                    sos_host)
+from .members import ARCHIVE_READ_ERRORS, Member, human, open_error, short
+from .safety import link_escapes, member_path, unsafe_member
 from .spool import Spool
 from .table import ScanError
 
 MAX_DEPTH = 3
-PEEK = 65536
 
 _HOSTNAME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+[+-]\d{4}: \d+: info : hostname: (\S+)", re.M)
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)([+-]\d{4}): \d+: ", re.M)
-# what reading an archive's index or next header raises when it is damaged
-ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-                  *DECODE_ERRORS)
+# what opening an archive or reading its next header raises when it is damaged
+ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, zipfile.LargeZipFile, *ARCHIVE_READ_ERRORS)
 
 
 def peek(m: Member):
-    """Read the head of a member: None if it is a log (hostname/time filled in), else a ScanError.
-    An empty file returns "empty"."""
+    """Read the head of a member: None if it is a log (hostname/time filled in), else a
+    Skipped (not a log) or a ScanError (cannot be read)."""
     try:
         with m.open() as s:
             head = s.read(PEEK)
-    except (OSError, *DECODE_ERRORS) as e:
+            why = head_damage(s, head)
+    except (InputError, *ARCHIVE_READ_ERRORS) as e:
         return open_error(m.display, e)
-    if not head:
-        return "empty"
-    if looks_binary(head):
-        return ScanError(m.display, "binary data, not a text log", "not-a-log")
-    from ..formats import detect
+    if why:
+        return ScanError(m.display, why, "corrupt")
+    what = sniff(head, complete=len(head) < PEEK)
+    if not what.is_log:
+        return Skipped(m.display, what.reason)
     text = head.decode("utf-8", "replace")
-    if detect(text) == "text":
-        return ScanError(m.display, "not a libvirt log (no libvirt records in its first 64 KiB)", "not-a-log")
     h = _HOSTNAME.search(text)
     if h:
         m.hostname = h.group(1)
@@ -61,12 +61,29 @@ def peek(m: Member):
     return None
 
 
+def _sniff_stored(stored: bytes, whole: bool):
+    """sniff() of a member's first stored bytes (compressed or not)."""
+    with decoded(io.BytesIO(stored), stored[:8]) as d:
+        head = d.read(PEEK)
+    return sniff(head, complete=whole and len(head) < PEEK)
+
+
+# where a sosreport keeps libvirt's logs
+SOS_LOG_FOLDERS = ("var/log/libvirt", "sos_strings", "var/log/containers/libvirt")
+
+
+def _on_libvirt_path(rel: str) -> bool:
+    """Is this path inside a sosreport one of libvirt's log folders, on the way to one, or in one?"""
+    return any(f == rel or f.startswith(rel + "/") or rel.startswith(f + "/") for f in SOS_LOG_FOLDERS)
+
+
 class Discovery:
     def __init__(self, spool: Spool):
         self.spool = spool
         self.max_bytes = spool.limit
         self.members: list[Member] = []
         self.errors: list[ScanError] = []
+        self.skipped: list[Skipped] = []
 
     # -- inputs
     def add_input(self, path: str):
@@ -78,10 +95,12 @@ class Discovery:
         except OSError as e:
             self.errors.append(open_error(path, e))
             return
-        before = len(self.members)
-        nerr = len(self.errors)
+        before = len(self.members), len(self.errors), len(self.skipped)
         if stat.S_ISDIR(st.st_mode):
             self.add_dir(path)
+        elif not stat.S_ISREG(st.st_mode):
+            self.errors.append(ScanError(path, f"{special_kind(st.st_mode)}, not a regular file: not read", "special"))
+            return
         elif archive_kind(path):
             self.add_archive(path, path, 0)
         else:
@@ -101,7 +120,7 @@ class Discovery:
                 folder = folder_host(d.split(os.sep), os.path.basename(path))
                 self._add(Member(path, "file", path, name=os.path.basename(path), size=st.st_size),
                           location=("file", d), base=os.path.basename(path), context_host=folder)
-        if len(self.members) == before and len(self.errors) == nerr:
+        if (len(self.members), len(self.errors), len(self.skipped)) == before:
             self.errors.append(ScanError(path, "no libvirt daemon logs found in it", "input"))
 
     def _add(self, m: Member, location: tuple, base: str, context_host: str, order_name: str | None = None):
@@ -113,85 +132,78 @@ class Discovery:
         m.host_key = location if STANDARD_BASES.match(logical_base) else (location, logical_base)
         m.context_host = context_host
         r = peek(m)
-        if r == "empty":
-            return
         if isinstance(r, ScanError):
             self.errors.append(r)
-            return
-        self.members.append(m)
+        elif isinstance(r, Skipped):
+            self.skipped.append(r)
+            if m.kind == "file":
+                self.spool.drop(m.source)
+        else:
+            self.members.append(m)
+
+    def _found_problem(self, f) -> bool:
+        """A walk_folder entry that is not a regular file to read: listed; True if so."""
+        if f.kind == "unsafe":
+            self.errors.append(ScanError(f.path, f.reason, "unsafe"))
+        elif f.kind == "unreadable":
+            self.errors.append(ScanError(f.path, f.reason, "unreadable"))
+        elif f.kind == "special":
+            self.skipped.append(Skipped(f.path, f.reason))
+        return f.kind != "file"
 
     # -- folders
     def add_dir(self, top: str):
         top_abs = os.path.realpath(top)
         top_name = os.path.basename(top_abs.rstrip(os.sep)) or top_abs
-        for root, dirs, files in os.walk(top, followlinks=False):
-            dirs.sort()
-            rel_root = os.path.relpath(root, top)
-            rel_parts = [] if rel_root == "." else rel_root.split(os.sep)
-            if "sos_commands" in dirs:
-                self.add_sos_dir(root, top_abs)
-                dirs[:] = []
-                continue
-            for f in sorted(files):
-                full = os.path.join(root, f)
-                if not self._inside(full, top_abs):
-                    continue
-                if archive_kind(f):
-                    self.add_archive(full, full, 0)
-                    continue
-                parts = rel_parts + [f]
-                if is_candidate(parts):
-                    try:
-                        size = os.stat(full).st_size
-                    except OSError as e:
-                        self.errors.append(open_error(full, e))
-                        continue
-                    folder = folder_host(parts[:-1], folder_host([top_name], top_name))
-                    self._add(Member(full, "file", full, name=f, size=size),
-                              location=("dir", top_abs, rel_root), base=f, context_host=folder)
 
-    def _inside(self, full: str, top_abs: str) -> bool:
-        """A symlink under a scanned folder must stay inside it."""
-        if not os.path.islink(full) or inside(full, top_abs):
+        def enter(folder, rel, names):
+            if "sos_commands" in names and os.path.isdir(os.path.join(folder, "sos_commands")):
+                self.add_sos_dir(folder)
+                return False
             return True
-        self.errors.append(ScanError(full, f"symbolic link pointing outside the scanned folder "
-                                           f"(-> {os.readlink(full)}): not followed", "unsafe"))
-        return False
 
-    def add_sos_dir(self, root: str, top_abs: str):
+        try:
+            for f in walk_folder(top, enter):
+                if self._found_problem(f):
+                    continue
+                name = f.rel[-1]
+                if archive_kind(name):
+                    self.add_archive(f.path, f.path, 0)
+                    continue
+                rel_root = "/".join(f.rel[:-1]) or "."
+                folder = folder_host(f.rel[:-1], folder_host([top_name], top_name))
+                self._add(Member(f.path, "file", f.path, name=name, size=f.size),
+                          location=("dir", top_abs, rel_root), base=name, context_host=folder)
+        except InputError as e:
+            self.errors.append(open_error(top, e))
+
+    def add_sos_dir(self, root: str):
+        """A sosreport folder: its host name file, and libvirt's logs in their own folders."""
         root_abs = os.path.realpath(root)
         host_text = None
-        for hf in SOS_HOSTNAME_FILES:
-            p = os.path.join(root, hf)
-            try:
-                if os.path.isfile(p) and self._inside(p, root_abs) and os.path.getsize(p) < 4096:
-                    with open(p, "r", errors="replace") as fh:
-                        host_text = fh.read()
-                    break
-            except OSError:
-                continue
+        files = []
+        for f in walk_folder(root):
+            rel = "/".join(f.rel)
+            if rel in SOS_HOSTNAME_FILES and f.kind == "file" and f.size < 4096 and host_text is None:
+                host_text = self._read_small(f.path)
+            loc = sos_candidate(f.rel)
+            if loc is None and not (f.kind in ("unsafe", "unreadable") and _on_libvirt_path(rel)):
+                continue     # the rest of a sosreport is not libvirt's
+            if not self._found_problem(f):
+                files.append((f, loc))
         host = sos_host(os.path.basename(root_abs), host_text)
-        for sub in ("var/log/libvirt", "sos_strings", "var/log/containers/libvirt"):
-            base_dir = os.path.join(root, sub)
-            if not os.path.isdir(base_dir):
-                continue
-            for r, dirs, files in os.walk(base_dir, followlinks=False):
-                dirs.sort()
-                for f in sorted(files):
-                    full = os.path.join(r, f)
-                    parts = os.path.relpath(full, root).split(os.sep)
-                    loc = sos_candidate(parts)
-                    if loc is None or not self._inside(full, root_abs):
-                        continue
-                    logical = logical_name(parts)
-                    try:
-                        size = os.stat(full).st_size
-                    except OSError as e:
-                        self.errors.append(open_error(full, e))
-                        continue
-                    self._add(Member(full, "file", full, name=f, size=size),
-                              location=("sos", root_abs) + loc, base=logical, context_host=host,
-                              order_name=logical)
+        for f, loc in files:
+            logical = logical_name(f.rel)
+            self._add(Member(f.path, "file", f.path, name=f.rel[-1], size=f.size),
+                      location=("sos", root_abs) + loc, base=logical, context_host=host, order_name=logical)
+
+    def _read_small(self, path: str) -> str | None:
+        try:
+            with open_binary(path, regular_only=True) as s:
+                return s.read(4096).decode("utf-8", "replace")
+        except InputError as e:
+            self.errors.append(open_error(path, e))
+            return None
 
     # -- archives: tar and zip members take the same path
     def add_archive(self, path: str, display: str, depth: int, kind: str | None = None):
@@ -205,7 +217,7 @@ class Discovery:
             self.errors.append(self._archive_error(display, e))
             return
         stem = os.path.basename(strip_archive_suffix(display))
-        found = []          # (parts, Member)
+        found = []          # (parts, Member, or the Skipped of a member read in passing)
         small = {}          # member name -> small text (sosreport hostname files)
         names = set()
         nested = []         # (spooled path, display)
@@ -217,12 +229,16 @@ class Discovery:
                 except StopIteration:
                     break
                 except ARCHIVE_ERRORS as err:
-                    self.errors.append(self._archive_error(display, err))
+                    if arc.damage is None:     # else the damage below says why the entries stop
+                        self.errors.append(self._archive_error(display, err))
                     break
                 try:
                     self._entry(arc, e, display, found, small, names, nested)
                 except ARCHIVE_ERRORS as err:
                     self.errors.append(open_error(f"{display}/{member_path(e.name)}", err))
+            if arc.damage is not None:
+                self.errors.append(ScanError(display, f"{arc.damage.describe()}: the members before the "
+                                                      f"break are read", arc.damage.kind))
         finally:
             try:
                 arc.close()
@@ -241,12 +257,15 @@ class Discovery:
         rel = member_path(e.name)
         mdisplay = f"{display}/{rel}"
         if e.type in ("symlink", "hardlink"):
-            target = e.link if e.link or e.type == "hardlink" else arc.read_link(e)
+            target = arc.read_link(e) if e.type == "symlink" else e.link
             if target is None or link_escapes(e.name, target, hard=e.type == "hardlink"):
-                shown = "a target too long to be a path" if target is None else f"-> {target}"
+                shown_ = "a target too long to be a path" if target is None else f"-> {shown(target)}"
                 self.errors.append(ScanError(mdisplay, f"{'hard' if e.type == 'hardlink' else 'symbolic'} link "
-                                                       f"pointing outside the archive ({shown}): not followed",
+                                                       f"pointing outside the archive ({shown_}): not followed",
                                              "unsafe"))
+            return
+        if e.type == "special":
+            found.append((rel.split("/"), Skipped(mdisplay, "FIFO or device member, not a regular file")))
             return
         if e.type != "file" or not rel:
             return
@@ -261,11 +280,11 @@ class Discovery:
             with e.open() as fo:
                 small[rel] = fo.read(4096).decode("utf-8", "replace")
             return
+        if e.size > self.max_bytes:
+            self.errors.append(ScanError(mdisplay, f"member of {human(e.size)} exceeds the "
+                                                   f"{human(self.max_bytes)} limit (--max-bytes)", "too-large"))
+            return
         if archive_kind(base):
-            if e.size > self.max_bytes:
-                self.errors.append(ScanError(mdisplay, f"nested archive exceeds the {human(self.max_bytes)} "
-                                                       f"limit (--max-bytes)", "too-large"))
-                return
             with e.open() as fo:
                 p, err = self.spool.copy(fo, mdisplay, base)
             if err:
@@ -273,29 +292,31 @@ class Discovery:
             if p:
                 nested.append((p, mdisplay))
             return
-        maybe = is_log_name(base) and (is_candidate(parts) or "sos_strings" in parts
-                                       or "containers" in parts or "libvirt" in parts)
-        if not maybe:
-            return
-        if e.size > self.max_bytes:
-            self.errors.append(ScanError(mdisplay, f"member of {human(e.size)} exceeds the "
-                                                   f"{human(self.max_bytes)} limit (--max-bytes)", "too-large"))
-            return
         where = e.locate()
-        if where is None:
-            with e.open() as fo:
-                p, err = self.spool.copy(fo, mdisplay, base)
-            if err:
-                self.errors.append(err)
-            if p is None:
-                return
-            m = Member(mdisplay, "file", p, name=base, size=os.path.getsize(p))
-        else:
+        if where is not None:
             if arc.cut_inside(e):
-                self.errors.append(ScanError(mdisplay, "member truncated (the archive ends inside it); "
-                                                       "the part before the break is kept", "truncated"))
-            m = Member(mdisplay, **where)
-        found.append((parts, m))
+                self.errors.append(ScanError(mdisplay, "member cut short: the archive ends inside it; "
+                                                       "the part before the cut is read", "truncated"))
+            found.append((parts, Member(mdisplay, **where)))
+            return
+        # a compressed tarball's member can be read only now: its first bytes say whether to keep it
+        with e.open() as fo:
+            stored = fo.read(PEEK)
+            what = _sniff_stored(stored, len(stored) < PEEK)
+            if not what.is_log:
+                found.append((parts, Skipped(mdisplay, what.reason)))
+                return
+            p, err = self.spool.copy(fo, mdisplay, base, head=stored)
+        if err:
+            self.errors.append(err)
+        if p is None:
+            return
+        size = os.path.getsize(p)
+        if size < e.size:
+            self.errors.append(ScanError(mdisplay, f"member cut short: the archive ends after {human(size)} of "
+                                                   f"its {human(e.size)}; the part before the cut is read",
+                                         "truncated"))
+        found.append((parts, Member(mdisplay, "file", p, name=base, size=size)))
 
     @staticmethod
     def _archive_error(display, e) -> ScanError:
@@ -315,22 +336,23 @@ class Discovery:
             if root is not None:
                 rparts = parts[len(root.split("/")) if root else 0:]
                 loc = sos_candidate(rparts)
-                if loc is None:
-                    self._drop(m)
+                if loc is None or isinstance(m, Skipped):
+                    self._drop(m)    # inside a sosreport only libvirt's log folders count
                     continue
                 text = next((small[f"{root}/{h}" if root else h] for h in SOS_HOSTNAME_FILES
                              if (f"{root}/{h}" if root else h) in small), None)
                 host = sos_host(root.split("/")[-1] if root else stem, text)
                 self._add(m, location=("sos", display, root) + loc,
                           base=logical_name(rparts), context_host=host)
-            elif is_candidate(parts):
+            elif isinstance(m, Skipped):
+                self.skipped.append(m)
+            else:
                 folder = folder_host(parts[:-1], stem)
                 self._add(m, location=("archive", display, "/".join(parts[:-1])),
                           base=parts[-1], context_host=folder)
-            else:
-                self._drop(m)
 
-    def _drop(self, m: Member):
-        """Remove a spooled member that turned out not to be a log."""
-        if m.kind == "file":
+    def _drop(self, m):
+        """Remove a spooled member that turned out not to be needed."""
+        if isinstance(m, Member) and m.kind == "file":
             self.spool.drop(m.source)
+

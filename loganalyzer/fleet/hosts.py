@@ -18,7 +18,6 @@ GENERIC_DIRS = {"", ".", "libvirt", "log", "logs", "var", "containers", "tmp", "
                 "varlog", "var-log"}
 GENERIC_HOSTNAMES = {"", "vm", "localhost", "localhost.localdomain", "(none)", "unknown", "host",
                      "localhost6", "localhost6.localdomain6"}
-DAEMON_RE = re.compile(r"libvirt|virt[a-z]*d\b|virt[a-z]*d[.-_]")
 STANDARD_BASES = re.compile(r"^(libvirtd|virt[a-z]+d)\.log$")
 SOS_NAME = re.compile(r"^sosreport-(?P<host>.+?)(?:-[\w]+)?-\d{4}-\d{2}-\d{2}-\w+$")
 SOS_HOSTNAME_FILES = ("sos_commands/host/hostname", "sos_commands/general/hostname",
@@ -36,19 +35,6 @@ def logical_name(rel_parts: list[str]) -> str:
             if name.startswith(prefix):
                 return name[len(prefix):]
     return name
-
-
-def is_candidate(rel_parts: list[str]) -> bool:
-    """A libvirt daemon log by its place and name (outside sosreports)."""
-    name = rel_parts[-1]
-    if not is_log_name(name):
-        return False
-    dirs = [p.lower() for p in rel_parts[:-1]]
-    if any(d in GUEST_DIRS for d in dirs):
-        return False
-    if any("libvirt" in d for d in dirs):
-        return True
-    return bool(DAEMON_RE.search(name.lower()))
 
 
 def sos_candidate(rel_parts: list[str]) -> tuple | None:

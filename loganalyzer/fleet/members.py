@@ -1,49 +1,35 @@
 """A log found somewhere (a file, a member of a tarball or zip, a spooled copy) and how to
-read it again: Member.open() gives its decompressed bytes, cut at the --max-bytes limit."""
+read it again: Member.open() gives its decompressed bytes (compression decided by the first
+bytes, as for every input: sources.decoded), cut at the --max-bytes limit."""
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import lzma
+import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 
-import zstandard
-
-from ..sources import InputError
+from ..codecs import Damage
+from ..sources import InputError, PeekStream, decoded, open_binary
 from .table import ScanError
 
 DEFAULT_MAX_BYTES = 16 << 30
 
-
-# what a damaged compressed stream raises, codec by codec
-DECODE_ERRORS = (EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile,
-                 zstandard.ZstdError)
-
-
-def _decompress(raw, name: str):
-    low = name.lower()
-    if low.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if low.endswith(".xz"):
-        return lzma.LZMAFile(raw, "rb")
-    if low.endswith(".bz2"):
-        return bz2.BZ2File(raw, "rb")
-    if low.endswith((".zst", ".zstd")):
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
-    return None
+# what reading an archive member's stored bytes raises when the archive is damaged (a zip's
+# own deflate/bzip2/lzma method, its CRC; a tarball cut short)
+ARCHIVE_READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, tarfile.TarError, OSError)
 
 
-class _Slice(io.RawIOBase):
-    """size bytes of fh from offset (a member of an uncompressed tarball)."""
+class Slice(io.RawIOBase):
+    """size bytes of fh from offset (a member of an uncompressed tarball); shorter when the
+    archive ends inside it."""
 
-    def __init__(self, fh, offset: int, size: int):
+    def __init__(self, fh, offset: int, size: int, seek: bool = True):
         self._fh = fh
-        fh.seek(offset)
+        if seek:
+            fh.seek(offset)
         self._left = size
-        self.short = False
 
     def readable(self):
         return True
@@ -54,7 +40,6 @@ class _Slice(io.RawIOBase):
             return 0
         data = self._fh.read(n)
         if not data:
-            self.short = True
             self._left = 0
             return 0
         b[:len(data)] = data
@@ -62,53 +47,49 @@ class _Slice(io.RawIOBase):
         return len(data)
 
 
-class CorruptData(OSError):
-    """A compressed member whose data cannot be decoded."""
-
-
 class MemberStream(io.RawIOBase):
-    """The decompressed content of a member, cut at a byte limit; closes everything it opened."""
+    """A member's decompressed bytes cut at a byte limit (over_limit says when); a damaged
+    archive under it ends the bytes (`damage`), never the scan.  Closes what it opened."""
 
     STEP = 1 << 16
 
-    def __init__(self, inner, closers, limit: int):
-        self._inner = inner
+    def __init__(self, inner, closers, limit: int, archive: str):
+        self.inner = inner
         self._closers = closers
         self._limit = limit
+        self._archive = archive
         self.nbytes = 0
         self.over_limit = False
-        self._error = None
+        self.damage: Damage | None = None
 
     def readable(self):
         return True
 
     def read(self, n=-1):
-        """Read in small steps: a damaged stream loses at most one step; the data before
-        the damage is returned first and the error raised on the next read."""
-        if self._error is not None:
-            e, self._error = self._error, None
-            raise e
+        # small steps: a damaged archive loses at most one step before its break
+        if self.damage is not None:
+            return b""
         if self.nbytes >= self._limit:
-            self.over_limit = self.over_limit or bool(self._inner.read(1))
+            self.over_limit = self.over_limit or bool(self._safe_read(1))
             return b""
         want = self._limit - self.nbytes if n is None or n < 0 else min(n, self._limit - self.nbytes)
         parts = []
         got = 0
         while got < want:
-            try:
-                data = self._inner.read(min(want - got, self.STEP))
-            except (OSError, *DECODE_ERRORS) as e:
-                err = e if isinstance(e, (OSError, EOFError)) else CorruptData(short(e))
-                if not parts:
-                    raise err from None
-                self._error = err
-                break
+            data = self._safe_read(min(want - got, self.STEP))
             if not data:
                 break
             parts.append(data)
             got += len(data)
         self.nbytes += got
         return b"".join(parts)
+
+    def _safe_read(self, n: int) -> bytes:
+        try:
+            return self.inner.read(n)
+        except ARCHIVE_READ_ERRORS as e:
+            self.damage = Damage("corrupt", self._archive, short(e))
+            return b""
 
     def readinto(self, b):
         data = self.read(len(b))
@@ -117,11 +98,11 @@ class MemberStream(io.RawIOBase):
 
     def close(self):
         if not self.closed:
-            for c in [self._inner] + self._closers:
+            for c in [self.inner] + self._closers:
                 try:
                     c.close()
-                except (OSError, *DECODE_ERRORS):
-                    pass   # closing a damaged decoder: the damage was reported by the read
+                except ARCHIVE_READ_ERRORS:
+                    pass   # closing a damaged archive: the damage was met by the reads
         super().close()
 
 
@@ -131,7 +112,7 @@ class Member:
     display: str                 # what rows and evidence show: path, or archive/member
     kind: str                    # file | tar | zip
     source: str                  # path on disk: the file, the tarball or the zip
-    name: str = ""               # member name in the tarball / zip (the file's name for decompression)
+    name: str = ""               # member name in the tarball / zip
     offset: int = 0              # tar: start of the member's data
     size: int = 0                # bytes stored (compressed size for a .gz member)
     group: tuple = ()            # (location, rotation base): one stream
@@ -142,31 +123,32 @@ class Member:
     hostname: str | None = None  # from the `hostname:` header
     first_time: float | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
-    handle: object = None        # MemberStream of the last open (for over_limit / short checks)
+    handle: object = None        # MemberStream of the last open (for over_limit checks)
 
     def open(self):
-        closers = []
+        """Raises InputError (a file) or OSError / zipfile.BadZipFile (an archive)."""
         if self.kind == "file":
-            raw = open(self.source, "rb")
-            name = self.source
-        elif self.kind == "tar":
-            fh = open(self.source, "rb")
-            closers.append(fh)
-            raw = _Slice(fh, self.offset, self.size)
-            name = self.name
-        elif self.kind == "zip":
-            zf = zipfile.ZipFile(self.source)
-            closers.append(zf)
-            raw = zf.open(self.name)
-            name = self.name
+            inner = open_binary(self.source, regular_only=True)
+            closers = []
         else:
-            raise InputError(f"{self.display}: unknown member kind {self.kind}")
-        inner = _decompress(raw, name)
-        if inner is None:
-            inner = raw
-        else:
-            closers.insert(0, raw)
-        self.handle = MemberStream(inner, closers, self.max_bytes)
+            if self.kind == "tar":
+                fh = open(self.source, "rb")
+                raw = Slice(fh, self.offset, self.size)
+                closers = [fh]
+            elif self.kind == "zip":
+                zf = zipfile.ZipFile(self.source)
+                raw = zf.open(self.name)
+                closers = [zf]
+            else:
+                raise InputError(f"{self.display}: unknown member kind {self.kind}")
+            try:
+                head = raw.read(8)
+            except ARCHIVE_READ_ERRORS:
+                for c in closers:
+                    c.close()
+                raise
+            inner = decoded(PeekStream(raw, head), head, self.name)
+        self.handle = MemberStream(inner, closers, self.max_bytes, self.kind)
         return self.handle
 
     def __getstate__(self):
@@ -176,16 +158,18 @@ class Member:
 
 
 def open_error(display: str, e: Exception) -> ScanError:
-    """The error row of an input that could not be opened or decoded."""
+    """The error row of an input that could not be opened or read."""
+    if isinstance(e, InputError):
+        msg = str(e)
+        return ScanError(display, msg.split(": ", 1)[1] if ": " in msg else msg,
+                         "special" if "not a regular file" in msg else "unreadable")
     if isinstance(e, PermissionError):
         return ScanError(display, "permission denied", "unreadable")
     if isinstance(e, FileNotFoundError):
         return ScanError(display, "no such file", "unreadable")
-    if isinstance(e, (CorruptData, *DECODE_ERRORS)):
-        return ScanError(display, f"corrupt or truncated compressed data ({short(e)})", "corrupt")
-    if isinstance(e, OSError):
+    if isinstance(e, OSError) and not isinstance(e, zipfile.BadZipFile):
         return ScanError(display, f"cannot read ({e.strerror or short(e)})", "unreadable")
-    return ScanError(display, f"cannot read ({short(e)})", "corrupt")
+    return ScanError(display, f"corrupt archive data ({short(e)})", "corrupt")
 
 
 def short(e) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 
-from ..sources import InputError
-from .members import DECODE_ERRORS, human, open_error, short
+from ..sources import InputError, shown
+from .members import ARCHIVE_READ_ERRORS, human, open_error, short
 from .table import ScanError
 
 # what a defect met while reading one stream can raise: that stream becomes an error row
@@ -28,7 +28,7 @@ def run_stream(task):
     def opener(name):
         try:
             return by_name[name].open()
-        except (OSError, *DECODE_ERRORS) as e:
+        except ARCHIVE_READ_ERRORS as e:
             raise InputError(f"{name}: {open_error(name, e).reason}") from None
 
     for _ in range(len(members) + 1):
@@ -54,9 +54,11 @@ def run_stream(task):
             break
     if host is not None:
         for f in host.facts:
-            if f.error:
-                reason = f.error[len(f.path) + 2:] if f.error.startswith(f.path + ":") else f.error
-                errors.append(ScanError(f.path, reason, "truncated"))
+            # a member cut short, or corrupt from some point on: its records before are analysed
+            for msg, kind in [(w, "truncated") for w in f.warnings if f.ends_early and "input ends early" in w] \
+                    + ([(f.error, "corrupt")] if f.error else []):
+                prefix = shown(f.path) + ": "
+                errors.append(ScanError(f.path, msg[len(prefix):] if msg.startswith(prefix) else msg, kind))
         for m in members:
             h = m.handle
             if h is not None and h.over_limit:

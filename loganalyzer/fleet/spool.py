@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 
-from .members import DECODE_ERRORS, human, short
+from .members import ARCHIVE_READ_ERRORS, human, short
 from .table import ScanError
 
 # suffixes kept on a spooled copy: what it is (an archive, a compressed log) shows in its name
@@ -34,9 +34,9 @@ class Spool:
     def holds(self, path: str) -> bool:
         return self.path is not None and path.startswith(self.path + os.sep)
 
-    def copy(self, fileobj, display: str, name: str) -> tuple[str | None, ScanError | None]:
-        """Copy a member's stored bytes into the directory under a generated name.
-        Returns (path, error); a read error keeps the bytes read before it."""
+    def copy(self, fileobj, display: str, name: str, head: bytes = b"") -> tuple[str | None, ScanError | None]:
+        """Copy a member's stored bytes (head: those already read) into the directory under a
+        generated name.  Returns (path, error); a read error keeps the bytes read before it."""
         self._n += 1
         low = name.lower()
         suffix = next((s for s in sorted(KEPT_SUFFIXES, key=len, reverse=True) if low.endswith(s)), "")
@@ -46,8 +46,8 @@ class Spool:
         with os.fdopen(fd, "wb") as out:
             while True:
                 try:
-                    chunk = fileobj.read(1 << 20)
-                except (OSError, *DECODE_ERRORS) as e:
+                    chunk, head = (head, b"") if head else (fileobj.read(1 << 20), b"")
+                except ARCHIVE_READ_ERRORS as e:
                     err = ScanError(display, f"member truncated or corrupt ({short(e)}); the part before "
                                              f"the break is kept", "truncated")
                     break

@@ -26,6 +26,7 @@ class ScanResult:
 
     .rows      DataFrame, one row per migration view and per finding (columns ROW_COLUMNS)
     .errors    [ScanError]: inputs or members that failed, with their reason
+    .skipped   [sources.Skipped]: files and members that are not libvirt logs (path, reason)
     .analysis  the combined Analysis of every host (None when nothing was readable)
     .hosts     {correlator label: host name}
     .table()   .rows plus one row per error (outcome "error"): what -o writes
@@ -34,9 +35,10 @@ class ScanResult:
                garbage-collected); until then reports can re-read archive members
     """
 
-    def __init__(self, rows, errors, analysis, hosts, streams, stats, spool=None):
+    def __init__(self, rows, errors, analysis, hosts, streams, stats, spool=None, skipped=()):
         self.rows = rows                  # pandas DataFrame
         self.errors: list[ScanError] = errors
+        self.skipped: list = list(skipped)
         self.analysis = analysis
         self.hosts: dict = hosts
         self.streams: list = streams      # [(label, [member display names])]

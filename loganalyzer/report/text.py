@@ -225,6 +225,10 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
     elif result.usable:
         console.print(f"No migration or finding in {result.stats['files']} files "
                       f"({len(result.hosts)} host streams).", highlight=False)
+    if result.skipped:
+        from ..sources import skipped_summary
+        err_console.print(f"loganalyzer: warning: {escape(skipped_summary(result.skipped))}", highlight=False,
+                          soft_wrap=True)
     if result.errors:
         err_console.print(f"[bold red]{len(result.errors)} input error(s):[/]", highlight=False)
         for e in result.errors:
