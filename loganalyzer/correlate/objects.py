@@ -422,9 +422,12 @@ class Finding:
     host: str | None = None
     detected_by: str | None = None
     related: str | None = None
+    reason: str = ""                # the cause in words and the decisive fact (rules.headline)
+    headline: str = ""              # "<host>: <reason>", the sentence a report opens with
 
     def as_dict(self) -> dict:
-        return {"cause": self.cause, "summary": self.summary, "confidence": self.confidence,
+        return {"cause": self.cause, "headline": self.headline, "summary": self.summary,
+                "confidence": self.confidence,
                 "detected_by": self.detected_by, "host": self.host,
                 "evidence": [e.as_dict() for e in self.evidence],
                 "missing": list(self.missing), "remedies": list(self.remedies)}

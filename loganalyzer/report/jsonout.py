@@ -64,7 +64,7 @@ def evidence_dict(e) -> dict:
 def verdict_dict(v) -> dict | None:
     if v is None:
         return None
-    return {"cause": v.cause, "summary": v.summary, "detected_by": v.detected_by,
+    return {"headline": v.headline, "cause": v.cause, "summary": v.summary, "detected_by": v.detected_by,
             "confidence": v.confidence, "evidence": [evidence_dict(e) for e in v.evidence],
             "missing": list(v.missing), "remedies": list(v.remedies),
             "consequences": [evidence_dict(e) for e in v.consequences]}
@@ -87,7 +87,8 @@ def death_dict(a, d) -> dict:
 
 
 def finding_dict(f) -> dict:
-    return {"cause": f.cause, "summary": f.summary, "confidence": f.confidence, "host": f.host,
+    return {"headline": f.headline, "cause": f.cause, "summary": f.summary, "confidence": f.confidence,
+            "host": f.host,
             "detected_by": f.detected_by, "evidence": [evidence_dict(e) for e in f.evidence],
             "missing": list(f.missing), "remedies": list(f.remedies)}
 

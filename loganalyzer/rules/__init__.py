@@ -10,6 +10,7 @@ from error text, and a symptom never becomes a verdict.
 from __future__ import annotations
 
 from .case import Case
+from .headline import migration_headline
 from .postcopy import add_postcopy_context
 from .tunnel import add_tunnel_context
 from .verdict import Verdict
@@ -44,6 +45,7 @@ def judge_migration(case: Case) -> Verdict | None:
             case.attach_consequences(v)
             add_postcopy_context(case, v)
             add_tunnel_context(case, v)
+            v.headline = migration_headline(case, v)
             return v.sort_evidence()
     return None
 

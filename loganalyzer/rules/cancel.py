@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..correlate.objects import Evidence
 from .case import Case
+from .headline import quoted
 from .causes import Cause
 from .verdict import Verdict
 
@@ -31,6 +32,7 @@ def cancelled(case: Case) -> Verdict | None:
     when = case.when(err.time)
     v.summary = (f"Migration of domain {case.domain} from {case.host_name(src)} to {case.dest_name} was "
                  f"cancelled on request{who} at {when} ({err.text.strip()[:160]}); nothing failed.")
+    v.reason = f"on request{who} ({quoted(err.text, 80)}); nothing failed"
     if not who:
         v.missing.append("who asked for the abort: the virDomainAbortJob call is not in these logs "
                          "(virsh domjobabort, Ctrl-C on virsh migrate, or an orchestrator timeout)")

@@ -1,12 +1,15 @@
 """Case: one migration with everything a rule needs to look at."""
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from ..correlate.objects import CLOSE_REASONS, Evidence
 from ..records import fmt_time
 from .catalogue import match_text
 from .verdict import Verdict, ev
+
+DAEMONS = ("virtqemud", "virtproxyd", "libvirtd")
 
 
 class Case:
@@ -50,6 +53,18 @@ class Case:
     # -- names for sentences
     def host_name(self, mig=None) -> str:
         return self.a.display_host((mig or self.mig).host)
+
+    def daemon_name(self, mig=None) -> str:
+        """libvirtd, virtqemud, virtproxyd: the daemon that wrote this view's log ('daemon' if unknown)."""
+        host = self.a.host_of(mig or self.mig)
+        for f in (host.facts if host is not None else []):
+            if f.daemon:
+                return f.daemon
+            base = os.path.basename(f.path or "")
+            for d in DAEMONS:
+                if d in base:
+                    return d
+        return "daemon"
 
     @property
     def domain(self) -> str:
@@ -98,7 +113,8 @@ class Case:
     def inherit(self, pv: Verdict) -> Verdict:
         """The verdict of the paired (source) view, with this side's own lines added."""
         v = Verdict(pv.cause, pv.summary, pv.confidence, pv.detected_by, list(pv.evidence),
-                    list(pv.missing), list(pv.remedies), rule=pv.rule + " (from the paired migration)")
+                    list(pv.missing), list(pv.remedies), rule=pv.rule + " (from the paired migration)",
+                    reason=pv.reason, headline=pv.headline)
         self.attach_consequences(v)
         return v.sort_evidence()
 

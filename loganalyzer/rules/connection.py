@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..correlate.objects import Evidence
 from .case import Case, close_reason_text
+from .headline import quoted
 from .causes import Cause
 from .verdict import Verdict
 
@@ -23,6 +24,7 @@ def connect_failed(case: Case) -> Verdict | None:
     v.summary = (f"The source {case.host_name(mig)} could not open its connection to the destination daemon "
                  f"{mig.dconnuri or ''} for domain {case.domain} at {case.when(err.time)}: "
                  f"{err.text.strip()[:200]}.")
+    v.reason = f"the source could not connect to the destination daemon: {quoted(err.text)}"
     if mig.dconn_open is None:
         v.missing.append("the virConnectOpenAuth line of the destination connection")
     return v
@@ -54,12 +56,18 @@ def dconn_closed(case: Case) -> Verdict | None:
                  f"(client {c.client or '?'}) was closed by {reason} at {case.when(c.closed.time)} during "
                  f"the migration of domain {case.domain}: the destination daemon went away (crashed, was "
                  f"killed or restarted) or the network reset the connection.")
+    v.reason = (f"the source's connection to the destination daemon was closed by {reason}: the destination "
+                f"daemon went away (crashed, killed, restarted) or the network reset the connection")
     peer_hc = case.peer_hc if mig is case.mig else case.hc
     if peer_hc is not None and peer_hc.migrations:
         last_t = peer_hc.last_time
         if last_t and c.closed.time and last_t < c.closed.time + 1 and not peer_hc.deaths:
             v.summary += (f" The destination's log ends at {case.when(last_t)}, right before the close: "
                           f"its daemon stopped logging (killed or crashed).")
+            dst = case.destination
+            v.reason = (f"the destination {case.daemon_name(dst) if dst is not None else 'daemon'} died: its log "
+                        f"stops {c.closed.time - last_t:.1f} s before the source's connection to it closed "
+                        f"by {reason}")
             v.evidence.append(Evidence(peer_hc.migrations[-1].path, peer_hc.last_line, last_t,
                                        "(last line of the destination daemon's log)",
                                        "the destination daemon logs nothing after this"))

@@ -57,7 +57,10 @@ def _by_passes(case: Case, src) -> Verdict | None:
         how.append(f"the link moved {link / 1e6:.1f} MB/s")
     if over:
         how.append(f"the expected downtime stayed at {expected / 1000:.1f} s against a limit of {limit} ms")
-    return _verdict(case, src, "high" if over or len(after) >= 3 else "medium", evidence, "; ".join(how))
+    reason = (f"the guest dirtied memory as fast as it was sent: each pass over its memory left about "
+              f"{after[-1].sample['remaining'] / 1e6:.0f} MB dirty again"
+              + (f" (expected downtime {expected / 1000:.1f} s, limit {limit:g} ms)" if over else ""))
+    return _verdict(case, src, "high" if over or len(after) >= 3 else "medium", evidence, "; ".join(how), reason)
 
 
 def _by_samples(case: Case, src) -> Verdict | None:
@@ -84,11 +87,14 @@ def _by_samples(case: Case, src) -> Verdict | None:
     evidence = [p.evidence for p in src.syncs[-2:]]
     if src.last_stats is not None and not any(e.line == src.last_stats.line for e in evidence):
         evidence.append(src.last_stats)
-    return _verdict(case, src, "high" if plateau and dirtier else "medium", evidence, "; ".join(how))
+    reason = ("the guest dirtied memory as fast as it was sent: "
+              + (f"the remaining memory stayed at about {last['remaining'] / 1e6:.0f} MB" if plateau else
+                 f"it dirties about {min(dirty) / 1e6:.1f} MB/s, the link moves {link / 1e6:.1f} MB/s"))
+    return _verdict(case, src, "high" if plateau and dirtier else "medium", evidence, "; ".join(how), reason)
 
 
-def _verdict(case: Case, src, confidence: str, evidence: list, how: str) -> Verdict:
-    v = Verdict(Cause.NOT_CONVERGING, "", confidence=confidence, detected_by="source")
+def _verdict(case: Case, src, confidence: str, evidence: list, how: str, reason: str) -> Verdict:
+    v = Verdict(Cause.NOT_CONVERGING, "", confidence=confidence, detected_by="source", reason=reason)
     v.evidence.extend(evidence)
     v.summary = (f"The migration of domain {case.domain} to {case.dest_name} was not converging: "
                  f"{how}. {_end(case, src)}")

@@ -8,6 +8,7 @@ from ..correlate.objects import Evidence, Finding
 from ..records import fmt_time
 from .catalogue import likely_cause
 from .causes import Cause
+from .headline import cause_words, finding_headline, meaning_words, quoted
 from .remedies import REMEDIES
 
 
@@ -54,6 +55,9 @@ def _death_finding(analysis, d) -> Finding:
                          + "; no migration depended on it."),
                 confidence=d.confidence if c is not None else "low", evidence=list(c.evidence[:2]) + list(d.evidence) if c else list(d.evidence),
                 missing=list(d.notes), remedies=list(REMEDIES.get(cause, [])))
+    f.reason = (f"{who} died of a keepalive timeout" + (f" after {d.idle} s without a reply" if d.idle else "")
+                + "; no migration depended on it")
+    f.headline = finding_headline(host, f.reason, cause)
     f.evidence.sort(key=lambda e: (e.time or 0, e.line))
     return f
 
@@ -86,29 +90,49 @@ def _text_findings(analysis, host, text_hits) -> list[Finding]:
         else:
             symptoms.append(th)
     out = []
+    where = analysis.display_host(host.label)
     for cause, items in by_cause.items():
         first = items[0]
         hit = first.hit
-        out.append(Finding(
-            cause=cause, host=analysis.display_host(host.label), detected_by=None, confidence="low",
+        said = message_of(first)
+        f = Finding(
+            cause=cause, host=where, detected_by=None, confidence="low",
             summary=(f"{first.path}:{first.line}: {hit.pattern.meaning} (recognised from the message alone: "
-                     f"{first.text[:200]})"),
+                     f"{said[:200]})"),
             evidence=_evidence(items),
             missing=["the daemon logs of both hosts around that time (this is message text only)"],
-            remedies=list(hit.pattern.remedies) or list(REMEDIES.get(cause, []))))
+            remedies=list(hit.pattern.remedies) or list(REMEDIES.get(cause, [])))
+        f.reason = f"{meaning_words(hit.pattern.meaning)}: {quoted(said)} (recognised from the message alone)"
+        f.headline = finding_headline(where, f.reason, cause)
+        out.append(f)
     if symptoms and not by_cause:
         guess = likely_cause([th.hit for th in symptoms])
         first = symptoms[0]
-        out.append(Finding(
-            cause=guess, host=analysis.display_host(host.label), detected_by=None, confidence="low",
-            summary=(f"{first.path}:{first.line}: '{first.text[:160]}' is a symptom ({first.hit.pattern.meaning}); "
+        said = message_of(first)
+        f = Finding(
+            cause=guess, host=where, detected_by=None, confidence="low",
+            summary=(f"{first.path}:{first.line}: '{said[:160]}' is a symptom ({first.hit.pattern.meaning}); "
                      f"the usual root cause is {guess}, which only the daemon logs can confirm."),
             evidence=_evidence(symptoms),
             missing=["the daemon logs (source and destination) that show the root cause"],
-            remedies=list(REMEDIES.get(guess, []))))
+            remedies=list(REMEDIES.get(guess, [])))
+        f.reason = (f"{quoted(said)} is a symptom that usually follows {guess} ({cause_words(guess)}); "
+                    f"only the daemon logs can confirm it")
+        f.headline = finding_headline(where, f.reason, guess)
+        out.append(f)
     return out
+
+
+def message_of(th) -> str:
+    """The message a text hit is part of, without what came before it on the line: virsh's
+    progress bar ('Migration: [ 25 %]\\r...') ends in the 'error: ...' line it printed last."""
+    text = th.text
+    at = max(text.find(th.hit.text), 0)          # (th.text is stripped: hit.start may be off)
+    start = text.rfind("\r", 0, at) + 1
+    err = text.rfind("error: ", start, at + 1)
+    return text[err if err >= 0 else start:].replace("\r", " ").strip()
 
 
 def _evidence(text_hits) -> list[Evidence]:
     """The first five lines that show a message, each noted with the catalogue entry it matched."""
-    return [Evidence(th.path, th.line, None, th.text[:400], th.hit.pattern.id) for th in text_hits[:5]]
+    return [Evidence(th.path, th.line, None, message_of(th)[:400], th.hit.pattern.id) for th in text_hits[:5]]

@@ -4,7 +4,9 @@ its peer to declare it dead."""
 from __future__ import annotations
 
 from ..correlate.objects import Evidence, EvidenceKind as K
+from . import remedies
 from .case import Case
+from .headline import quoted
 from .causes import Cause
 from .verdict import Verdict
 
@@ -60,6 +62,8 @@ def dconn_keepalive_timeout(case: Case) -> Verdict | None:
         v.summary = (f"The source's connection to the destination daemon {c.uri or src.dconnuri} was closed by "
                      f"keepalive timeout (reason=2) at {case.when(c.closed.time if c.closed else None)} during "
                      f"the migration of domain {case.domain}.")
+        v.reason = ("the source's keepalive closed its connection to the destination daemon (close reason 2; "
+                    "the keepalive timer lines are not in the log)")
         v.missing.append("the keepalive timer lines (RPC_KEEPALIVE_TIMEOUT): the death itself is not logged")
         v.missing.extend(case.missing_common())
         return v
@@ -70,6 +74,8 @@ def dconn_keepalive_timeout(case: Case) -> Verdict | None:
         v.evidence.append(err.evidence("the keepalive error text, with no connection to tie it to"))
         v.summary = (f"Migration of domain {case.domain} failed with 'connection closed due to keepalive "
                      f"timeout' at {case.when(err.time)}; which connection died is inferred from the text alone.")
+        v.reason = (f"a connection died of a keepalive timeout ({quoted(err.text)}); which one is inferred "
+                    f"from the error text alone")
         v.missing.append("the lines that name the dead connection (RPC probes or the migration's close callback)")
         v.missing.extend(case.missing_common())
         return v
@@ -123,6 +129,15 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     v.summary = (f"{who} declared {what} ({ptrs}; {_ka(c)}{opened}) dead at {case.when(d.time)}: no reply for "
                  f"{idle} (countToDeath=0). That killed the migration of domain {case.domain}; "
                  f"it means {implies}.")
+    peer = "destination" if side == "source" else "source"
+    idle_words = (f"{d.idle} s" if d.idle is not None else
+                  f"{c.keepalive_interval * (c.keepalive_count + 1)} s" if c is not None and c.keepalive_interval
+                  and c.keepalive_count is not None else "its keepalive timeout")
+    conn_name = "the dconn" if side == "source" else "the source daemon's connection"
+    peer_view = (case.destination if side == "source" else case.source) or case.peer
+    peer_daemon = case.daemon_name(peer_view) if peer_view is not None else "daemon"
+    v.reason = (f"the {side}'s keepalive heard nothing from the {peer} daemon for {idle_words} and killed "
+                f"{conn_name} (the {peer} hung or the network broke: its log tells which)")
     # what the other host shows during the silent stretch
     other = case.peer_hc if hc is case.hc else case.hc
     if other is not None and other is not hc and d.time is not None:
@@ -132,14 +147,20 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
                  and g.seconds >= 0.5 * idle]
         if stall:
             g = stall[0]
-            v.summary += (f" The {'destination' if side == 'source' else 'source'} daemon's own log is silent from "
+            v.summary += (f" The {peer} daemon's own log is silent from "
                           f"{case.when(g.time_before)} to {case.when(g.time_after)} ({g.seconds:.0f} s): that "
                           f"daemon was stopped or hung, so this is not a network failure.")
             v.evidence.extend(_gap_evidence(g, f"the peer daemon logs nothing for {g.seconds:.0f} s after this",
                                             "the peer daemon logs again"))
+            v.reason = (f"the {peer} {peer_daemon} hung for {g.seconds:.0f} s (its log is silent), so the "
+                        f"{side}'s keepalive killed {conn_name} after {idle_words}")
+            v.remedies = remedies.keepalive_hung_peer(peer, peer_daemon)
         else:
             v.summary += (" The other daemon kept logging meanwhile, so the control path between the hosts "
                           "(network, firewall) is the suspect.")
+            v.reason = (f"the network between the daemons broke: the {peer} {peer_daemon} kept running, but the "
+                        f"{side}'s keepalive heard nothing from it for {idle_words} and killed {conn_name}")
+            v.remedies = remedies.keepalive_network(peer)
     if src is not None and len(src.stats) >= 2:
         v.summary += f" QEMU had transferred {src.stats[-1].get('transferred') or 0:,} bytes by then."
     if len(deaths) > 1:
@@ -187,6 +208,9 @@ def client_keepalive_timeout(case: Case) -> Verdict | None:
                  f"dead at {case.when(d.time)} after {d.idle} s; "
                  + ("a client-managed (non-p2p) migration cannot go on without the client that drives it."
                     if not m.p2p else "the migration failed with it."))
+    v.reason = (f"the management client that drove it stopped answering keepalives and the {m.role} "
+                f"{case.daemon_name(m)} dropped it after {d.idle} s"
+                + ("; a client-managed migration cannot go on without its client" if not m.p2p else ""))
     if after:
         v.summary += (f" This daemon declared it {d.time - end:.1f} s after the migration had already failed: "
                       "the other daemon, with the same keepalive settings, most likely declared it first and "
@@ -214,6 +238,9 @@ def daemon_stalled(case: Case) -> Verdict | None:
                          f"{case.when(g.time_after)} ({g.seconds:.0f} s) in the middle of the migration of domain "
                          f"{case.domain}: it was stopped or hung, long enough for its peer to declare the "
                          f"connection dead by keepalive (inferred; the peer's log would show it).")
+            v.reason = (f"this {case.daemon_name()} logged nothing for {g.seconds:.0f} s in the middle of the "
+                        f"migration (stopped or hung), so its peer most likely killed their connection by keepalive")
+            v.remedies = remedies.daemon_stalled(case.daemon_name())
             v.missing.extend(case.missing_common())
             return v
     return None

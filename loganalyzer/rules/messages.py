@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..correlate.objects import Evidence, EvidenceKind as K
 from .case import Case
+from .headline import meaning_words, quoted
 from .causes import Cause
 from .verdict import Verdict
 
@@ -64,6 +65,7 @@ def from_error_messages(case: Case) -> Verdict | None:
     v.summary = (f"Migration of domain {case.domain} from {_src_name(case)} to {case.dest_name} failed at "
                  f"{case.when(err.time)} on the {side}: {err.text.strip()[:220]}"
                  f"{' (' + detail + ')' if detail else ''}. {hit.pattern.meaning}")
+    v.reason = f"{meaning_words(hit.pattern.meaning)}: the {side} logged {quoted(err.text)}"
     # the message's own remedies first, then the cause's general ones (five at most)
     v.remedies = (list(hit.pattern.remedies) + [r for r in v.remedies if r not in hit.pattern.remedies])[:5]
     v.missing.extend(case.missing_common())

@@ -39,6 +39,8 @@ def source_qemu_died(case: Case) -> Verdict | None:
                  f"The libvirt log does not say why QEMU died: look at the domain's QEMU log "
                  f"(/var/log/libvirt/qemu/{case.domain}.log) and the kernel log (OOM killer, segfault, "
                  f"a kill) of the source host around that time.")
+    v.reason = ("the source QEMU died in the middle of the migration (its monitor closed without a SHUTDOWN "
+                "event, stopped with reason=crashed); the guest is gone on both hosts")
     v.missing.extend(case.missing_common())
     return v
 
@@ -84,6 +86,9 @@ def stream_stalled(case: Case) -> Verdict | None:
                  f"{'; '.join(told)}."
                  + (f" It was then {'cancelled' if src.outcome == 'cancelled' else 'failed'} at "
                     f"{case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
+    v.reason = (f"the migration stream stopped moving: QEMU sent nothing for {last['time'] - t0:.0f} s"
+                + (" and the destination's incoming migration never left 'setup' (the data connection went "
+                   "elsewhere)" if len(told) > 1 else " (the data path between the QEMUs is blocked)"))
     v.remedies = remedies.stream_stalled(src.migrate_uri, port)
     v.missing.extend(case.missing_common())
     return v

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .case import Case
 from .catalogue import likely_cause
+from .headline import quoted
 from .causes import Cause
 from .verdict import Verdict
 
@@ -17,9 +18,14 @@ def undetermined(case: Case) -> Verdict:
     v.summary = (f"Migration of domain {case.domain} ({mig.role}) {mig.outcome} around {when} and the logs do not "
                  f"say why" + (f"; its errors are symptoms that usually follow {guess}" if guess != Cause.UNDETERMINED else "")
                  + ".")
+    last = mig.errors[-1] if mig.errors else None
+    v.reason = ("the logs do not say why"
+                + (f" (the {mig.role} logged {quoted(last.text, 80)})" if last is not None else "")
+                + (f"; such errors usually follow {guess}" if guess != Cause.UNDETERMINED else ""))
     v.missing.extend(case.missing_common())
     if not mig.errors:
         v.missing.append("any error logged on the migration's path (log level above debug, or filtered categories)")
-    if mig.ended is None:
+    if mig.ended is None and mig.role != "client":
+        # (a client has no job of its own: its view ends with the error the API returned)
         v.missing.append("the end of the migration's job: the log ends first (truncated or rotated)")
     return v

@@ -22,6 +22,11 @@ class Verdict:
     remedies: list = field(default_factory=list)
     consequences: list = field(default_factory=list)  # symptoms explained by this cause
     rule: str = ""
+    # the cause in plain words and the decisive fact, free of names and times that differ
+    # from one migration to the next ("the destination libvirtd hung for 32 s (...)")
+    reason: str = ""
+    # the one sentence a report opens with: "<domain> <src>-><dst> failed: <reason>"
+    headline: str = ""
 
     def __post_init__(self):
         if not self.remedies:
@@ -41,7 +46,8 @@ class Verdict:
         return self
 
     def as_dict(self) -> dict:
-        return {"cause": self.cause, "summary": self.summary, "detected_by": self.detected_by,
+        return {"cause": self.cause, "headline": self.headline, "summary": self.summary,
+                "detected_by": self.detected_by,
                 "confidence": self.confidence,
                 "evidence": [e.as_dict() for e in self.evidence],
                 "missing": list(self.missing), "remedies": list(self.remedies),
