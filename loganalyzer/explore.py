@@ -589,12 +589,9 @@ def _render(analysis, fmt: str, migration=None) -> str:
         from .report.html import to_html
         return to_html(analysis, migration=migration)
     if fmt == "text":
-        from rich.console import Console
-        from .report.text import print_analysis
+        from .report.text import print_analysis, report_console
         buf = io.StringIO()
-        # force_jupyter=False: in a notebook rich would display the lines itself instead of writing to buf
-        print_analysis(analysis, Console(file=buf, width=160, color_system=None, force_jupyter=False,
-                                         force_terminal=False))
+        print_analysis(analysis, report_console(buf))
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r}: use text, json, markdown or html")
 

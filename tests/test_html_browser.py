@@ -116,3 +116,47 @@ def test_screenshot_of_a_real_report(tmp_path):
     text = html.unescape(re.sub(r"<[^>]+>", " ", r.stdout))
     assert "dconn-keepalive-timeout" in text
     assert "src-libvirtd.log:6280" in text
+
+
+def _only_the_headline_visible(page: str) -> str:
+    """The report with everything but its headline hidden (visibility keeps the layout), for a
+    screenshot that shows where the headline is.  The test copy drops the CSP: it adds a style."""
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page, count=1)
+    hide = "<style>body *{visibility:hidden} h1.headline{visibility:visible}</style>"
+    return page.replace("</head>", hide + "</head>", 1)
+
+
+def _ink_rows(shot) -> "np.ndarray":
+    """Rows of a screenshot that hold anything but the white page."""
+    from matplotlib import image as mpimg
+    import numpy as np
+    img = mpimg.imread(str(shot))[..., :3]
+    return np.where((img < 0.9).any(axis=2).any(axis=1))[0]
+
+
+@pytest.mark.parametrize("scenario,words", [
+    ("p2p-keepalive-timeout", ["destination libvirtd hung for 32 s"]),
+    ("domjobabort", ["was cancelled"]),
+])
+def test_the_headline_is_above_the_fold(tmp_path, scenario, words):
+    """Issue 16: the first 900 px of the HTML report (a 1300x900 window) show the headline."""
+    d = ROOT / "samples" / scenario
+    a = analyze([str(d / "src-libvirtd.log"), str(d / "dst-libvirtd.log")])
+    page = to_html(a)
+    head = re.search(r'<h1 class="headline">(.*?)</h1>', page, re.S)
+    assert head and all(w in html.unescape(head.group(1)) for w in words)
+    assert html.unescape(head.group(1)) == a.migrations[0].verdict.headline
+    shots = {}
+    for name, text in (("report", _only_the_headline_visible(page)),
+                       # control: the same headline pushed below the fold leaves the window blank
+                       ("control", _only_the_headline_visible(page).replace(
+                           '<h1 class="headline">', '<h1 class="headline" style="margin-top:1000px">', 1))):
+        f = tmp_path / f"{name}.html"
+        f.write_text(text)
+        shot = tmp_path / f"{name}.png"
+        r = chromium(["--window-size=1300,900", "--hide-scrollbars", f"--screenshot={shot}", f.as_uri()], tmp_path)
+        assert shot.exists(), r.stderr[-2000:]
+        shots[name] = _ink_rows(shot)
+    rows = shots["report"]
+    assert len(rows) > 15 and rows.max() < 900, "the headline is not drawn within the first 900 px"
+    assert len(shots["control"]) == 0

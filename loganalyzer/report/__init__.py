@@ -21,11 +21,10 @@ def render(analysis, fmt: str = "text", output: str | None = None, timeline: str
         from .html import to_html
         _write(to_html(analysis, migration=migration), output)
     else:
-        from rich.console import Console
-        from .text import print_analysis
+        from .text import print_analysis, report_console
         if output:
             with open(output, "w", encoding="utf-8") as fh:
-                print_analysis(analysis, Console(file=fh, width=160, color_system=None, force_jupyter=False))
+                print_analysis(analysis, report_console(fh))
         else:
             print_analysis(analysis)
 

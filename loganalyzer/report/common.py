@@ -54,6 +54,21 @@ def one_line(summary: str, n: int = 170) -> str:
     return short(s, n)
 
 
+def input_notes(a) -> list[tuple[str, str]]:
+    """(kind, text) lines every report ends its inputs with: the clock offsets between the
+    hosts, each input's warnings and errors."""
+    out = []
+    for p in a.pairs:
+        if p.get("clock_offset") is not None:
+            out.append(("clock", f"clock offset {p['destination_host']} - {p['source_host']}: "
+                                 f"{p['clock_offset'] * 1000:+.0f} ms (from {len(p['samples'])} paired events)"))
+    for f in a.inputs:
+        out.extend(("warning", w) for w in f.warnings)
+        if f.error:
+            out.append(("error", f.error))
+    return out
+
+
 def base(path: str) -> str:
     return os.path.basename(path) if path else path
 

@@ -22,7 +22,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..rules.causes import Cause
-from .common import (fmt_time, key_spots, pick_incident, ranked_failures,
+from . import overview
+from .common import (fmt_time, input_notes, key_spots, pick_incident, ranked_failures,
                      records_around, report_problem, short)
 
 
@@ -35,7 +36,10 @@ _PTR = re.compile(r"\b0x[0-9a-f]{6,16}\b")
 CSS = """
 :root{--fg:#1a1a1a;--mut:#555;--bg:#fff;--line:#ddd;--bad:#b34700;--ok:#006e4f;--key:#fff4d6}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg);margin:0 auto;max-width:1400px;padding:16px 24px}
-h1{font-size:22px;margin:4px 0 8px}h2{font-size:18px;margin:24px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h1{font-size:22px;margin:4px 0 8px}
+h1.headline,p.headline{font-size:19px;line-height:1.35;font-weight:700;color:var(--bad);overflow-wrap:anywhere}
+p.headline{font-size:16px;margin:4px 0}
+ol.headlines li{margin:3px 0}h2{font-size:18px;margin:24px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:15px;margin:14px 0 6px}
 code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
 .cause{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-weight:700;color:var(--bad);font-size:18px}
@@ -153,26 +157,58 @@ def _ev_list(evs, limit=40) -> str:
     return "\n".join(out)
 
 
-def _verdict_html(a, m=None, v=None, finding=None) -> str:
-    v = v or (m.verdict if m is not None else finding)
+def _meta_html(sec) -> str:
+    ccls = "cause cancelled" if sec.cause == Cause.CANCELLED else "cause"
+    return f'<p class="meta"><span class="{ccls}">{esc(sec.cause)}</span> {esc(overview.meta_text(sec))}</p>'
+
+
+def _section_html(sec, many: bool) -> str:
+    """One distinct verdict: headline, who and how sure, summary, evidence, what the user saw,
+    what is missing, remedies (or where they were given), the other migrations it covers."""
+    v = sec.verdict
     cls = "verdict cancelled" if v.cause == Cause.CANCELLED else "verdict"
-    ccls = "cause cancelled" if v.cause == Cause.CANCELLED else "cause"
-    side = f", detected by the {esc(v.detected_by)}" if getattr(v, "detected_by", None) else ""
-    head = (f'<div class="{cls}"><div><span class="{ccls}">{esc(v.cause)}</span> '
-            f'<span class="meta">confidence {esc(v.confidence)}{side}')
-    if m is not None:
-        head += f" · {esc(m.id)} ({esc(m.role)}, domain {esc(m.domain or '?')}, outcome {esc(m.outcome)})"
-    head += "</span></div>"
-    out = [head, f"<p>{esc(v.summary)}</p>", "<h3>Evidence</h3>", _ev_list(list(v.evidence))]
+    out = [f'<div class="{cls}" id="v{sec.number}">']
+    if many:
+        n = len(sec.items)
+        count = f" — {n} {'findings' if sec.is_finding else 'migrations'}" if n > 1 else ""
+        out.append(f'<h3>[{sec.number}] {esc(v.cause)}{esc(count)}</h3>')
+        out.append(f'<p class="headline">{esc(v.headline or v.summary)}</p>')
+        out.append(_meta_html(sec))
+    out += [f"<p>{esc(v.summary)}</p>", "<h3>Evidence</h3>", _ev_list(list(v.evidence))]
     cons = getattr(v, "consequences", None)
     if cons:
         out += ["<h3>What the user saw (consequences, not the cause)</h3>", _ev_list(list(cons), 8)]
-    if v.remedies:
-        out.append("<h3>Remedies</h3><ul>" + "".join(f"<li>{esc(r)}</li>" for r in v.remedies) + "</ul>")
     if v.missing:
         out.append("<h3>Missing from the logs</h3><ul>" + "".join(f"<li>{esc(x)}</li>" for x in v.missing) + "</ul>")
+    if v.remedies and sec.remedies_as_in is not None:
+        out.append(f'<h3>Remedies</h3><p>As in <a href="#v{sec.remedies_as_in.number}">'
+                   f'[{sec.remedies_as_in.number}]</a> above.</p>')
+    elif v.remedies:
+        out.append("<h3>Remedies</h3><ul>" + "".join(f"<li>{esc(r)}</li>" for r in v.remedies) + "</ul>")
+    rest = sec.items[1:]
+    if rest:
+        out.append(f"<h3>The same verdict for {len(rest)} more {'findings' if sec.is_finding else 'migrations'}</h3>")
+        if sec.is_finding:
+            out.append(_table(("where", "host", "time (UTC)"), [(x.label, x.where or "-", overview.when(x.time)) for x in rest],
+                              mono=(0,)))
+        else:
+            out.append(_table(("id", "domain", "hosts", "failed (UTC)"),
+                              [(x.migration.id, x.migration.domain or "?", x.where, overview.when(x.time)) for x in rest],
+                              mono=(0,)))
     out.append("</div>")
     return "\n".join(out)
+
+
+def _overview_html(a, secs) -> str:
+    """Several failures: the summary by cause and host, then each distinct verdict's headline."""
+    rows = [(r.cause, overview.count_words(r), overview.where_words(r.where), overview.when(r.first), overview.when(r.last))
+            for r in overview.by_cause(secs)]
+    items = "".join(
+        f'<li><a href="#v{sec.number}">{esc(sec.verdict.headline)}</a>'
+        + (f" ({len(sec.items)} {'findings' if sec.is_finding else 'migrations'})" if len(sec.items) > 1 else "")
+        + "</li>" for sec in secs)
+    return (_table(("cause", "count", "hosts", "first (UTC)", "last (UTC)"), rows, mono=(0,))
+            + f'<ol class="headlines">{items}</ol>')
 
 
 def _table(headers, rows, mono=()) -> str:
@@ -274,14 +310,19 @@ def to_html(a, migration: str | None = None, timeline: bool = True, events: bool
             raise ValueError(f"no migration {migration!r}")
         failed = [m] + [x for x in failed if x is not m] if m.verdict is not None else failed
     inc = pick_incident(a, migration)
-    if failed:
-        title = f"{failed[0].verdict.cause}: migration of {failed[0].domain or '?'}"
-    elif a.findings:
-        title = f"{a.findings[0].cause}"
-    elif a.migrations:
-        title = "no failed migration"
+    secs = overview.sections(a)
+    if migration and m.verdict is not None:
+        # the migration asked for first
+        secs.sort(key=lambda sec: not any(it.migration is m or (it.migration is not None and m.id in
+                                                                 (it.migration.peer, it.migration.peer_client))
+                                          for it in sec.items))
+    many = len(secs) > 1 or (secs and len(secs[0].items) > 1)
+    if not secs:
+        title = "no failed migration" if a.migrations else "no migration in these logs"
+    elif many:
+        title = overview.opening(a, secs)
     else:
-        title = "no migration in these logs"
+        title = secs[0].verdict.headline or secs[0].verdict.summary
     parts = []
     parts.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
     csp = _csp()
@@ -291,32 +332,22 @@ def to_html(a, migration: str | None = None, timeline: bool = True, events: bool
     parts.append('<meta name="viewport" content="width=device-width, initial-scale=1">')
     parts.append(f"<title>loganalyzer: {esc(short(title, 120))}</title>")
     parts.append(f"<style>{CSS}</style></head><body>")
-    parts.append(f'<h1>loganalyzer report: <span class="mono">{esc(short(title, 140))}</span></h1>')
+    # the answer first: the headline, who and how sure, and with several failures the summary
+    parts.append(f'<h1 class="headline">{esc(title)}</h1>')
+    if many:
+        parts.append(_overview_html(a, secs))
+    elif secs:
+        parts.append(_meta_html(secs[0]))
     n_ok = sum(1 for m in a.migrations if m.outcome == "succeeded")
-    parts.append(f'<p class="meta">{len(a.inputs)} input(s), {len(a.migrations)} migration view(s) '
+    parts.append(f'<p class="meta small">{len(a.inputs)} input(s), {len(a.migrations)} migration view(s) '
                  f'({len(a.failed)} failed or cancelled, {n_ok} succeeded), {len(a.keepalive_deaths)} keepalive '
                  f'death(s), {len(a.findings)} finding(s).</p>')
-    parts.append("<h2>Summary</h2>")
-    parts.append(_inputs_table(a))
-    for p in a.pairs:
-        if p.get("clock_offset") is not None:
-            parts.append(f'<p class="meta small">clock offset {esc(p["destination_host"])} − {esc(p["source_host"])}: '
-                         f'{p["clock_offset"] * 1000:+.0f} ms (applied to the timeline)</p>')
-    for f in a.inputs:
-        for w in f.warnings:
-            parts.append(f'<p class="meta small">warning: {esc(w)}</p>')
-        if f.error:
-            parts.append(f'<p class="meta small">error: {esc(f.error)}</p>')
 
-    parts.append("<h2>Verdict</h2>" if len(failed) <= 1 else f"<h2>Verdicts ({len(failed)})</h2>")
-    if not failed and not a.findings:
+    parts.append("<h2>Verdict</h2>" if not many else f"<h2>Verdicts ({len(secs)})</h2>")
+    if not secs:
         parts.append('<p><strong>No failed migration found.</strong></p>')
-    for m in failed:
-        parts.append(_verdict_html(a, m))
-    if a.findings:
-        parts.append("<h2>Findings (not a migration in these logs)</h2>")
-        for f in a.findings:
-            parts.append(_verdict_html(a, finding=f))
+    for sec in secs:
+        parts.append(_section_html(sec, many))
 
     if timeline:
         parts.append("<h2>Timeline</h2>")
@@ -329,6 +360,10 @@ def to_html(a, migration: str | None = None, timeline: bool = True, events: bool
         parts.append("<h2>Events around the incident</h2>")
         parts.append(_events_html(a, sources[:6]))
 
+    parts.append("<h2>Inputs</h2>")
+    parts.append(_inputs_table(a))
+    for kind, text in input_notes(a):
+        parts.append(f'<p class="meta small">{"" if kind == "clock" else esc(kind) + ": "}{esc(text)}</p>')
     parts.append("<h2>Migrations</h2>")
     parts.append(_migrations_table(a))
     parts.append(_deaths_table(a))
@@ -350,7 +385,8 @@ def analysis_summary_html(a) -> str:
         out.append("<p>No failed migration found.</p>")
     for m, v in items[:6]:
         where = f" ({esc(m.id)}, {esc(m.role)}, domain {esc(m.domain or '?')})" if m is not None else ""
-        out.append(f"<p><code><b>{esc(v.cause)}</b></code> confidence {esc(v.confidence)}{where}<br>"
+        out.append(f"<p><b>{esc(v.headline or short(v.summary, 300))}</b><br>"
+                   f"<code>{esc(v.cause)}</code> confidence {esc(v.confidence)}{where}<br>"
                    f"{esc(short(v.summary, 500))}</p>")
         out.append("<ul>" + "".join(
             f"<li><code>{esc(e.path)}:{esc(e.line)}</code> {esc(short(e.text, 160))}</li>"

@@ -10,7 +10,8 @@ import os
 import re
 
 from ..visible import visible
-from .common import fmt_time, ranked_failures, report_problem, short
+from . import overview
+from .common import fmt_time, input_notes, report_problem, short
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -50,15 +51,21 @@ def to_markdown(a, output: str | None = None, timeline: str | None = None,
     """The report as markdown; when output names a file (and no timeline was drawn), draw the
     timeline PNG beside it (<stem>.timeline.png) and link it."""
     out = []
-    failed = ranked_failures(a)
-    title = "loganalyzer report"
-    if failed:
-        v = failed[0].verdict
-        title = f"Migration failure: {v.cause}"
-    elif a.findings:
-        title = f"Finding: {a.findings[0].cause}"
+    secs = overview.sections(a)
+    many = len(secs) > 1 or (secs and len(secs[0].items) > 1)
+    if not secs:
+        title = "No failed migration found"
+    elif many:
+        title = overview.opening(a, secs)
+    else:
+        title = secs[0].verdict.headline or secs[0].verdict.summary
     out.append(f"# {md_text(title)}")
     out.append("")
+    if many:
+        _overview(out, a, secs)
+    elif secs:
+        out.append(_meta(secs[0]))
+        out.append("")
     ins = ", ".join(f"{md_code(os.path.basename(f.path))} ({f.lines} lines, {fmt_time(f.first_time)} .. "
                     f"{fmt_time(f.last_time, date=False)} UTC)" for f in a.inputs)
     out.append(f"Inputs: {ins}")
@@ -87,58 +94,14 @@ def to_markdown(a, output: str | None = None, timeline: str | None = None,
         out.append(f"![timeline of the incident](<{rel.replace('>', '%3E').replace('<', '%3C')}>)")
         out.append("")
 
-    if not failed and not a.findings:
+    if not secs:
         ok = [m for m in a.migrations if m.outcome == "succeeded"]
         out.append(f"**No failed migration found** ({len(a.migrations)} migration views, {len(ok)} succeeded, "
                    f"{len(a.keepalive_deaths)} keepalive deaths).")
         out.append("")
 
-    for m in failed:
-        v = m.verdict
-        out.append(f"## {md_text(v.cause)} — {md_text(m.domain or 'domain ?')} ({md_text(m.role)}, {md_code(m.id)})")
-        out.append("")
-        side = f", detected by the **{md_text(v.detected_by)}**" if v.detected_by else ""
-        out.append(f"**Cause:** {md_code(v.cause)} — confidence **{md_text(v.confidence)}**{side}; "
-                   f"outcome {md_text(m.outcome)}.")
-        out.append("")
-        out.append(md_text(v.summary))
-        out.append("")
-        out.append("### Evidence")
-        out.append("")
-        out.append(md_block([_evidence_line(e) for e in v.evidence[:max_evidence]]))
-        if len(v.evidence) > max_evidence:
-            out.append(f"_{len(v.evidence) - max_evidence} more evidence lines: see `--format json`._")
-        out.append("")
-        if v.consequences:
-            out.append("### What the user saw (consequences, not the cause)")
-            out.append("")
-            out.append(md_block([_evidence_line(e) for e in v.consequences[:8]]))
-            out.append("")
-        _bullets(out, "### Remedies", v.remedies)
-        if v.missing:
-            _bullets(out, "### Missing from the logs", v.missing)
-
-    if a.findings:
-        out.append("## Findings (not a migration in these logs)")
-        out.append("")
-        out.append("| cause | confidence | summary | evidence |")
-        out.append("|---|---|---|---|")
-        for f in a.findings:
-            ev = ", ".join(f"{os.path.basename(e.path)}:{e.line}" for e in f.evidence[:3])
-            out.append(f"| {md_code(f.cause)} | {md_text(f.confidence)} | {md_text(short(f.summary, 300))} | {md_text(ev)} |")
-        out.append("")
-        for f in a.findings:
-            if f.evidence:
-                out.append(f"Evidence for {md_code(f.cause)}:")
-                out.append("")
-                out.append(md_block([_evidence_line(e) for e in f.evidence[:12]]))
-                out.append("")
-            if f.remedies:
-                out.append(f"Remedies for {md_code(f.cause)}:")
-                out.append("")
-                for r in f.remedies[:4]:
-                    out.append(f"- {md_text(r)}")
-                out.append("")
+    for sec in secs:
+        _section(out, sec, many, max_evidence)
 
     if a.migrations:
         out.append("## Migrations in these logs")
@@ -159,16 +122,82 @@ def to_markdown(a, output: str | None = None, timeline: str | None = None,
                        f"{md_text(d.owner)} {md_code(d.client or '?')} | {d.idle if d.idle is not None else '?'} s | "
                        f"{md_code(d.migration) if d.migration else '-'} |")
         out.append("")
-    offs = [p for p in a.pairs if p.get("clock_offset") is not None]
-    for p in offs:
-        out.append(f"Clock offset {md_text(p['destination_host'])} − {md_text(p['source_host'])}: "
-                   f"{p['clock_offset'] * 1000:+.0f} ms.")
-    warn = [w for f in a.inputs for w in f.warnings] + [f.error for f in a.inputs if f.error]
-    for w in warn:
-        out.append(f"- warning: {md_text(w)}")
+    for kind, text in input_notes(a):
+        out.append(f"- {'' if kind == 'clock' else kind + ': '}{md_text(text)}")
     out.append("")
     out.append("_Generated by loganalyzer._")
     return "\n".join(out) + "\n"
+
+
+def _overview(out: list, a, secs) -> None:
+    """Several failures: the summary by cause and host, then each distinct verdict's headline."""
+    out.append("| cause | count | hosts | first (UTC) | last (UTC) |")
+    out.append("|---|---|---|---|---|")
+    for r in overview.by_cause(secs):
+        out.append(f"| {md_code(r.cause)} | {overview.count_words(r)} | {md_text(overview.where_words(r.where))} | "
+                   f"{overview.when(r.first)} | {overview.when(r.last)} |")
+    out.append("")
+    for sec in secs:
+        n = len(sec.items)
+        more = f" ({n} {'findings' if sec.is_finding else 'migrations'})" if n > 1 else ""
+        out.append(f"{sec.number}. {md_text(sec.verdict.headline + more)}")
+    out.append("")
+
+
+def _meta(sec) -> str:
+    return f"**Cause** {md_code(sec.cause)} · {md_text(overview.meta_text(sec))}"
+
+
+def _section(out: list, sec, many: bool, max_evidence: int) -> None:
+    v = sec.verdict
+    if many:
+        n = len(sec.items)
+        count = f" — {n} {'findings' if sec.is_finding else 'migrations'}" if n > 1 else ""
+        out.append(f"## [{sec.number}] {md_text(v.cause)}{count}")
+        out.append("")
+        out.append(f"**{md_text(v.headline or v.summary)}**")
+        out.append("")
+        out.append(_meta(sec))
+        out.append("")
+    else:
+        out.append("## Verdict" if not sec.is_finding else "## Finding (not a migration in these logs)")
+        out.append("")
+    out.append(md_text(v.summary))
+    out.append("")
+    out.append("### Evidence")
+    out.append("")
+    out.append(md_block([_evidence_line(e) for e in v.evidence[:max_evidence]]))
+    if len(v.evidence) > max_evidence:
+        out.append(f"_{len(v.evidence) - max_evidence} more evidence lines: see `--format json`._")
+    out.append("")
+    if getattr(v, "consequences", None):
+        out.append("### What the user saw (consequences, not the cause)")
+        out.append("")
+        out.append(md_block([_evidence_line(e) for e in v.consequences[:8]]))
+        out.append("")
+    if v.missing:
+        _bullets(out, "### Missing from the logs", v.missing)
+    if v.remedies and sec.remedies_as_in is not None:
+        out.append(f"### Remedies")
+        out.append("")
+        out.append(f"As in [{sec.remedies_as_in.number}] above.")
+        out.append("")
+    elif v.remedies:
+        _bullets(out, "### Remedies", v.remedies)
+    rest = sec.items[1:]
+    if rest:
+        out.append(f"### The same verdict for {len(rest)} more {'findings' if sec.is_finding else 'migrations'}")
+        out.append("")
+        if sec.is_finding:
+            out.append("| where | host | time (UTC) |")
+            out.append("|---|---|---|")
+            out.extend(f"| {md_code(x.label)} | {md_text(x.where or '-')} | {overview.when(x.time)} |" for x in rest)
+        else:
+            out.append("| id | domain | hosts | failed (UTC) |")
+            out.append("|---|---|---|---|")
+            out.extend(f"| {md_code(x.migration.id)} | {md_text(x.migration.domain or '?')} | {md_text(x.where)} | "
+                       f"{overview.when(x.time)} |" for x in rest)
+        out.append("")
 
 
 def _bullets(out: list, title: str, items) -> None:

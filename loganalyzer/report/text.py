@@ -8,8 +8,11 @@ from rich.console import Console
 
 from ..records import fmt_time  # noqa: F401 (re-exported)
 from ..rules.causes import Cause
+from . import overview
+from .common import input_notes
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..visible import visible
 
@@ -23,7 +26,8 @@ def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, con
                 problems: bool = True):
     """One short block per input: what it is and how much of it was understood.
     problems=False leaves out the warnings and errors (the caller printed them)."""
-    console = console or Console()
+    out = TextOut(console or report_console())
+    console = out.console
     for f in facts:
         console.print(f"[bold]{_t(f.path)}[/]  {f.format}  {f.lines} lines  {f.records} records  "
                       f"{f.unparsed} unparsed", highlight=False)
@@ -41,7 +45,7 @@ def print_facts(facts, kinds=None, rows: int = 0, output: str | None = None, con
         k.add_column("records", justify="right")
         for name, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
             k.add_row(name, str(n))
-        console.print(k)
+        out.table(k)
     elif output:
         console.print(f"wrote {rows} records to {output}", highlight=False)
 
@@ -64,86 +68,173 @@ def _ev_line(e, width: int = 200) -> str:
     return f"  [bold]{_t(e.path)}:{e.line}[/]  {body}{note}"
 
 
-def _print_judgement(console, v, where: str, max_evidence: int, colour: str):
-    side = f", detected by the {v.detected_by}" if getattr(v, "detected_by", None) else ""
-    console.print(f"[bold {colour}]{_t(v.cause)}[/]  confidence {_t(v.confidence)}{_t(side)}"
-                  + (f"  [dim]{_t(where)}[/]" if where else ""), highlight=False)
-    console.print(_t(v.summary), highlight=False)
-    console.print("[bold]evidence[/]", highlight=False)
+# Prose written to a pipe or a file is wrapped at this width (tables and evidence lines are
+# never wrapped there); on a terminal, at the terminal's width.
+PIPE_WIDTH = 100
+# A pipe or a file has no width: a table takes the width its cells need, nothing is cut.
+UNLIMITED = 100_000
+
+
+def report_console(file=None, stderr: bool = False) -> Console:
+    """A terminal gets its width and colours; a pipe or a file gets no width limit and no colour."""
+    # force_jupyter=False: in a notebook rich would display the lines itself instead of writing them
+    c = Console(file=file, stderr=stderr, force_jupyter=False)
+    if c.is_terminal and file is None:
+        return c
+    return Console(file=file, stderr=stderr, width=UNLIMITED, color_system=None, force_jupyter=False,
+                   highlight=False, soft_wrap=True)
+
+
+class TextOut:
+    """Lines of the text report: prose wrapped at whitespace only (a pointer, path or URI is
+    never broken), with its indentation kept on every line; evidence lines and tables whole."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.width = max(40, console.width - 1) if console.is_terminal else PIPE_WIDTH
+
+    def prose(self, text: str, indent: int = 0, hang: int = 0, style: str | None = None,
+              prefix: str = "") -> None:
+        """text wrapped at the width, every line indented by `indent`; `prefix` (markup, such as
+        '- ') starts the first line and the lines after it align under the text, `hang` further."""
+        import textwrap
+        pre = Text.from_markup(prefix).plain
+        # (made visible before the wrap: an escaped control character takes its width)
+        lines = textwrap.wrap(" ".join(visible(str(text)).split()), width=max(20, self.width - indent),
+                              break_long_words=False, break_on_hyphens=False,
+                              initial_indent=" " * len(pre), subsequent_indent=" " * (len(pre) + hang))
+        for i, ln in enumerate(lines or [""]):
+            lead, body = (prefix, ln[len(pre):]) if i == 0 else ("", ln)
+            body = _t(body)
+            if style:
+                body = f"[{style}]{body}[/]"
+            self.line(" " * indent + lead + body)
+
+    def line(self, markup: str = "") -> None:
+        self.console.print(markup, highlight=False, soft_wrap=True)
+
+    def table(self, t: Table) -> None:
+        if self.console.is_terminal:
+            self.console.print(t)
+            return
+        with self.console.capture() as cap:
+            self.console.print(t)
+        for ln in cap.get().splitlines():
+            self.console.print(_t(ln.rstrip()), highlight=False, soft_wrap=True)
+
+
+def _print_verdict(out: TextOut, a, sec, max_evidence: int, numbered: bool) -> None:
+    """One distinct verdict: its headline, who and how sure, the summary, evidence, what the user
+    saw, what is missing, remedies (or where they were printed), the other migrations it covers."""
+    it = sec.items[0]
+    v, m = it.verdict, it.migration
+    colour = "yellow" if v.cause == Cause.CANCELLED else "red"
+    if numbered:
+        n = len(sec.items)
+        many = f": {n} {'findings' if sec.is_finding else 'migrations'}" if n > 1 else ""
+        out.line(f"[bold]\\[{sec.number}] {_t(str(v.cause))}{_t(many)}[/]")
+    out.prose(v.headline or v.summary, hang=2, style=f"bold {colour}")
+    out.prose(f"cause {v.cause} · " + overview.meta_text(sec), indent=2, hang=2, style="dim")
+    out.line()
+    out.prose(v.summary, indent=2)
+    out.line("  [bold]evidence[/]")
     for e in v.evidence[:max_evidence]:
-        console.print(_ev_line(e), highlight=False, soft_wrap=True)
+        out.line("  " + _ev_line(e))
     if len(v.evidence) > max_evidence:
-        console.print(f"  [dim]... {len(v.evidence) - max_evidence} more evidence lines (--format json shows all)[/]")
+        out.line(f"    [dim]... {len(v.evidence) - max_evidence} more evidence lines (--format json shows all)[/]")
     cons = getattr(v, "consequences", None)
     if cons:
-        console.print("[bold]what the user saw (consequences, not the cause)[/]", highlight=False)
+        out.line("  [bold]what the user saw (consequences, not the cause)[/]")
         for e in cons[:4]:
-            console.print(f"  [bold]{_t(e.path)}:{e.line}[/]: {_t(e.text[:200])}", highlight=False, soft_wrap=True)
+            out.line(f"    [bold]{_t(e.path)}:{e.line}[/]: {_t(_one_line(e.text))}")
     if v.missing:
-        console.print("[bold]missing[/]", highlight=False)
+        out.line("  [bold]missing[/]")
         for x in v.missing:
-            console.print(f"  - {_t(x)}", highlight=False)
+            out.prose(x, indent=4, prefix="- ")
     if v.remedies:
-        console.print("[bold]remedies[/]", highlight=False)
-        for r in v.remedies[:5]:
-            console.print(f"  - {_t(r)}", highlight=False)
-    console.print()
+        if sec.remedies_as_in is not None:
+            out.line(f"  [bold]remedies[/]: as in \\[{sec.remedies_as_in.number}] above")
+        else:
+            out.line("  [bold]remedies[/]")
+            for r in v.remedies[:6]:
+                out.prose(r, indent=4, prefix="- ")
+    rest = sec.items[1:]
+    if rest:
+        what = "findings" if sec.is_finding else "migrations"
+        out.line(f"  [bold]the same verdict for {len(rest)} more {what}[/]")
+        t = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+        for c in (("where", "host", "time (UTC)") if sec.is_finding else ("id", "domain", "hosts", "failed (UTC)")):
+            t.add_column(c, no_wrap=True)
+        for x in rest:
+            if sec.is_finding:
+                t.add_row(_t(x.label), _t(x.where or "-"), overview.when(x.time))
+            else:
+                t.add_row(_t(x.migration.id), _t(x.migration.domain or "?"), _t(x.where), overview.when(x.time))
+        _indented(out, t, 4)
+    out.line()
 
 
-def print_analysis(a, console: Console | None = None, max_evidence: int = 14, max_findings: int = 3):
-    """Verdicts first, then their evidence (path:line), then the rest in short tables."""
-    from .common import ranked_failures
-    console = console or Console()
-    failed = ranked_failures(a)
-    if not failed and not a.findings:
+def _one_line(text: str) -> str:
+    return " ".join(str(text).replace("\r", " ").split())
+
+
+def _indented(out: TextOut, t: Table, n: int) -> None:
+    from rich.padding import Padding
+    out.table(Padding(t, (0, 0, 0, n)))
+
+
+def _print_overview(out: TextOut, a, secs) -> None:
+    """What happened, in the first lines: how many failures, a summary by cause and host
+    (counts, first and last time), then each distinct verdict's headline."""
+    out.prose(overview.opening(a, secs) + ":", style="bold")
+    t = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+    for c in ("cause", "count", "hosts", "first (UTC)", "last (UTC)"):
+        t.add_column(c, no_wrap=True)
+    for r in overview.by_cause(secs):
+        t.add_row(_t(r.cause), overview.count_words(r), _t(overview.where_words(r.where)),
+                  overview.when(r.first), overview.when(r.last))
+    _indented(out, t, 2)
+    for sec in secs:
+        n = len(sec.items)
+        more = f" ({n} {'findings' if sec.is_finding else 'migrations'})" if n > 1 else ""
+        out.prose(sec.verdict.headline + more, indent=2, prefix=f"\\[{sec.number}] ")
+    out.line()
+
+
+def print_analysis(a, console: Console | None = None, max_evidence: int = 14):
+    """The answer first: with several failures a summary by cause and host, then one section
+    per distinct verdict (headline, evidence, remedies), then the migrations and the inputs."""
+    out = TextOut(console or report_console())
+    secs = overview.sections(a)
+    if not secs:
         ok = [m for m in a.migrations if m.outcome == "succeeded"]
-        console.print(f"[bold green]No failed migration found[/] ({len(a.migrations)} migration views, "
-                      f"{len(ok)} succeeded; {len(a.keepalive_deaths)} keepalive deaths).", highlight=False)
-    for m in failed:
-        v = m.verdict
-        colour = "yellow" if v.cause == Cause.CANCELLED else "red"
-        peer = f", same as {m.peer}" if m.peer else ""
-        _print_judgement(console, v, f"({m.id}, {m.role}, domain {m.domain or '?'}, outcome {m.outcome}{peer})",
-                         max_evidence, colour)
-    for f in a.findings[:max_findings]:
-        _print_judgement(console, f, "(finding: not a migration in these logs)", max_evidence, "red")
-    if len(a.findings) > max_findings:
-        t = Table(title="more findings (not a migration in these logs)", show_lines=False)
-        t.add_column("cause", no_wrap=True)
-        t.add_column("confidence")
-        t.add_column("summary", overflow="fold")
-        for f in a.findings[max_findings:]:
-            t.add_row(_t(f.cause), f.confidence, _t(f.summary[:300]))
-        console.print(t)
+        out.line(f"[bold green]No failed migration found[/] ({len(a.migrations)} migration views, "
+                 f"{len(ok)} succeeded; {len(a.keepalive_deaths)} keepalive deaths).")
+        out.line()
+    numbered = len(secs) > 1 or (secs and len(secs[0].items) > 1)
+    if numbered:
+        _print_overview(out, a, secs)
+    for sec in secs:
+        _print_verdict(out, a, sec, max_evidence, numbered)
     if a.migrations:
         day = {fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}
-        t = Table(title="migrations" + (f" ({day.pop()}, UTC)" if len(day) == 1 else " (UTC)"), show_lines=False)
-        t.add_column("id", no_wrap=True)
-        t.add_column("role")
-        t.add_column("domain", overflow="fold")
-        t.add_column("start", no_wrap=True)
-        t.add_column("outcome")
-        t.add_column("cause", no_wrap=True)
-        one_day = len({fmt_time(m.start)[:10] for m in a.migrations if m.start is not None}) == 1
+        one_day = len(day) == 1
+        t = Table(title="migrations" + (f" ({day.pop()}, UTC)" if one_day else " (UTC)"), show_lines=False)
+        for c in ("id", "role", "domain", "start", "end", "outcome", "cause"):
+            t.add_column(c, no_wrap=c in ("id", "start", "end", "cause"), overflow="fold")
         for m in a.migrations:
-            st = fmt_time(m.start)[11:] if one_day and m.start is not None else fmt_time(m.start)
-            t.add_row(_t(m.id), m.role, _t(m.domain or "-"), st, m.outcome,
+            st = (fmt_time(m.start)[11:] if one_day else fmt_time(m.start)) if m.start is not None else "-"
+            en = (fmt_time(m.end)[11:] if one_day else fmt_time(m.end)) if m.end is not None else "-"
+            t.add_row(_t(m.id), m.role, _t(m.domain or "-"), st, en, m.outcome,
                       _t(m.verdict.cause) if m.verdict else "-")
-        console.print(t)
-    for p in a.pairs:
-        if p.get("clock_offset") is not None:
-            console.print(f"clock offset {_t(p['destination_host'])} - {_t(p['source_host'])}: "
-                          f"{p['clock_offset'] * 1000:+.0f} ms (from {len(p['samples'])} paired events)",
-                          highlight=False)
+        out.table(t)
     n_unparsed = sum(f.unparsed for f in a.inputs)
     n_lines = sum(f.lines for f in a.inputs)
-    console.print(f"[dim]{len(a.inputs)} inputs, {n_lines} lines, {sum(f.records for f in a.inputs)} records, "
-                  f"{n_unparsed} lines not libvirt records[/]", highlight=False)
-    for f in a.inputs:
-        for w in f.warnings:
-            console.print(f"[yellow]warning:[/] {_t(w)}", highlight=False)
-        if f.error:
-            console.print(f"[red]error:[/] {_t(f.error)}", highlight=False)
+    out.line(f"[dim]{len(a.inputs)} inputs, {n_lines} lines, {sum(f.records for f in a.inputs)} records, "
+             f"{n_unparsed} lines not libvirt records[/]")
+    for kind, text in input_notes(a):
+        label = {"warning": "[yellow]warning:[/] ", "error": "[red]error:[/] "}.get(kind, "")
+        out.line(label + _t(text))
 
 
 # -- scan
@@ -178,8 +269,9 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
     and the errors (on standard error)."""
     import os
     import pandas as pd
-    console = console or Console()
-    err_console = Console(stderr=True)
+    out = TextOut(console or report_console())
+    console = out.console
+    err_console = report_console(stderr=True)
     df = result.rows
     if table and not df.empty:
         shown = df if show_all else df[df["outcome"] != "succeeded"]
@@ -198,7 +290,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             t.add_row(f"{cell(r.host)}\n[dim]{cell(r.role)}[/]", cell(r.domain), start,
                       f"{cell(r.cause)}\n[dim]{cell(r.outcome)}, {cell(r.confidence)}[/]", cell(ev),
                       cell(r.peer_host))
-        console.print(t)
+        out.table(t)
         if len(shown) > max_rows:
             console.print(f"[dim]... {len(shown) - max_rows} more rows (write them all with -o)[/]")
     if not df.empty:
@@ -209,7 +301,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             tc.add_column("rows", justify="right")
             for cause, n in causes.items():
                 tc.add_row(_t(str(cause)), str(n))
-            console.print(tc)
+            out.table(tc)
         th = Table(title="by host")
         for c in ("host", "migrations", "failed", "findings", "keepalive deaths"):
             th.add_column(c, justify="left" if c == "host" else "right")
@@ -221,7 +313,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             mig = g[g["kind"] == "migration"]
             th.add_row(_t(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
                        str(int((g["kind"] == "finding").sum())), str(deaths.get(host, 0)))
-        console.print(th)
+        out.table(th)
     elif result.usable:
         console.print(f"No migration or finding in {result.stats['files']} files "
                       f"({len(result.hosts)} host streams).", highlight=False)
