@@ -9,11 +9,38 @@ import typer
 
 from .sources import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Turn libvirtd debug logs into events, timelines and root-cause verdicts.")
+
+
+def _no_flag_types(params):
+    """Help shows an option's value name (FILE, FORMAT ...), nothing ('<bool>') after a flag,
+    and an argument as its metavar alone (LOG..., not '{LOG...}... <list[str]>')."""
+    for p in params:
+        if getattr(p, "is_flag", False) and p.metavar is None:
+            p.metavar = ""
+        elif isinstance(p, typer.core.TyperArgument) and p.metavar:
+            p.display_type_rich = lambda ctx: None
+            p._usage_display_name = lambda p=p: p.metavar
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _no_flag_types(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx):
+        return _no_flag_types(super().get_params(ctx))
+
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, rich_markup_mode="rich",
+                  help="Turn libvirtd debug logs into events, timelines and root-cause verdicts.\n\n"
+                       "Results go to standard output (or to -o FILE); progress, notes and warnings to "
+                       "standard error.\n\n[bold]Example:[/] loganalyzer analyze src-libvirtd.log dst-libvirtd.log")
 
 PATHS_HELP = "Log files, directories (rotated sets read oldest first), compressed files (.gz .xz .bz2 .zst) or - for stdin."
 FORMAT_HELP = "Force the input format instead of detecting it per file (file, pasted, text, journal, syslog, journal-json, kubevirt)."
+QUIET_HELP = "No progress bar and no 'wrote ...' notes on standard error (warnings and errors still)."
 
 
 def _analysis(paths, input_format):
@@ -27,9 +54,23 @@ def _analysis(paths, input_format):
         fail(str(e).splitlines()[0])
 
 
+def _version(value: bool):
+    if value:
+        from . import __version__
+        typer.echo(f"loganalyzer {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root():
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
     """Turn libvirtd debug logs into events, timelines and root-cause verdicts."""
+
+
+def _note(msg: str, quiet: bool = False) -> None:
+    """Something the user may like to know that is not a result (standard error)."""
+    if not quiet:
+        typer.echo(msg, err=True)
 
 
 def fail(msg: str, code: int = 2):
@@ -37,20 +78,23 @@ def fail(msg: str, code: int = 2):
     raise typer.Exit(code)
 
 
-@app.command()
-def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
-           output: Optional[str] = typer.Option(None, "-o", "--output",
+@app.command(cls=_Command)
+def events(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_HELP),
+           output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE",
                                                 help="Write the event table to FILE (.parquet, .csv or .jsonl) instead of printing a summary."),
-           since: Optional[str] = typer.Option(None, help="Keep records at or after this UTC time ('2026-11-25 20:29:53')."),
-           until: Optional[str] = typer.Option(None, help="Keep records at or before this UTC time."),
-           tid: Optional[int] = typer.Option(None, help="Keep the records of this thread id only."),
-           grep: Optional[str] = typer.Option(None, help="Keep records whose text (header and continuation lines) matches this regular expression."),
-           input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
+           since: Optional[str] = typer.Option(None, metavar="TIME", help="Keep records at or after this UTC time ('2026-11-25 20:29:53')."),
+           until: Optional[str] = typer.Option(None, metavar="TIME", help="Keep records at or before this UTC time."),
+           tid: Optional[int] = typer.Option(None, metavar="TID", help="Keep the records of this thread id only."),
+           grep: Optional[str] = typer.Option(None, metavar="REGEX", help="Keep records whose text (header and continuation lines) matches this regular expression."),
+           input_format: Optional[str] = typer.Option(None, "--input-format", metavar="FORMAT", help=FORMAT_HELP),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """Parse logs into the event table; print per-file facts and counts by kind, or write it with -o.
 
     Several inputs: an unusable one (missing, unreadable, binary, a directory
     without logs, a truncated compressed file) is reported on standard error
     in one line naming it, the others are still read, and the exit code is 2.
+
+    [bold]Example:[/] loganalyzer events src-libvirtd.log --since '2026-11-25 20:29:50' -o events.parquet
     """
     if "pyarrow" not in sys.modules:
         # Arrow's default (jemalloc/mimalloc) pool keeps freed memory: with the system
@@ -70,20 +114,22 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
     import pyarrow as pa
     # glibc malloc hands freed blocks back; Arrow's default pool keeps them (peak RSS)
     pa.set_memory_pool(pa.system_memory_pool())
+    from .progress import ReadProgress
     facts: list = []
     skipped: list = []
     kinds: Counter = Counter()
     try:
-        tables = iter_event_tables(paths, input_format, flt if flt.active else None, facts_out=facts,
-                                   errors="collect", skipped=skipped)
-        if output:
-            n = write_frames(tables, output)
-        else:
-            n = 0
-            for tbl in tables:
-                for row in tbl.column("kind").value_counts().to_pylist():
-                    kinds[row["values"]] += row["counts"]
-                n += tbl.num_rows
+        with ReadProgress("events", paths, enabled=None if not quiet else False):
+            tables = iter_event_tables(paths, input_format, flt if flt.active else None, facts_out=facts,
+                                       errors="collect", skipped=skipped)
+            if output:
+                n = write_frames(tables, output)
+            else:
+                n = 0
+                for tbl in tables:
+                    for row in tbl.column("kind").value_counts().to_pylist():
+                        kinds[row["values"]] += row["counts"]
+                    n += tbl.num_rows
     except InputError as e:
         fail(str(e))
     except OSError as e:
@@ -92,26 +138,39 @@ def events(paths: List[str] = typer.Argument(..., help=PATHS_HELP),
         fail(str(e).splitlines()[0])
     _print_skipped(skipped)
     _print_input_problems(facts)
-    from .report.text import print_facts
-    print_facts([f for f in facts if f.format != "-"], kinds if not output else None, n, output,
-                problems=False)
+    from .report.text import print_facts, report_console
+    if output:
+        # the results are in the file: what was read, and how much, is a note
+        if not quiet:
+            print_facts([f for f in facts if f.format != "-"], None, n, output, problems=False,
+                        console=report_console(stderr=True))
+    else:
+        print_facts([f for f in facts if f.format != "-"], kinds, n, None, problems=False)
     if any(f.error for f in facts):
         raise typer.Exit(2)
 
 
-@app.command()
-def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the source and destination logs together to pair them."),
-            fmt: str = typer.Option("text", "--format", "-f", help="Report format: text, json, markdown or html."),
-            output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the report to FILE instead of standard output."),
-            timeline: Optional[str] = typer.Option(None, "--timeline", help="Also draw the timeline to FILE (.png or .svg)."),
-            migration: Optional[str] = typer.Option(None, "--migration", help="Draw this migration's timeline (an id such as src-libvirtd.log/m2) instead of the headline incident."),
-            input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
-    """Why did the migration fail? Verdicts with their evidence lines and remedies."""
+@app.command(cls=_Command)
+def analyze(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_HELP + " Give the source and destination logs together to pair them."),
+            fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="Report format: text, json, markdown or html."),
+            output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the report to FILE instead of standard output."),
+            timeline: Optional[str] = typer.Option(None, "--timeline", metavar="FILE", help="Also draw the timeline to FILE (.png, .svg or .pdf)."),
+            migration: Optional[str] = typer.Option(None, "--migration", metavar="ID", help="Put this migration (an id such as src-libvirtd.log/m2) first and draw its timeline instead of the headline incident's."),
+            input_format: Optional[str] = typer.Option(None, "--input-format", metavar="FORMAT", help=FORMAT_HELP),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
+    """Why did the migration fail? Verdicts with their evidence lines and remedies.
+
+    Each verdict opens with one sentence: the cause in words and the decisive fact.
+
+    [bold]Example:[/] loganalyzer analyze src-libvirtd.log dst-libvirtd.log --format html -o report.html
+    """
     if fmt not in ("text", "json", "markdown", "md", "html"):
         fail(f"unknown --format {fmt!r}: use text, json, markdown or html")
     if timeline and not timeline.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"--timeline {timeline!r}: give a .png, .svg or .pdf file name")
-    a = _analysis(paths, input_format)
+    from .progress import ReadProgress
+    with ReadProgress("analyze", paths, enabled=None if not quiet else False):
+        a = _analysis(paths, input_format)
     from .report import render
     try:
         render(a, fmt, output, timeline, migration=migration)
@@ -119,22 +178,33 @@ def analyze(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the 
         fail(f"{output or timeline}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
+    for out in (output, timeline):
+        if out:
+            _note(f"wrote {out}", quiet)
     _inputs_on_stderr(a, listed=fmt == "text" and not output)
     _report_problems(a)
     if any(f.error for f in a.inputs) or a.input_errors:
         raise typer.Exit(2)
 
 
-@app.command()
-def timeline(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the source and destination logs together to draw both hosts."),
-             output: str = typer.Option("timeline.png", "-o", "--output", help="The picture to write: .png, .svg or .pdf."),
-             migration: Optional[str] = typer.Option(None, "--migration", help="Draw this migration (an id such as src-libvirtd.log/m2) instead of the headline incident."),
-             context: Optional[float] = typer.Option(None, "--context", help="Seconds of log to show before and after the incident (default: 10% of it, at least 2 s)."),
-             input_format: Optional[str] = typer.Option(None, "--input-format", help=FORMAT_HELP)):
-    """Draw the incident as a timeline: migration phases, the destination connection and its keepalives, the threads, the clients."""
+@app.command(cls=_Command)
+def timeline(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_HELP + " Give the source and destination logs together to draw both hosts."),
+             output: str = typer.Option("timeline.png", "-o", "--output", metavar="FILE", help="The picture to write: .png, .svg or .pdf (default: timeline.png in the current folder)."),
+             migration: Optional[str] = typer.Option(None, "--migration", metavar="ID", help="Draw this migration (an id such as src-libvirtd.log/m2) instead of the headline incident."),
+             context: Optional[float] = typer.Option(None, "--context", metavar="SECONDS", help="Seconds of log to show before and after the incident (default: 10% of it, at least 2 s)."),
+             input_format: Optional[str] = typer.Option(None, "--input-format", metavar="FORMAT", help=FORMAT_HELP),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
+    """Draw the incident as a timeline: migration phases, the destination connection and its keepalives, the threads, the clients.
+
+    Without -o the picture is written to timeline.png in the current folder.
+
+    [bold]Example:[/] loganalyzer timeline src-libvirtd.log dst-libvirtd.log -o incident.svg
+    """
     if not output.lower().endswith((".png", ".svg", ".pdf")):
         fail(f"-o {output!r}: give a .png, .svg or .pdf file name")
-    a = _analysis(paths, input_format)
+    from .progress import ReadProgress
+    with ReadProgress("timeline", paths, enabled=None if not quiet else False):
+        a = _analysis(paths, input_format)
     from .report.timeline import draw_timeline
     try:
         fig = draw_timeline(a, output, migration=migration, context=context)
@@ -145,31 +215,37 @@ def timeline(paths: List[str] = typer.Argument(..., help=PATHS_HELP + " Give the
     d = fig.loganalyzer
     what = d.get("verdict") or ("migration " + d["migration"] if d.get("migration") else "no incident")
     from .visible import visible     # (the notes name hosts, from the logs)
-    typer.echo(f"wrote {output}: {what}; " + (f"{len(d['death_times'])} keepalive death(s); " if d["death_times"] else "")
-               + visible("; ".join(d.get("notes") or [])))
+    _note(f"wrote {output}: {what}; " + (f"{len(d['death_times'])} keepalive death(s); " if d["death_times"] else "")
+          + visible("; ".join(d.get("notes") or [])), quiet)
     _inputs_on_stderr(a)
     _report_problems(a)
     if any(f.error for f in a.inputs) or a.input_errors:
         raise typer.Exit(2)
 
 
-@app.command()
-def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recursively), tarballs (.tar .tar.gz .tgz .tar.xz .tar.bz2 .tar.zst), zip files, sosreports (unpacked or archived) and log files."),
-         output: Optional[str] = typer.Option(None, "-o", "--output", help="Write the table (with one row per error, outcome 'error') to FILE: .csv, .parquet or .jsonl."),
-         reports: Optional[str] = typer.Option(None, "--reports", help="Also write one report per failed migration into DIR."),
-         reports_format: str = typer.Option("json", "--reports-format", help="Format of the --reports files: json or text (markdown, html when available)."),
-         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; 1 = no pool)."),
-         dask: Optional[str] = typer.Option(None, "--dask", help="Run the per-host work on this Dask scheduler (tcp://HOST:PORT), or 'local' for a LocalCluster."),
-         max_bytes: str = typer.Option("16G", "--max-bytes", help="Decompression-bomb limit: most bytes decompressed from one member, and written to the private temp dir in total."),
-         show_all: bool = typer.Option(False, "--all", help="Also list succeeded migrations in the printed table.")):
+@app.command(cls=_Command)
+def scan(paths: List[str] = typer.Argument(..., metavar="PATH...", help="Directories (searched recursively), tarballs (.tar .tar.gz .tgz .tar.xz .tar.bz2 .tar.zst), zip files, sosreports (unpacked or archived) and log files."),
+         output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the table (with one row per error, outcome 'error') to FILE: .csv, .parquet or .jsonl."),
+         reports: Optional[str] = typer.Option(None, "--reports", metavar="DIR", help="Also write one report per failed migration into DIR."),
+         reports_format: str = typer.Option("json", "--reports-format", metavar="FORMAT", help="Format of the --reports files: json, text, markdown or html."),
+         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Worker processes (default: all cores; 1 = no pool)."),
+         dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS", help="Run the per-host work on this Dask scheduler (tcp://HOST:PORT), or 'local' for a LocalCluster (needs pip install 'loganalyzer[dask]')."),
+         max_bytes: str = typer.Option("16G", "--max-bytes", metavar="SIZE", help="Decompression-bomb limit: most bytes decompressed from one member, and written to the private temp dir in total."),
+         show_all: bool = typer.Option(False, "--all", help="Also list succeeded migrations in the printed table."),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """Every migration and keepalive death in a fleet's logs, with verdicts, in one table.
 
-    Exit status: 0 all inputs used, 1 some inputs failed (listed), 2 nothing usable."""
+    Exit status: 0 all inputs used, 1 some inputs failed (listed), 2 nothing usable.
+
+    [bold]Example:[/] loganalyzer scan /srv/sosreports/ --jobs 4 -o fleet.parquet --reports reports/
+    """
     import os as _os
     from .fleet import parse_size, scan as run, write_reports
     from .report.text import print_scan
     if reports_format not in ("json", "text", "markdown", "md", "html"):
-        fail(f"unknown --reports-format {reports_format!r}: use json or text")
+        fail(f"unknown --reports-format {reports_format!r}: use json, text, markdown or html")
+    if dask is not None:
+        _need_dask()
     if output and not output.lower().endswith((".csv", ".parquet", ".jsonl", ".ndjson")):
         fail(f"{output}: unknown output type (use .csv, .parquet or .jsonl)")
     if jobs is not None and jobs < 1:
@@ -179,7 +255,7 @@ def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recu
     except ValueError as e:
         fail(str(e))
     try:
-        res = run(paths, jobs=jobs, dask=dask, max_bytes=limit, progress=sys.stdout.isatty())
+        res = run(paths, jobs=jobs, dask=dask, max_bytes=limit, progress=sys.stderr.isatty() and not quiet)
     except (OSError, ValueError, ImportError) as e:
         # no temporary directory, a Dask scheduler that cannot be reached or is not installed
         fail(f"scan failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
@@ -188,14 +264,22 @@ def scan(paths: List[str] = typer.Argument(..., help="Directories (searched recu
         try:
             if output:
                 n = res.write(output)
-                typer.echo(f"wrote {n} rows to {output}", err=True)
+                _note(f"wrote {n} rows to {output}", quiet)
             if reports and res.usable:
                 written = write_reports(res, reports, reports_format)
-                typer.echo(f"wrote {len(written)} reports to {reports}{_os.sep}", err=True)
+                _note(f"wrote {len(written)} reports to {reports}{_os.sep}", quiet)
         except (OSError, ValueError) as e:
             fail(f"cannot write: {getattr(e, 'strerror', None) or e}")
         _report_problems(res.analysis)
-        print_scan(res, table=not output, show_all=show_all)
+        if output:
+            # the results are in the file: the totals by cause and host are a note
+            if not quiet:
+                from .report.text import report_console
+                print_scan(res, console=report_console(stderr=True), table=False, show_all=show_all)
+            elif res.errors or not res.usable:
+                print_scan(res, table=False, show_all=show_all, summary=False)
+        else:
+            print_scan(res, table=True, show_all=show_all)
     raise typer.Exit(res.exit_code)
 
 
@@ -231,6 +315,13 @@ def _inputs_on_stderr(a, listed: bool = False) -> None:
                 typer.echo(f"loganalyzer: warning: {w}", err=True)
         if f.error:
             typer.echo(f"loganalyzer: {f.error}", err=True)
+
+
+def _need_dask() -> None:
+    """--dask without Dask installed: one line that says what to install."""
+    import importlib.util
+    if importlib.util.find_spec("dask") is None or importlib.util.find_spec("distributed") is None:
+        fail("--dask needs Dask, which is not installed: pip install 'loganalyzer[dask]'")
 
 
 def _report_problems(a) -> None:

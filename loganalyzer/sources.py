@@ -84,10 +84,19 @@ def open_raw(path: str, regular_only: bool = False):
     return os.fdopen(fd, "rb", buffering=0)
 
 
+# callable(path, stream) -> stream that sees every input opened here (the CLI's progress bar)
+read_observer = None
+
+
 def open_binary(path: str, regular_only: bool = False):
     """A binary stream of the decompressed content of path ('-' = stdin): codecs.Decoded, whose
     .damage tells a compressed input that ends early or turns corrupt, and whose .notes hold
     what the reader should warn about."""
+    stream = _open_binary(path, regular_only)
+    return read_observer(path, stream) if read_observer is not None else stream
+
+
+def _open_binary(path: str, regular_only: bool = False):
     if path == "-":
         return open_stdin()
     raw = open_raw(path, regular_only)

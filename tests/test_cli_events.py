@@ -30,7 +30,8 @@ def test_help_says_what_options_do():
 def test_output_round_trip(tmp_path, ext):
     out = tmp_path / f"x.{ext}"
     p = run_cli("events", KA, "-o", out)
-    assert p.returncode == 0 and f"wrote 6197 records to {out}" in p.stdout
+    # the results are in the file: stdout stays empty, the note goes to stderr (issue 16)
+    assert p.returncode == 0 and f"wrote 6197 records to {out}" in p.stderr and p.stdout == ""
     if ext == "parquet":
         df = pd.read_parquet(out)
         assert str(df["time"].dtype).startswith("datetime64[") and str(df["time"].dt.tz) == "UTC"

@@ -264,9 +264,9 @@ class ScanProgress:
 
 
 def print_scan(result, console: Console | None = None, table: bool = True, show_all: bool = False,
-               max_rows: int = 500) -> None:
-    """The rows (failed, cancelled, findings; all with show_all), totals by cause and by host,
-    and the errors (on standard error)."""
+               max_rows: int = 500, summary: bool = True) -> None:
+    """The rows (failed, cancelled, findings; all with show_all), totals by cause and by host
+    (summary), and the errors (on standard error)."""
     import os
     import pandas as pd
     out = TextOut(console or report_console())
@@ -293,7 +293,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
         out.table(t)
         if len(shown) > max_rows:
             console.print(f"[dim]... {len(shown) - max_rows} more rows (write them all with -o)[/]")
-    if not df.empty:
+    if summary and not df.empty:
         causes = df[df["cause"].notna()].groupby("cause").size().sort_values(ascending=False)
         if len(causes):
             tc = Table(title="by cause")
@@ -314,7 +314,7 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
             th.add_row(_t(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
                        str(int((g["kind"] == "finding").sum())), str(deaths.get(host, 0)))
         out.table(th)
-    elif result.usable:
+    elif summary and result.usable:
         console.print(f"No migration or finding in {result.stats['files']} files "
                       f"({len(result.hosts)} host streams).", highlight=False)
     if result.skipped:
