@@ -209,10 +209,12 @@ class AnalysisFrames:
 
 def _frame(rows, time_cols):
     import pandas as pd
+    from .schema import stamp_frame, utc_ms
     df = pd.DataFrame(rows)
+    stamp_frame(df, time_cols)
     for c in time_cols:
         if c in df:
-            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+            df[c] = utc_ms(df[c])
     return df
 
 

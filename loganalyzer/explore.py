@@ -549,7 +549,7 @@ def evidence(obj) -> pd.DataFrame:
     """The evidence lines of a Verdict, Migration (its verdict's), keepalive death, Finding or
     Connection as a table: path, line, time, text, note."""
     rows = [{"path": e.path, "line": e.line,
-             "time": pd.Timestamp(e.time, unit="s", tz="UTC") if e.time is not None else pd.NaT,
+             "time": pd.Timestamp(round(e.time * 1000), unit="ms", tz="UTC") if e.time is not None else pd.NaT,
              "text": e.text, "note": getattr(e, "note", "")} for e in _evidence_list(obj)]
     return pd.DataFrame(rows, columns=["path", "line", "time", "text", "note"])
 

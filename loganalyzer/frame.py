@@ -212,12 +212,36 @@ def events_frame(paths, input_format=None, since=None, until=None, tid=None, gre
 
 
 def facts_frame(facts: list[FileFacts]) -> "pd.DataFrame":
+    from .schema import stamp_frame, utc_ms
     pd = _pd()
     df = pd.DataFrame([f.as_dict() for f in facts])
+    stamp_frame(df, ("first_time", "last_time"))
     for c in ("first_time", "last_time"):
         if c in df:
-            df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+            df[c] = utc_ms(df[c])
     return df
+
+
+def _write_jsonl(tbl: pa.Table, fh) -> int:
+    """One JSON object per event: the versions, times ISO-8601 to the millisecond, `fields` a
+    nested object, text as written (no escaped '/', no \\u escapes)."""
+    import json
+    import pyarrow.compute as pc
+    from .schema import versions
+    head = versions()
+    # (Arrow's %S of a millisecond timestamp carries the fraction: 20:29:53.724)
+    cols = {name: (pc.strftime(tbl.column(name), format="%Y-%m-%dT%H:%M:%SZ") if name == "time"
+                   else tbl.column(name)).to_pylist() for name in tbl.column_names}
+    dumps, loads = json.JSONEncoder(ensure_ascii=False).encode, json.loads
+    names = list(cols)
+    for values in zip(*cols.values()):
+        row = dict(head)
+        row.update(zip(names, values))
+        if row.get("fields") is not None:
+            row["fields"] = loads(row["fields"])
+        fh.write(dumps(row))
+        fh.write("\n")
+    return tbl.num_rows
 
 
 def write_frames(frames, out: str) -> int:
@@ -249,10 +273,8 @@ def write_frames(frames, out: str) -> int:
     elif out.endswith(".jsonl") or out.endswith(".json"):
         with open(out, "w", encoding="utf-8") as fh:
             for df in frames:
-                df = table_to_frame(df) if isinstance(df, pa.Table) else df.copy()
-                df["time"] = df["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
-                df.to_json(fh, orient="records", lines=True, force_ascii=False)
-                n += len(df)
+                tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
+                n += _write_jsonl(tbl, fh)
     else:
         raise ValueError(f"{out}: output must end in .parquet, .csv or .jsonl")
     return n

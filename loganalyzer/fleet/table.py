@@ -18,7 +18,7 @@ class ScanError:
 
 
 ROW_COLUMNS = ["kind", "host", "file", "line", "domain", "uuid", "role", "start", "end", "outcome",
-               "cause", "confidence", "evidence", "peer_host", "id", "summary", "error"]
+               "cause", "confidence", "evidence", "peer_host", "id", "headline", "summary", "error"]
 
 
 class ScanResult:
@@ -97,7 +97,7 @@ class ScanResult:
         elif low.endswith(".csv"):
             write_csv(df, output)       # formulas neutralised, text quoted (csvcells.py)
         elif low.endswith((".jsonl", ".ndjson")):
-            df.to_json(output, orient="records", lines=True, date_format="iso", date_unit="ms")
+            _write_jsonl(df, output)
         else:
             raise ValueError(f"{output}: unknown output type (use .csv, .parquet or .jsonl)")
         return len(df)
@@ -105,6 +105,23 @@ class ScanResult:
     def __repr__(self):
         return (f"ScanResult({len(self.hosts)} host streams, {len(self.rows)} rows, "
                 f"{len(self.errors)} errors)")
+
+
+def _write_jsonl(df, output: str) -> None:
+    """One JSON object per row: the versions, times ISO-8601 to the millisecond, text as
+    written (no escaped '/')."""
+    import json
+    from ..schema import versions
+    out = df.copy()
+    for c in out.columns:
+        if str(out[c].dtype).startswith("datetime64"):
+            out[c] = out[c].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+    out = out.astype(object).where(out.notna(), None)
+    head = versions()
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    with open(output, "w", encoding="utf-8") as fh:
+        for row in out.to_dict("records"):
+            fh.write(encode({**head, **row}) + "\n")
 
 
 def _key_evidence(evidence) -> str | None:
@@ -133,7 +150,8 @@ def result_rows(a, names: dict) -> "pd.DataFrame":
                      "role": m.role, "start": m.start, "end": m.end, "outcome": m.outcome,
                      "cause": v.cause if v else None, "confidence": v.confidence if v else None,
                      "evidence": ev, "peer_host": names.get(peer.host, peer.host) if peer else None,
-                     "id": m.id, "summary": v.summary if v else None, "error": None})
+                     "id": m.id, "headline": v.headline if v else None,
+                     "summary": v.summary if v else None, "error": None})
     for i, f in enumerate(a.findings):
         times = [e.time for e in f.evidence if e.time is not None]
         first = f.evidence[0] if f.evidence else None
@@ -143,7 +161,7 @@ def result_rows(a, names: dict) -> "pd.DataFrame":
                      "start": min(times) if times else None, "end": max(times) if times else None,
                      "outcome": "finding", "cause": f.cause, "confidence": f.confidence,
                      "evidence": _key_evidence(f.evidence), "peer_host": None, "id": f"finding{i + 1}",
-                     "summary": f.summary, "error": None})
+                     "headline": f.headline, "summary": f.summary, "error": None})
     return _typed(pd.DataFrame(rows, columns=ROW_COLUMNS))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from ..schema import versions
+
 
 def iso(t: float | None) -> str | None:
     if t is None:
@@ -99,6 +101,7 @@ def analysis_to_dict(a) -> dict:
         for f in h.facts:
             labels[f.path] = a.display_host(h.label)
     return {
+        **versions(),
         "inputs": [input_dict(f, labels.get(f.path)) for f in a.inputs],
         "hosts": [{"label": h.label, "host": a.display_host(h.label), "paths": h.paths,
                    # summaries dropped to bound memory on long logs (counted, not silently)
