@@ -361,7 +361,9 @@ def migration_analysis(a: Analysis, m) -> Analysis:
     sub.migrations = views
     sub._by_id = {v.id: v for v in views}
     sub.keepalive_deaths = [d for d in sub.keepalive_deaths if d.migration in ids]
-    sub.connections = [c for c in sub.connections if c.migration in ids]
+    # its connections, and the management client that drove it (the timeline draws it too)
+    clients = {id(v.controlling_conn) for v in views if v.controlling_conn is not None}
+    sub.connections = [c for c in sub.connections if c.migration in ids or id(c) in clients]
     sub.findings = []
     sub.report_problems = a.report_problems
     return sub

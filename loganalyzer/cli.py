@@ -331,6 +331,10 @@ def _report_problems(a) -> None:
 
 
 def main():
+    import warnings
+    from .report.common import ReportWarning
+    # the CLI prints Analysis.report_problems itself, once
+    warnings.simplefilter("ignore", ReportWarning)
     try:
         app()
     except KeyboardInterrupt:

@@ -212,8 +212,20 @@ def records_in_window(a, label: str, t0: float, t1: float, limit: int = 400_000)
                         break
             except (InputError, OSError) as e:
                 report_problem(a, f"{p}: not read again for the timeline ({_why(e)})")
+                unreadable(a).add(label)
     cache[key] = out
     return out
+
+
+class ReportWarning(UserWarning):
+    """A part of a report that could not be made (the library's callers see it on standard
+    error; the CLI prints Analysis.report_problems instead)."""
+
+
+def unreadable(a) -> set:
+    """Labels of the hosts whose logs could not be read again (a scan's temporary copies are
+    removed when its result is closed): their timeline lacks thread rows and activity."""
+    return a.__dict__.setdefault("_report_unreadable", set())
 
 
 def report_problem(a, msg: str) -> None:

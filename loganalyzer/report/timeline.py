@@ -13,6 +13,7 @@ mark also differs by shape or hatch, so the picture survives greyscale printing.
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime, timezone
 
 import matplotlib
@@ -27,8 +28,8 @@ from matplotlib.text import Text  # noqa: E402
 from ..correlate.objects import Phase  # noqa: E402
 from ..rules.causes import Cause  # noqa: E402
 from ..visible import visible  # noqa: E402
-from .common import (conn_by_id, fmt_duration, fmt_time, host_shift, log_extent,  # noqa: E402
-                     one_line, pick_incident, records_in_window, short)
+from .common import (ReportWarning, conn_by_id, fmt_duration, fmt_time, host_shift,  # noqa: E402
+                     log_extent, one_line, pick_incident, records_in_window, short, unreadable)
 
 # Okabe-Ito
 ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK, GREY = (
@@ -108,6 +109,9 @@ def draw_timeline(analysis, path: str | None = None, migration: str | None = Non
     errors [(time, text)], omitted (seconds before/after), verdict, shifts per host."""
     with matplotlib.rc_context(RC):
         fig = _draw(analysis, migration, context, width, dpi, activity)
+        for note in fig.loganalyzer["notes"]:
+            if "not readable again" in note:
+                warnings.warn(note, ReportWarning, stacklevel=2)
         if path:
             fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
             if fmt not in ("png", "svg", "pdf"):
@@ -274,8 +278,13 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
             lane(f"{h}:tid{tid}", f"thread {tid}\n{role}", h, "thread", _draw_thread, h, tid, sh,
                  rows.get(h, []), [d for d in hdeaths if d.tid == tid])
         if activity:
+            # the correlator's silences (found in the first read) stand in for the records when
+            # the logs cannot be read again
+            hl = next((x for x in a.hosts if x.label == h), None)
+            gaps = [(max(w0, g.time_before + sh), min(w1, g.time_after + sh))
+                    for g in (hl.correlator.gaps if hl else []) if g.time_after + sh >= w0 and g.time_before + sh <= w1]
             lane(f"{h}:other", "other threads\n(log records)", h, "activity", _draw_activity, h, sh,
-                 rows.get(h, []), {t for t, _ in tids})
+                 rows.get(h, []), {t for t, _ in tids}, gaps)
 
     n = max(len(lanes.lanes), 1)
     height = 2.1 + 0.52 * n + 0.6
@@ -341,8 +350,9 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
                  color=VERMILLION if v.cause != Cause.CANCELLED else BLUE)
         fig.text(0.01 + 0.0085 * len(v.cause) + 0.02, 1 - 0.2 / height, f"confidence {v.confidence}{side}",
                  fontsize=9, va="top", color="#333333")
-        fig.text(0.01, 1 - 0.47 / height, _wrap(one_line(v.summary, 320), width), fontsize=9.5, va="top",
-                 linespacing=1.3)
+        # the headline: the cause in words and the decisive fact
+        fig.text(0.01, 1 - 0.47 / height, _wrap(getattr(v, "headline", "") or one_line(v.summary, 320), width),
+                 fontsize=9.5, va="top", linespacing=1.3)
     elif m is not None:
         data["verdict"] = None
         fig.text(0.01, 1 - 0.18 / height, f"migration {m.outcome}", fontsize=13, weight="bold", va="top",
@@ -364,6 +374,15 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
                            f"at {fmt_time(d.time)} UTC", 150), loc="left", fontsize=9, color="#333333")
 
     notes = []
+    lost = [h for h in hosts if h in unreadable(a)]
+    if lost:
+        # the picture says it, not only standard error: its thread rows and activity are missing
+        what = (f"{', '.join(a.display_host(h) for h in lost)}: log not readable again, so no thread rows "
+                f"or activity (draw a scan's timelines before its result is closed)")
+        notes.insert(0, what)
+        ax.text(0.5, 0.5, _wrap(what, width * 0.6), transform=ax.transAxes, ha="center", va="center",
+                fontsize=11, color=VERMILLION, weight="bold", zorder=20,
+                bbox=dict(boxstyle="round,pad=0.4", fc="white", ec=VERMILLION, alpha=0.9))
     om = data["omitted"]
     if om["before"] > 0.5:
         notes.append(f"{fmt_duration(om['before'])} of log before {fmt_time(w0, date=False)[:8]} not shown")
@@ -622,16 +641,18 @@ def _host_of_err(a, e):
     return cache[e.path]
 
 
-def _draw_activity(ctx, y, host, sh, rows, skip_tids):
+def _draw_activity(ctx, y, host, sh, rows, skip_tids, silences=()):
     ax = ctx["ax"]
     xs = _binned(ctx, [r.time + sh for r in rows if r.tid not in skip_tids])
     if xs:
         ax.eventplot([xs], lineoffsets=[y], linelengths=[0.45], colors=[GREY], linewidths=0.5, zorder=3)
         ctx["data"].setdefault("marks", set()).add("activity")
-    # the daemon's silence: the longest stretch with no record at all (any thread)
+    # the daemon's silence: the longest stretch with no record at all (any thread), from the
+    # records, or from the silences the correlator found when they cannot be read again
     allt = sorted(r.time + sh for r in rows)
-    if len(allt) >= 2:
-        gaps = [(b - a_, a_, b) for a_, b in zip(allt, allt[1:])]
+    gaps = [(b - a_, a_, b) for a_, b in zip(allt, allt[1:])] if len(allt) >= 2 else \
+        [(g1 - g0, g0, g1) for g0, g1 in silences]
+    if gaps:
         g, g0, g1 = max(gaps)
         if g >= 8.0 and g >= 0.15 * ctx["span"]:
             ax.add_patch(Rectangle((_x(g0), y - 0.45), _x(g1) - _x(g0), 0.9, facecolor="none",
