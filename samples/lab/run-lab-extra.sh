@@ -35,6 +35,7 @@ reset_knobs() {
   GUEST_KERNEL=""              # <os><kernel>: boot this (multiboot) kernel instead of SeaBIOS
   DISK_FILE=""                 # a raw file disk (virtio vda) for the guest; "" = no disk
   EXTRA_DEVICES=""             # more <devices> XML for the guest (refused-shmem-device)
+  DST_URI=""                   # the destination URI virsh migrate gives; "" = $(uri dst)
 }
 
 sock()  { echo "$BASE/$1/run/libvirt/libvirt-sock"; }
@@ -274,7 +275,7 @@ migrate_bg() {
   local mode=$1; shift
   local args=(migrate --live $MIG_VERBOSE)
   case $mode in
-    p2p)           args+=(--p2p "$@" $DOM "$(uri dst)" --migrateuri tcp://127.0.0.1:$MIGPORT) ;;
+    p2p)           args+=(--p2p "$@" $DOM "${DST_URI:-$(uri dst)}" --migrateuri tcp://127.0.0.1:$MIGPORT) ;;
     p2p-tunnelled) args+=(--p2p --tunnelled "$@" $DOM "$(uri dst)") ;;
     direct)        args+=("$@" $DOM "$(uri dst)" --migrateuri tcp://127.0.0.1:$MIGPORT) ;;
   esac
@@ -617,6 +618,41 @@ sc_stream-blocked-cancelled() {
   finish
 }
 
+# a network partition of the daemons' own connection (the dconn), both daemons healthy: the
+# source reaches the destination daemon through tcp-relay.py (qemu+tcp://127.0.0.1:16710/session
+# -> the destination's unix socket, run as the daemons' user), so the dconn is a TCP connection;
+# the migration data goes over its own port as usual.  p2p at 1 MiB/s (48 MiB of random guest
+# RAM, ~50 s); ~3 s after the destination showed the incoming domain, iptables DROPs every
+# packet to and from port 16710 on the loopback interface (no RST): the keepalive pings and
+# replies of both daemons are lost while both keep running.  The rules are deleted once virsh
+# migrate has ended (a trap deletes them too if the scenario ends early); the relay is stopped.
+sc_dconn-blocked-keepalive() {
+  local port=16710 r
+  begin dconn-blocked-keepalive || return
+  trap 'stream_rules_del; trap - RETURN EXIT INT TERM HUP' RETURN
+  trap 'stream_rules_del' EXIT
+  trap 'stream_rules_del; exit 130' INT TERM HUP
+  start_guest
+  EXEC=exec asuser dst python3 $HERE/tcp-relay.py 127.0.0.1 $port "$(sock dst)" >> $LD/TIMELINE.txt 2>&1 &
+  local relay=$!; EXTRA_PIDS="$EXTRA_PIDS $relay"
+  sleep 1
+  log "tcp-relay pid $relay: 127.0.0.1:$port -> $(sock dst)"
+  DST_URI="qemu+tcp://127.0.0.1:$port/session"
+  log "iptables -S before: $(iptables -S | tr '\n' ';')"
+  migrate_bg p2p --bandwidth 1; wait_incoming; sleep 3
+  log "sockets on port $port: $(ss -Htin "sport = :$port or dport = :$port" | tr -s ' \t\n' ' ')"
+  for r in "INPUT -i lo -p tcp --dport $port -j DROP" "INPUT -i lo -p tcp --sport $port -j DROP"; do
+    iptables -I $r && { STREAM_RULES+=("$r"); log "iptables -I $r"; } || log "iptables -I $r FAILED"
+  done
+  log "iptables -S with the block: $(iptables -S | tr '\n' ';')"
+  wait_mig
+  log "sockets on port $port: $(ss -Htin "sport = :$port or dport = :$port" | tr -s ' \t\n' ' ')"
+  stream_rules_del
+  sleep 2
+  for side in src dst; do log "domain state on $side: $(vq $side domstate $DOM --reason 2>&1 | tr '\n' ' ')"; done
+  finish
+}
+
 # "shared storage not mounted on the destination": the guest gets a disk, a 16 MiB raw file
 # ($BASE/tiny-disk.raw, made with truncate, owned by nobody, virtio vda, cache default). Once
 # the source QEMU has it open, the file is deleted: the source keeps its open descriptor (the
@@ -699,7 +735,7 @@ ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive do
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
 not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled
 dst-storage-missing tunnelled-dst-qemu-killed refused-postcopy-tunnelled refused-postcopy-offline
-refused-zerocopy refused-shmem-device"
+refused-zerocopy refused-shmem-device dconn-blocked-keepalive"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
