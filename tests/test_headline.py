@@ -33,6 +33,9 @@ HEADLINE_FACTS = {
     # keepalive_interval=2, keepalive_count=3: death after 2 x (3 + 1) = 8 s
     "short-keepalive": (["destination libvirtd hung for", "its log is silent",
                          "keepalive killed the dconn after 8 s"], ["network"]),
+    # iptables drops the daemons' connection, both daemons keep running: the network, not a hang
+    "dconn-blocked-keepalive": (["the network between the daemons broke", "libvirtd kept running",
+                                 "keepalive heard nothing from it for 30 s"], ["hung"]),
     # destination libvirtd SIGKILLed: its log just stops, the source reads EOF
     "dst-daemon-killed": (["destination libvirtd died", "its log stops", "end of file"], ["hung", "keepalive"]),
     "dst-qemu-killed": (["QEMU exited", "destination logged", "qemu unexpectedly closed the monitor"], ["hung"]),
@@ -126,6 +129,15 @@ def test_remedies_of_a_hung_daemon_do_not_lead_with_network_changes(scenario):
     # the network advice is said not to apply, not silently given
     assert any("not indicated here" in r for r in rem)
     assert not any(NETWORK_ADVICE.search(r) and "not indicated" not in r for r in rem), rem
+
+
+def test_remedies_of_a_broken_network_lead_with_network_changes():
+    """dconn-blocked-keepalive: both daemons kept logging, the control path was cut."""
+    v = _first_failure(both("dconn-blocked-keepalive")).verdict
+    assert "network between the daemons broke" in v.headline
+    assert NETWORK_ADVICE.search(v.remedies[0]) and NETWORK_ADVICE.search(v.remedies[2])
+    assert not any("gdb" in r for r in v.remedies)
+    assert any("hung daemon is not indicated" in r for r in v.remedies)
 
 
 def test_remedies_without_the_peer_log_name_both_suspects():

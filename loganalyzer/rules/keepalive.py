@@ -164,9 +164,12 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
     if src is not None and len(src.stats) >= 2:
         v.summary += f" QEMU had transferred {src.stats[-1].get('transferred') or 0:,} bytes by then."
     if len(deaths) > 1:
+        told = {side}
         for side2, d2, _ in deaths[1:]:
             v.evidence.extend(d2.evidence[:1])
-            v.summary += f" The {side2} also declared its side dead at {case.when(d2.time)}."
+            if side2 not in told:       # (one ka can time out in two threads at once: said once)
+                told.add(side2)
+                v.summary += f" The {side2} also declared its side dead at {case.when(d2.time)}."
     v.missing.extend(case.missing_common())
     if c is not None and c.created is None:
         v.missing.append("the connection's creation: it happened before this log starts")
