@@ -155,7 +155,7 @@ def analyze(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_
             fmt: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="Report format: text, json, markdown or html."),
             output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the report to FILE instead of standard output."),
             timeline: Optional[str] = typer.Option(None, "--timeline", metavar="FILE", help="Also draw the timeline to FILE (.png, .svg or .pdf)."),
-            migration: Optional[str] = typer.Option(None, "--migration", metavar="ID", help="Put this migration (an id such as src-libvirtd.log/m2) first and draw its timeline instead of the headline incident's."),
+            migration: Optional[str] = typer.Option(None, "--migration", metavar="ID", help="Draw this migration's timeline (an id such as src-libvirtd.log/m2) instead of the headline incident's; the HTML report shows its verdict first."),
             input_format: Optional[str] = typer.Option(None, "--input-format", metavar="FORMAT", help=FORMAT_HELP),
             quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP)):
     """Why did the migration fail? Verdicts with their evidence lines and remedies.
