@@ -101,7 +101,7 @@ def test_text_report_on_a_terminal(tmp_path):
 def test_reports_in_files_and_on_stdout(tmp_path, fmt):
     p = hostile_log(tmp_path)
     out, clean_out = tmp_path / f"report.{fmt}", tmp_path / f"clean.{fmt}"
-    r = run_cli("analyze", p, "-f", fmt, "-o", out)
+    r = run_cli("analyze", p, "-f", fmt, "-o", out, "-q")     # -q: no 'wrote ...' note (issue 16)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""           # (nor a font warning that prints the raw character)
     assert run_cli("analyze", KA_SRC, "-f", fmt, "-o", clean_out).returncode == 0

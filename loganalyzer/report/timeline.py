@@ -377,7 +377,7 @@ def _draw(a, migration, context, width, dpi, activity) -> Figure:
     lost = [h for h in hosts if h in unreadable(a)]
     if lost:
         # the picture says it, not only standard error: its thread rows and activity are missing
-        what = (f"{', '.join(a.display_host(h) for h in lost)}: log not readable again, so no thread rows "
+        what = visible(f"{', '.join(a.display_host(h) for h in lost)}: log not readable again, so no thread rows "
                 f"or activity (draw a scan's timelines before its result is closed)")
         notes.insert(0, what)
         ax.text(0.5, 0.5, _wrap(what, width * 0.6), transform=ax.transAxes, ha="center", va="center",
