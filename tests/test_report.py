@@ -97,7 +97,9 @@ def test_every_format_names_the_cause_and_key_lines(scenario, cause, lines, fmt,
 
 def test_text_puts_the_verdict_first():
     out = text_report(ka2())
-    assert out.startswith("dconn-keepalive-timeout")
+    # the headline, then the cause id, confidence and who detected it (issue 16)
+    assert out.startswith("tiny src-libvirtd.log->dst-libvirtd.log failed: the destination libvirtd hung")
+    assert "cause dconn-keepalive-timeout · confidence high · detected by the source" in " ".join(out.split()[:40])
     # the verdict, its evidence and remedies, then the table of every migration
     assert out.index("src-libvirtd.log:6280") < out.index("remedies") < out.index("migrations (")
 
