@@ -60,6 +60,12 @@ HEADLINE_FACTS = {
                                  "client-managed migration cannot go on without its client"], ["hung"]),
     "client-keepalive-nonp2p-late": (["management client", "stopped answering keepalives"], ["hung"]),
     "dst-storage-missing": (["refused the migration as unsafe", "Migration without shared storage is unsafe"], []),
+    # up-front refusals (issue 14): the source's own error text, or QEMU's blocker when the text
+    # is filtered out, or the honest "not logged"
+    "refused-postcopy-tunnelled": (["post-copy is not supported with tunnelled migration"], ["hung"]),
+    "refused-postcopy-offline": (["post-copy migration is not supported with non-live"], ["hung"]),
+    "refused-zerocopy": (["error whose text the daemon did not log", "before anything was sent"], ["hung"]),
+    "refused-shmem-device": (["QEMU names a migration blocker", "ivshmem", "before anything was sent"], ["hung"]),
 }
 HUNG = [s for s, (want, _) in HEADLINE_FACTS.items() if any("hung for" in w for w in want)]
 NETWORK_ADVICE = re.compile(r"--migrateuri|migration_address|--bandwidth|migrate-setspeed|firewall|conntrack",

@@ -17,6 +17,7 @@ from ..correlate.migrations import MIGRATION_PROCS
 from ..correlate.objects import Evidence, EvidenceKind as K, MigrationFact
 from .case import Case
 from .causes import Cause
+from .headline import meaning_words, quoted
 from .verdict import Verdict
 
 _PROC = re.compile(r"\bproc=([0-9]+)")
@@ -71,6 +72,9 @@ def reason_not_logged(case: Case):
         v.summary += (f" QEMU's reply to query-migrate lists migration blockers: {reasons} "
                       f"({blocked.path}:{blocked.line}); libvirt refuses such a domain with 'Requested "
                       f"operation is not valid: cannot migrate domain: <the blockers>'.")
+        named = quoted(reasons.replace('"', ""), 90)
+        v.reason = (f"QEMU names a migration blocker ({named}), so libvirt refused the domain "
+                    f"before anything was sent; its refusal text is not in the log")
         v.remedies = ["Remove or change the devices and features QEMU names as blockers (hot-unplug the "
                       "device, or define the domain without it) before migrating; a device that cannot "
                       "migrate has to be re-created on the destination instead."] + list(WHERE_TO_FIND[:1])
@@ -81,7 +85,12 @@ def reason_not_logged(case: Case):
         v.summary += (f" The client's output given with the logs says: {th.text.strip()[:220]} "
                       f"({th.path}:{th.line}). {th.hit.pattern.meaning}")
         v.remedies = (list(th.hit.pattern.remedies) + [r for r in v.remedies if r not in th.hit.pattern.remedies])[:5]
+        v.reason = (f"{meaning_words(th.hit.pattern.meaning)}: the client printed {quoted(th.text)} "
+                    f"(the daemon did not log it)")
     else:
+        v.reason = ("the call returned an error whose text the daemon did not log"
+                    + (" (its job ended before anything was sent)" if early is not None else "")
+                    + ": its log_filters drop the debug records where libvirtd writes such errors")
         v.remedies = list(WHERE_TO_FIND)
         v.missing.append("the error's text: the daemon sent it to the client without logging it "
                          "(see the remedies for where to find it)")
