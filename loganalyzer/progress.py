@@ -93,16 +93,25 @@ class ReadProgress:
 
 
 def _plain_size(paths) -> int | None:
-    """Bytes in the inputs when every one is a plain file (the bar's total), else None: a
-    compressed input or stdin gives more bytes than its size, or none to know."""
-    from .sources import COMPRESSED_SUFFIXES, InputError, expand_paths
+    """Bytes in the inputs when every one is a regular, uncompressed file (the bar's total), else
+    None: a compressed input, stdin or a pipe gives more bytes than its size, or none to know."""
+    import stat
+    from .codecs import compression_of
+    from .sources import InputError, expand_paths, special_kind
     try:
         files = expand_paths(list(paths), [])
     except (InputError, OSError, ValueError):   # the readers report a bad input; no total then
         return None
-    if not files or any(p == "-" or p.lower().endswith(COMPRESSED_SUFFIXES) for p in files):
-        return None
-    try:
-        return sum(os.path.getsize(p) for p in files)
-    except OSError:
-        return None
+    total = 0
+    for p in files:
+        try:
+            st = os.stat(p) if p != "-" else None
+            if st is None or not stat.S_ISREG(st.st_mode) or special_kind(st.st_mode) is not None:
+                return None
+            with open(p, "rb") as fh:
+                if compression_of(fh.read(8)):
+                    return None
+        except OSError:
+            return None
+        total += st.st_size
+    return total or None
