@@ -18,8 +18,11 @@ MIGPORT=${MIGPORT:-49600}
 RUNAS_UID=65534; RUNAS_GID=65534           # nobody:nogroup
 SRC_UUID=3c0b8a51-1f0e-4d7a-a8c2-5b0e6f1d2a01
 DST_UUID=7f4e2d90-6b3c-4e18-9d55-0a9c3e7b8c02
+DST2_UUID=e2a7c4b1-8d3f-4f60-b1a9-3c5d7e9f0a03   # the third daemon of the concurrent scenarios
 DOM=tiny
 DOM_UUID=6a0d7f59-3a5e-4c0b-9a57-7c1de0a5b001
+DOM2=tiny2                                        # the second guest of the concurrent scenarios
+DOM2_UUID=6a0d7f59-3a5e-4c0b-9a57-7c1de0a5b002
 LAB_FILTERS="1:qemu 1:libvirt 1:rpc 1:conf 1:remote 3:object 3:json 3:event 3:util"
 KBASE_FILTERS="3:remote 4:event 3:util.json 3:rpc 1:*"
 
@@ -36,12 +39,15 @@ reset_knobs() {
   DISK_FILE=""                 # a raw file disk (virtio vda) for the guest; "" = no disk
   EXTRA_DEVICES=""             # more <devices> XML for the guest (refused-shmem-device)
   DST_URI=""                   # the destination URI virsh migrate gives; "" = $(uri dst)
+  SIDES="src dst"              # the daemons (a third one, dst2, for two destinations)
+  LOG_VIA=""                   # "" = file output only; forms = file + syslog + journald + stderr
+                               # (see "Logs through syslog and journald" below)
 }
 
 sock()  { echo "$BASE/$1/run/libvirt/libvirt-sock"; }
 uri()   { echo "qemu+unix:///session?socket=$(sock $1)"; }
-qpidf() { echo "$BASE/$1/run/libvirt/qemu/run/$DOM.pid"; }
-qpid()  { cat "$(qpidf $1)" 2>/dev/null; }
+qpidf() { echo "$BASE/$1/run/libvirt/qemu/run/${2:-$DOM}.pid"; }   # qpidf <side> [domain]
+qpid()  { cat "$(qpidf $1 ${2:-})" 2>/dev/null; }
 
 # run a command as nobody in the environment of side $1 (src|dst), in its own session
 # (so SIGSTOP of one of our processes never hits an orphaned process group of ours)
@@ -108,7 +114,8 @@ make_guest_xml() {
     chown $RUNAS_UID:$RUNAS_GID $r
   fi
   domxml $DOM $DOM_UUID > $BASE/tiny.xml
-  chown $RUNAS_UID:$RUNAS_GID $BASE/tiny.xml
+  domxml $DOM2 $DOM2_UUID > $BASE/tiny2.xml
+  chown $RUNAS_UID:$RUNAS_GID $BASE/tiny.xml $BASE/tiny2.xml
 }
 
 # a guest that dirties memory faster than a throttled migration sends it (not-converging):
@@ -147,7 +154,7 @@ ASM
 
 # fresh per-side directories (a killed daemon leaves state behind)
 reset_side_dirs() {
-  for side in src dst; do
+  for side in $SIDES; do
     # keep cache/ (QEMU capabilities cache: re-probing would add ~2 MB of QMP schema
     # replies to every daemon log); everything else starts empty
     rm -rf $BASE/$side/home $BASE/$side/config $BASE/$side/run $BASE/$side/cache/libvirt/qemu/log
@@ -158,11 +165,13 @@ reset_side_dirs() {
 }
 
 write_conf() {   # write_conf <side> <logfile>
-  local side=$1 lf=$2 uuid
-  [ $side = src ] && uuid=$SRC_UUID || uuid=$DST_UUID
+  local side=$1 lf=$2 uuid outputs="1:file:$2"
+  case $side in src) uuid=$SRC_UUID ;; dst) uuid=$DST_UUID ;; dst2) uuid=$DST2_UUID ;; esac
+  # forms: the same records to every output at once (the file output is the reference)
+  [ "$LOG_VIA" = forms ] && outputs="1:file:$lf 1:syslog:libvirtd-$side 1:journald 1:stderr"
   cat > $BASE/$side/config/libvirt/libvirtd.conf <<CONF
 log_filters="$LOGFILTERS"
-log_outputs="1:file:$lf"
+log_outputs="$outputs"
 host_uuid="$uuid"
 keepalive_interval=$KA_INTERVAL
 keepalive_count=$KA_COUNT
@@ -183,17 +192,26 @@ CONF
 start_daemons() {
   rm -rf $LD; mkdir -p $LD; chown $RUNAS_UID:$RUNAS_GID $LD
   reset_side_dirs
-  for side in src dst; do
+  for side in $SIDES; do
     write_conf $side $LD/$side-libvirtd.log
-    EXEC=exec asuser $side libvirtd -f $BASE/$side/config/libvirt/libvirtd.conf \
-        > $LD/$side-libvirtd.stderr 2>&1 &
+    if [ "$LOG_VIA" = forms ]; then
+      # the daemon's stderr goes to the journal as a systemd service's would (stdout transport,
+      # identifier libvirtd); systemd-cat execs libvirtd, so the pid stays the daemon's
+      EXEC=exec asuser $side systemd-cat -t libvirtd libvirtd -f $BASE/$side/config/libvirt/libvirtd.conf \
+          > $LD/$side-libvirtd.stderr 2>&1 &
+    else
+      EXEC=exec asuser $side libvirtd -f $BASE/$side/config/libvirt/libvirtd.conf \
+          > $LD/$side-libvirtd.stderr 2>&1 &
+    fi
     echo $! > $BASE/$side.pid
   done
-  for side in src dst; do
+  for side in $SIDES; do
     for i in $(seq 1 100); do [ -S $(sock $side) ] && break; sleep 0.2; done
     vq $side version >/dev/null || { echo "daemon $side not up"; return 1; }
   done
   SRC_PID=$(cat $BASE/src.pid); DST_PID=$(cat $BASE/dst.pid)
+  DST2_PID=$(cat $BASE/dst2.pid 2>/dev/null || true)
+  return 0
 }
 
 # stop everything this scenario started: extra pids (virsh...), qemu (by pidfile),
@@ -207,20 +225,22 @@ stop_all() {
     kill -0 $p 2>/dev/null && kill -KILL $p 2>/dev/null
   done
   EXTRA_PIDS=""
-  for side in src dst; do [ -f $BASE/$side.pid ] && kill -CONT $(cat $BASE/$side.pid) 2>/dev/null; done
-  for side in src dst; do
-    f=$(qpidf $side); [ -f $f ] && kill -CONT $(cat $f) 2>/dev/null
-    vq $side destroy $DOM >/dev/null 2>&1 || true
-    vq $side undefine $DOM >/dev/null 2>&1 || true
+  for side in $SIDES; do [ -f $BASE/$side.pid ] && kill -CONT $(cat $BASE/$side.pid) 2>/dev/null; done
+  for side in $SIDES; do
+    for d in $DOM $DOM2; do
+      f=$(qpidf $side $d); [ -f $f ] && kill -CONT $(cat $f) 2>/dev/null
+      vq $side destroy $d >/dev/null 2>&1 || true
+      vq $side undefine $d >/dev/null 2>&1 || true
+    done
   done
   sleep 1
-  for f in $BASE/src/run/libvirt/qemu/run/*.pid $BASE/dst/run/libvirt/qemu/run/*.pid; do
+  for f in $BASE/*/run/libvirt/qemu/run/*.pid; do
     [ -f "$f" ] || continue
     p=$(cat "$f" 2>/dev/null)
     [ -n "$p" ] && kill -0 $p 2>/dev/null && grep -q qemu /proc/$p/comm 2>/dev/null && \
       { echo "killing leftover qemu $p ($f)"; kill -CONT $p; kill -TERM $p; sleep 0.5; kill -KILL $p 2>/dev/null; }
   done
-  for side in src dst; do
+  for side in $SIDES; do
     [ -f $BASE/$side.pid ] || continue
     p=$(cat $BASE/$side.pid)
     if kill -0 $p 2>/dev/null; then kill -CONT $p; kill -TERM $p; fi
@@ -228,7 +248,7 @@ stop_all() {
     kill -0 $p 2>/dev/null && kill -KILL $p
     rm -f $BASE/$side.pid
   done
-  for side in src dst; do
+  for side in $SIDES; do
     f=$BASE/$side/run/libvirt/virtlogd.pid
     [ -f $f ] || continue
     p=$(cat $f 2>/dev/null)
@@ -243,9 +263,11 @@ collect() {
   rm -f $d/*.log $d/*.out $d/TIMELINE.txt
   cp -f $LD/* $d/ 2>/dev/null
   rm -f $d/*.stderr
-  for side in src dst; do
-    [ -f $BASE/$side/cache/libvirt/qemu/log/$DOM.log ] && \
-      cp -f $BASE/$side/cache/libvirt/qemu/log/$DOM.log $d/$side-qemu-$DOM.log
+  for side in $SIDES; do
+    for dom in $DOM $DOM2; do
+      [ -f $BASE/$side/cache/libvirt/qemu/log/$dom.log ] && \
+        cp -f $BASE/$side/cache/libvirt/qemu/log/$dom.log $d/$side-qemu-$dom.log
+    done
   done
   find $d -empty -type f -delete
   chmod a+r $d/*
@@ -255,15 +277,22 @@ collect() {
 begin() {
   SCEN=$1; LD=$BASE/logs/$SCEN; T0=$(date +%s); EXTRA_PIDS=""
   make_guest_xml
-  start_daemons || { stop_all; return 1; }
-  log "scenario $SCEN: src libvirtd pid=$SRC_PID dst libvirtd pid=$DST_PID (log_filters=\"$LOGFILTERS\" keepalive_interval=$KA_INTERVAL keepalive_count=$KA_COUNT stdio_handler=$STDIO_HANDLER)"
+  if [ "$LOG_VIA" = forms ]; then forms_start || { forms_stop; return 1; }; fi
+  start_daemons || { stop_all; forms_stop; return 1; }
+  local pids="src libvirtd pid=$SRC_PID dst libvirtd pid=$DST_PID"
+  [ -n "$DST2_PID" ] && pids="$pids dst2 libvirtd pid=$DST2_PID"
+  log "scenario $SCEN: $pids (log_filters=\"$LOGFILTERS\" log_outputs=\"$(sed -n 's/^log_outputs="\(.*\)"$/\1/p' $BASE/src/config/libvirt/libvirtd.conf)\" keepalive_interval=$KA_INTERVAL keepalive_count=$KA_COUNT stdio_handler=$STDIO_HANDLER)"
   MIGPORT=$((MIGPORT+1))
 }
 finish() {
-  { echo "--- final 'virsh list --all' on src:"; vq src list --all
-    echo "--- final 'virsh list --all' on dst:"; vq dst list --all; } >> $LD/TIMELINE.txt 2>&1
+  local side
+  for side in $SIDES; do
+    { echo "--- final 'virsh list --all' on $side:"; vq $side list --all; } >> $LD/TIMELINE.txt 2>&1
+  done
   stop_all
   log "scenario $SCEN done in $(( $(date +%s) - T0 )) s"
+  [ "$LOG_VIA" = forms ] && forms_collect
+  forms_stop
   collect
   reset_knobs
 }
@@ -731,11 +760,160 @@ sc_refused-shmem-device() {
   rm -f /dev/shm/lab-shm
 }
 
+# ---------------------------------------------------------------- logs through syslog and journald
+# LOG_VIA=forms: every daemon writes each record to four outputs at once,
+#   log_outputs="1:file:<side>-libvirtd.log 1:syslog:libvirtd-<side> 1:journald 1:stderr"
+# so one run gives the same records in every form a host really writes (the file is the
+# reference the others are compared with):
+# - syslog: a real rsyslogd (own config; it owns /dev/log, which glibc's syslog() writes to),
+#   one file per daemon in the traditional and the high-precision template, and `messages`
+#   with everything it received (both daemons interleaved, as /var/log/messages);
+# - journald: Debian's real systemd-journald, standalone (no systemd as PID 1), in a private
+#   mount namespace that bind-mounts its config and its journal directory (it has no option
+#   for either); its sockets are in the shared /run/systemd/journal/;
+# - stderr: the daemon's stderr is connected to the same journald with systemd-cat (stdout
+#   transport, identifier libvirtd), as systemd does for a service's stderr.
+# Both log daemons are started before the libvirt daemons and stopped by PID after the export.
+FORMS_RUN_JOURNAL_EXISTED=1
+forms_start() {
+  F=$BASE/forms
+  if [ -e /dev/log ]; then echo "/dev/log exists: another syslog daemon is running"; return 1; fi
+  if [ -S /run/systemd/journal/socket ] && pgrep -x systemd-journal >/dev/null; then
+    echo "a systemd-journald is already running"; return 1; fi
+  [ -d /run/systemd/journal ] && FORMS_RUN_JOURNAL_EXISTED=1 || FORMS_RUN_JOURNAL_EXISTED=0
+  rm -rf $F; mkdir -p $F/rsyslog-work $F/syslog $F/journald/runlog
+  { echo "global(workDirectory=\"$F/rsyslog-work\")"
+    echo 'module(load="imuxsock" SysSock.Name="/dev/log" SysSock.RateLimit.Interval="0")'
+    echo "*.* action(type=\"omfile\" file=\"$F/syslog/messages\" template=\"RSYSLOG_TraditionalFileFormat\")"
+    for side in $SIDES; do
+      echo "if \$programname == 'libvirtd-$side' then {"
+      echo "  action(type=\"omfile\" file=\"$F/syslog/$side-syslog.log\" template=\"RSYSLOG_TraditionalFileFormat\")"
+      echo "  action(type=\"omfile\" file=\"$F/syslog/$side-syslog-precise.log\" template=\"RSYSLOG_FileFormat\")"
+      echo "}"
+    done; } > $F/rsyslog.conf
+  rsyslogd -f $F/rsyslog.conf -i $F/rsyslog.pid || { echo "rsyslogd did not start"; return 1; }
+  for i in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
+  cat > $F/journald/journald.conf <<'CONF'
+[Journal]
+Storage=volatile
+RateLimitIntervalSec=0
+RateLimitBurst=0
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+ReadKMsg=no
+MaxLevelStore=debug
+RuntimeMaxUse=2G
+RuntimeMaxFileSize=1G
+CONF
+  setsid unshare -m --propagation private sh -c "mount --bind $F/journald/journald.conf /etc/systemd/journald.conf &&
+    mount --bind $F/journald/runlog /run/log &&
+    exec env SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=info /lib/systemd/systemd-journald" \
+    > $F/journald/journald.stderr 2>&1 &
+  JOURNALD_PID=$!
+  for i in $(seq 1 100); do [ -S /run/systemd/journal/socket ] && [ -S /run/systemd/journal/stdout ] && break; sleep 0.1; done
+  [ -S /run/systemd/journal/stdout ] || { echo "journald did not start"; return 1; }
+  echo "forms: rsyslogd pid $(cat $F/rsyslog.pid), systemd-journald pid $JOURNALD_PID"
+}
+forms_stop() {
+  local p
+  [ -n "${F:-}" ] || return 0
+  if [ -f $F/rsyslog.pid ]; then
+    p=$(cat $F/rsyslog.pid); kill -TERM $p 2>/dev/null
+    for i in $(seq 1 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+    rm -f $F/rsyslog.pid
+  fi
+  if [ -n "${JOURNALD_PID:-}" ]; then
+    kill -TERM $JOURNALD_PID 2>/dev/null
+    for i in $(seq 1 50); do kill -0 $JOURNALD_PID 2>/dev/null || break; sleep 0.1; done
+    kill -0 $JOURNALD_PID 2>/dev/null && kill -KILL $JOURNALD_PID
+    JOURNALD_PID=""
+    # leave /run as it was: the sockets journald made there have no listener any more
+    [ $FORMS_RUN_JOURNAL_EXISTED = 0 ] && rm -rf /run/systemd/journal
+  fi
+  F=""
+}
+# export what the log daemons got, per daemon pid (the stderr form: the stdout transport)
+forms_collect() {
+  local J=$F/journald/runlog/journal/$(cat /etc/machine-id) side pid
+  for side in $SIDES; do
+    case $side in src) pid=$SRC_PID ;; dst) pid=$DST_PID ;; dst2) pid=$DST2_PID ;; esac
+    journalctl -D $J -o json          _PID=$pid _TRANSPORT=journal > $LD/$side-journal.json
+    journalctl -D $J -o export        _PID=$pid _TRANSPORT=journal > $LD/$side-journal.export
+    journalctl -D $J -o short-precise _PID=$pid _TRANSPORT=journal > $LD/$side-journal-short-precise.txt
+    journalctl -D $J -o short-precise _PID=$pid _TRANSPORT=stdout  > $LD/$side-stderr-journal-short-precise.txt
+    journalctl -D $J -o short-iso     _PID=$pid _TRANSPORT=stdout  > $LD/$side-stderr-journal-short-iso.txt
+    cp $F/syslog/$side-syslog.log $F/syslog/$side-syslog-precise.log $LD/ 2>/dev/null
+  done
+  cp $F/syslog/messages $LD/syslog-messages.log
+  log "journal: $(journalctl -D $J -q --no-pager -o cat | wc -l) lines in all; syslog: $(wc -l < $F/syslog/messages) lines in messages"
+}
+
+# ---------------------------------------------------------------- concurrent migrations
+start_guest2() { vq src create $BASE/tiny2.xml && log "guest $DOM2 started on src (qemu pid $(qpid src $DOM2))"; }
+# migrate_dom_bg <domain> <dst side> <port> [extra virsh args]: a p2p migration of one of two
+# guests, its virsh logs in virsh-migrate-<domain>.{log,out}; sets MIG_PID_<domain>
+migrate_dom_bg() {
+  local dom=$1 to=$2 port=$3; shift 3
+  local args=(migrate --live $MIG_VERBOSE --p2p "$@" $dom "$(uri $to)" --migrateuri tcp://127.0.0.1:$port)
+  log "virsh ${args[*]}"
+  EXEC=exec vsh src $LD/virsh-migrate-$dom.log "${args[@]}" > $LD/virsh-migrate-$dom.out 2>&1 &
+  local p=$!; EXTRA_PIDS="$EXTRA_PIDS $p"; eval "MIG_PID_$dom=$p"
+  log "virsh migrate of $dom pid $p"
+}
+wait_dom_mig() {   # wait_dom_mig <domain>
+  local p; eval "p=\$MIG_PID_$1"
+  wait $p; local rc=$?
+  log "virsh migrate of $1 exited rc=$rc: $(grep -v ' : ' $LD/virsh-migrate-$1.out | tr '\r\n' '  ' | tail -c 300)"
+}
+wait_incoming_on() {   # wait_incoming_on <side> <domain>
+  for i in $(seq 1 150); do vq $1 list --all 2>/dev/null | grep -q " $2 " && break; sleep 0.1; done
+  log "incoming domain $2 visible on $1 (qemu pid $(qpid $1 $2))"
+}
+
+# two guests leave src at the same moment, tiny for dst and tiny2 for dst2 (a third daemon),
+# both p2p at --bandwidth 1 (48 MiB of random RAM each: ~50 s); 3 s after both incoming
+# domains show up, dst2's daemon is frozen (SIGSTOP): tiny2's dconn dies by keepalive while
+# tiny's migration goes on to the end. Every daemon logs through all outputs (LOG_VIA=forms):
+# the journal has no thread ids, and both migrations run in src at once
+sc_forms-concurrent-keepalive() {
+  LOG_VIA=forms; SIDES="src dst dst2"
+  begin forms-concurrent-keepalive || return; start_guest; start_guest2
+  local p1=$MIGPORT p2=$((MIGPORT+1)); MIGPORT=$((MIGPORT+1))
+  migrate_dom_bg $DOM dst $p1 --bandwidth 1
+  migrate_dom_bg $DOM2 dst2 $p2 --bandwidth 1
+  wait_incoming_on dst $DOM; wait_incoming_on dst2 $DOM2; sleep 3
+  log "SIGSTOP dst2 libvirtd pid $DST2_PID"; kill -STOP $DST2_PID
+  wait_dom_mig $DOM2; sleep 2
+  log "SIGCONT dst2 libvirtd pid $DST2_PID"; kill -CONT $DST2_PID
+  wait_dom_mig $DOM; sleep 4
+  for side in $SIDES; do log "domains on $side: $(vq $side list --all 2>&1 | tr -s ' \n' ' ')"; done
+  finish
+}
+
+# two guests leave src for dst at the same moment, both p2p at --bandwidth 1; ~8 s after both
+# incoming domains show up `virsh domjobabort tiny` cancels the first, tiny2's goes on to the end
+sc_forms-concurrent-abort() {
+  LOG_VIA=forms
+  begin forms-concurrent-abort || return; start_guest; start_guest2
+  local p1=$MIGPORT p2=$((MIGPORT+1)); MIGPORT=$((MIGPORT+1))
+  migrate_dom_bg $DOM dst $p1 --bandwidth 1
+  migrate_dom_bg $DOM2 dst $p2 --bandwidth 1
+  wait_incoming_on dst $DOM; wait_incoming_on dst $DOM2; sleep 8
+  log "virsh domjobabort $DOM (on src)"
+  vsh src $LD/virsh-domjobabort.log domjobabort $DOM > $LD/virsh-domjobabort.out 2>&1
+  log "virsh domjobabort exited rc=$?: $(grep -v ' : ' $LD/virsh-domjobabort.out | tr '\n' ' ')"
+  wait_dom_mig $DOM; wait_dom_mig $DOM2; sleep 2
+  for side in $SIDES; do log "domains on $side: $(vq $side list --all 2>&1 | tr -s ' \n' ' ')"; done
+  finish
+}
+
 ALL="dst-qemu-killed dst-daemon-killed rpc-filtered-keepalive short-keepalive domain-exists
 client-keepalive-nonp2p client-keepalive-nonp2p-late nonp2p-ok tunnelled-ok virtlogd-client save-negative lock-timeout
 not-converging postcopy-failed src-qemu-killed migration-port-in-use stream-blocked-cancelled
 dst-storage-missing tunnelled-dst-qemu-killed refused-postcopy-tunnelled refused-postcopy-offline
-refused-zerocopy refused-shmem-device dconn-blocked-keepalive"
+refused-zerocopy refused-shmem-device dconn-blocked-keepalive forms-concurrent-keepalive forms-concurrent-abort"
 [ $(id -u) = 0 ] || { echo "run as root"; exit 1; }
 reset_knobs
 setup_base
