@@ -7,6 +7,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from . import formats
 from .correlate.build import HostCorrelator
 from .correlate.interest import FOREIGN_ERROR_RE
 from .correlate.objects import Evidence, Finding
@@ -27,15 +28,19 @@ class TextHit(NamedTuple):
 
 @dataclass
 class HostLog:
-    """One host's log stream: a file, or a rotated set read oldest first."""
+    """One daemon's log stream: a file, or a rotated set read oldest first, or one daemon's
+    records in a syslog file or journal export that holds several (its origin)."""
     label: str
     paths: list
     correlator: HostCorrelator = None
     facts: list = field(default_factory=list)
     text_hits: list = field(default_factory=list)   # TextHit
+    origin: tuple | None = None                     # (host, ident, pid) of a wrapped stream
 
     @property
     def hostname(self) -> str | None:
+        if self.origin is not None and self.origin[0]:
+            return self.origin[0]     # the syslog/journal host field names this daemon's host
         for f in self.facts:
             if f.hostname:
                 return f.hostname
@@ -218,12 +223,17 @@ def _frame(rows, time_cols):
     return df
 
 
-def read_host(group: list[str], label: str, input_format=None, fast: bool = True,
-               opener=None, read_ahead: bool = True, grammar: bool = False) -> HostLog:
-    """Correlate one host's stream.  File-format logs take the prefilter route
-    (only the records the correlator reads are built); other formats, and
-    fast=False, feed every record through the reference route.  Both give the
-    same analysis (tests/test_prefilter.py).
+def read_streams(group: list[str], label: str, input_format=None, fast: bool = True,
+                 opener=None, read_ahead: bool = True, grammar: bool = False) -> list[HostLog]:
+    """Correlate one input stream (a file, or a rotated set read oldest first): one HostLog per
+    daemon in it.  A file-format log is one daemon; a syslog file or a journal export may hold
+    several daemons and hosts (/var/log/messages), told apart by their (host, ident, pid): each
+    is its own stream with its own correlator, named `label` when it is the only one, else
+    `label:ident[pid]@host`.
+
+    File-format logs take the prefilter route (only the records the correlator reads are
+    built); other formats, and fast=False, feed every record through the reference route.
+    Both give the same analysis (tests/test_prefilter.py).
 
     opener: optional callable(name) -> new binary stream (decompressed) of that
     input, used instead of opening the names of group as paths (`scan` reads
@@ -232,74 +242,193 @@ def read_host(group: list[str], label: str, input_format=None, fast: bool = True
     `scan` turns it off because it runs one stream per core already.
     grammar: (reference route only) build every record from the lark grammar alone,
     the slow definition the fast routes are checked against."""
-    host = HostLog(label, list(group))
-    hc = HostCorrelator(label)
-    host.correlator = hc
+    from .wrapfilter import Fallback
+    try:
+        return _read_streams(group, label, input_format, fast, opener, read_ahead, grammar, True)
+    except Fallback:
+        # an input the fast route for wrapped forms does not read (several daemons, records
+        # over several lines): the whole stream again through the reference route
+        return _read_streams(group, label, input_format, fast, opener, read_ahead, grammar, False)
+
+
+# the wrapped forms with a fast route (wrapfilter.py)
+WRAPPED_FAST = ("syslog", "journal-json")
+
+
+def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar, fast_wrapped):
+    streams = _Streams(label, group)
+    facts = []
     for path in group:
-        if fast and input_format in (None, "file") and _is_file_format(path, opener):
+        fmt, head = _sniff(path, opener) if fast and input_format in (None, "file") else (None, b"")
+        if fast and fast_wrapped and input_format is None and fmt in WRAPPED_FAST and len(formats.origins(
+                head[:head.rfind(b"\n") + 1].decode("utf-8", "replace"), fmt)) <= 1:
+            from .wrapfilter import FastWrappedReader
+            stream = opener(path) if opener is not None else None
+            try:
+                mtime = os.stat(path).st_mtime if opener is None and path != "-" else None
+            except OSError:
+                mtime = None
+            reader = FastWrappedReader(path, fmt, head, stream=stream, read_ahead=read_ahead, mtime=mtime)
+            origin = formats.origins(head[:head.rfind(b"\n") + 1].decode("utf-8", "replace"), fmt)
+            host = streams.of(origin[0] if origin else None)
+            try:
+                reader.run(host.correlator, on_foreign=streams.foreign,
+                           on_record=lambda rec: _read_text(host, rec, True))
+            finally:
+                facts.append(reader.facts)
+                if stream is not None:
+                    stream.close()
+            continue
+        if fast and fmt == "file":
             from .prefilter import FastHostReader
             stream = opener(path) if opener is not None else None
             reader = FastHostReader(path, stream=stream, read_ahead=read_ahead)
+            host = streams.of(None)
             try:
-                reader.run(hc, on_foreign=lambda item: _scan_foreign(host, item),
+                reader.run(host.correlator, on_foreign=lambda item: _scan_foreign(host, item),
                            on_text=lambda path, line, text: _scan_text_line(host, path, line, text))
             finally:
-                host.facts.append(reader.facts)
+                facts.append(reader.facts)
                 if stream is not None:
                     stream.close()
             continue
         reader = LogReader(path, input_format, stream=opener(path) if opener is not None else None)
-        feed, note_time = hc.feed, hc.note_time
         try:
-            for item in reader.items():
-                if grammar and item.__class__ is Record:
+            items = reader.items()
+            wrapped = None
+            for item in items:
+                if wrapped is None:
+                    # (the format is known once reading started) the correlator's reading list is
+                    # written for libvirt's own line: a wrapped record is judged by its unwrapped line
+                    wrapped = reader.facts.format not in ("file", "pasted")
+                    if wrapped:
+                        streams.expect(reader.origins_ahead)
+                if item.__class__ is not Record:
+                    streams.foreign(item)
+                    continue
+                host = streams.of(item.origin)
+                hc = host.correlator
+                if grammar and not wrapped:
                     raw = item.raw
                     text = raw[:-1] if raw.endswith("\n") else raw
                     item = record_with_grammar(text[:-1] if text.endswith("\r") else text,
                                                item.path, item.line, raw) or item
-                if item.__class__ is Record:
-                    if item.time is not None:
-                        note_time(item.time, item.line, item)
-                    feed(item)       # the correlator reads what its handlers declare
-                    raw = item.raw
-                    nl = raw.find("\n")
-                    if 0 <= nl < len(raw) - 1:
-                        _scan_continuation(host, item, nl)
-                    if item.func is None and item.level in ("error", "warning") \
-                            and reader.facts.format != "file":
-                        # journald/KubeVirt lines carry no function: only their text can be read
-                        _scan_text_line(host, item.path, item.line, item.message)
-                else:
-                    _scan_foreign(host, item)
+                if item.time is not None:
+                    hc.note_time(item.time, item.line, item)
+                hc.feed(item)       # the correlator reads what its handlers declare
+                _read_text(host, item, wrapped)
         finally:
-            host.facts.append(reader.facts)
-    hc.close()
-    return host
+            facts.append(reader.facts)
+    hosts = streams.hosts()
+    hosts[0].facts.extend(facts)
+    for h in hosts:
+        h.correlator.close()
+    return hosts
 
 
-def _is_file_format(path: str, opener=None) -> bool:
-    from . import formats
+class _Streams:
+    """The HostLogs of one input stream, one per origin (host, ident, pid); records without
+    an origin (file-format logs) have one HostLog of their own."""
+
+    def __init__(self, label: str, group: list[str]):
+        self.label = label
+        self.group = list(group)
+        self.default: HostLog | None = None
+        self.by_origin: dict = {}
+        self.qualify = False
+        self.last: HostLog | None = None
+        self.early: list = []         # foreign text read before the first record
+
+    def expect(self, origins):
+        """The origins seen at the start of the input: with more than one, every stream is
+        named after its daemon, the first one too."""
+        if len(origins) > 1:
+            self.qualify = True
+
+    def _new(self, label, origin=None) -> HostLog:
+        h = HostLog(label, list(self.group), HostCorrelator(label))
+        h.origin = origin
+        return h
+
+    def of(self, origin) -> HostLog:
+        if origin is None:
+            if self.default is None:
+                self.default = self._new(self.label)
+            self.last = self.default
+            return self.default
+        h = self.by_origin.get(origin)
+        if h is None:
+            alone = not self.qualify and not self.by_origin and self.default is None
+            h = self.by_origin[origin] = self._new(self.label if alone else _stream_label(self.label, origin),
+                                                   origin)
+        self.last = h
+        return h
+
+    def foreign(self, item) -> None:
+        """Text that belongs to no record: read for error messages with the stream read last
+        (text before any record waits for the first stream)."""
+        if self.last is None:
+            self.early.append(item)
+        else:
+            _scan_foreign(self.last, item)
+
+    def hosts(self) -> list[HostLog]:
+        out = ([self.default] if self.default is not None else []) + list(self.by_origin.values())
+        if not out:
+            out = [self.of(None)]
+        for item in self.early:
+            _scan_foreign(out[0], item)
+        self.early.clear()
+        return out
+
+
+def _stream_label(label: str, origin) -> str:
+    host, ident, pid = origin
+    who = f"{ident}[{pid}]" if pid else str(ident)
+    return f"{label}:{who}@{host}" if host else f"{label}:{who}"
+
+
+def _read_text(host: HostLog, rec, wrapped: bool) -> None:
+    """The error text a record holds besides what the correlator reads: lines glued to it,
+    and the message of a function-less error (journald/KubeVirt lines may carry no function)."""
+    if wrapped:
+        if "\n" in rec.message:
+            _scan_continuation(host, rec, rec.message, 0)
+        if rec.func is None and rec.level in ("error", "warning"):
+            _scan_text_line(host, rec.path, rec.line, rec.message)
+    else:
+        raw = rec.raw
+        nl = raw.find("\n")
+        if 0 <= nl < len(raw) - 1:
+            _scan_continuation(host, rec, raw, nl + 1)
+
+
+def _sniff(path: str, opener=None) -> tuple:
+    """(format, first bytes) of an input, (None, b"") when it cannot be read (the reference
+    route then reports why)."""
     from .sources import open_binary
     if path == "-":
-        return False
+        return None, b""
     if opener is None:
         try:
             if not stat.S_ISREG(os.stat(path).st_mode):
-                return False   # a pipe (<(...)) can be read once only: by the reference route
+                return None, b""   # a pipe (<(...)) can be read once only: by the reference route
         except OSError:
-            return False       # the reference route reports the problem
+            return None, b""       # the reference route reports the problem
     try:
         with (opener(path) if opener is not None else open_binary(path)) as fh:
             head = fh.read(65536)
-    except (InputError, OSError):
-        return False   # the reference route reports the problem
-    return formats.detect(head.decode("utf-8", "replace")) == "file"
+    except (InputError, OSError, EOFError):
+        return None, b""   # the reference route reports the problem
+    return formats.detect_bytes(head), head
 
 
-def _scan_continuation(host: HostLog, rec, nl: int) -> None:
+def _scan_continuation(host: HostLog, rec, text: str, start: int) -> None:
     """Error text glued to a record as continuation lines (virsh's "error: ..." after its
-    progress output): the same lines the prefilter route finds with FOREIGN_ERROR."""
-    for i, ln in enumerate(rec.raw[nl + 1:].split("\n"), 1):
+    progress output): the same lines the prefilter route finds with FOREIGN_ERROR.
+    text[start:] are the lines after the record's first (its raw lines, or for a wrapped
+    record the further lines of its message)."""
+    for i, ln in enumerate(text[start:].split("\n") if start else text.split("\n")[1:], 1):
         if FOREIGN_ERROR_RE.match(ln):
             _scan_text_line(host, rec.path, rec.line + i, ln.rstrip("\r"))
 
@@ -392,7 +521,7 @@ def analyze(paths, input_format: str | None = None, judge: bool = True, fast: bo
         raise InputError(failures[0] if len(failures) == 1 else "; ".join(failures))
     for group, label in zip(groups, labels):
         try:
-            hosts.append(read_host(group, label, input_format, fast and not grammar, grammar=grammar))
+            hosts.extend(read_streams(group, label, input_format, fast and not grammar, grammar=grammar))
         except InputError as e:
             failures.append(str(e))
             facts = FileFacts(group[0])

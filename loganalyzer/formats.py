@@ -33,14 +33,16 @@ from __future__ import annotations
 
 import re
 import time as _time
+from collections import deque
 
+from . import signatures
 from .families import parse_message, unlocated
 from .fastpath import build_record, parse_record
 from .header import AFTER_STAMP, RECORD_ANYWHERE, RECORD_START
 from .records import Foreign, Overflow, Record
 from .values import JsonFields, civil_epoch, epoch, header_values, json_object, not_a_date, to_int, usec_epoch
 
-FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "kubevirt", "text")
+FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "journal-export", "kubevirt", "text")
 
 
 class Context:
@@ -55,6 +57,7 @@ class Context:
         self.year_source = year_source
         self._warn = warn
         self.year_used = False
+        self.null_messages = 0      # journal entries whose MESSAGE journalctl left out (null)
         self.notes: set = set()
 
     def warn(self, msg: str):
@@ -80,8 +83,20 @@ _WRAP = re.compile(
 
 _LIBVIRT_IDENT = re.compile(r"(?:libvirt[\w.-]*|virt\w*d)$")
 
-_RSYSLOG_ESC = re.compile(r"#0(?:12|15|11)")
-_ESC = {"#012": "\n", "#015": "\r", "#011": "\t"}
+# libvirt's syslog body: "TID: level : func:line : msg" (the record header after its stamp)
+_SYSLOG_BODY = AFTER_STAMP
+
+# rsyslog writes each control character of a message as '#' and three octal digits
+_RSYSLOG_ESC = re.compile(r"#(?:0[0-3][0-7]|177)")
+
+
+def _rsyslog_unescape(msg: str) -> str:
+    return _RSYSLOG_ESC.sub(lambda e: chr(int(e.group()[1:], 8)), msg)
+
+
+# journald cuts a stderr line longer than its LineMax (48 KiB) into entries of that size: such a
+# piece is continued by the next entry without a newline between them
+JOURNAL_LINE_MAX = 48 << 10
 
 
 def _strip_eol(raw: str) -> str:
@@ -123,97 +138,287 @@ def _iso_time(s: str) -> float | None:
     return epoch(dt.timestamp())
 
 
+# the end of a virReportSystemError message ("%s: %s", the text and strerror's): glibc's words
+# for the errors a migration meets
+_SYSTEM_ERROR = re.compile(
+    r": (?:Operation not permitted|No such file or directory|No such process|Input/output error|"
+    r"No such device or address|Bad file descriptor|Resource temporarily unavailable|"
+    r"Cannot allocate memory|Permission denied|Device or resource busy|File exists|No such device|"
+    r"Not a directory|Is a directory|Invalid argument|Too many open files|No space left on device|"
+    r"Read-only file system|Broken pipe|Connection refused|Connection reset by peer|"
+    r"Connection timed out|No route to host|Network is unreachable|Address already in use|"
+    r"Cannot assign requested address|Transport endpoint is not connected|Host is down|"
+    r"Operation not supported|Function not implemented|Software caused connection abort|"
+    r"Protocol error|Name or service not known|Temporary failure in name resolution)$")
+
+
 def _level_less(msg: str):
     """Level, kind, fields of a message that came without a level (journal text):
-    a message that starts with a libvirt error prefix is an error, the rest
-    is read as a debug/info body ('unknown' level)."""
+    a message that starts with a libvirt error prefix, or that ends in a system error's
+    strerror text, is an error; the rest is read as a debug/info body ('unknown' level)."""
     kind, fields = unlocated(msg)
     if kind != "text":
         return "info", kind, fields
     kind, fields = parse_message("unknown", msg)
     if kind == "text":
         ek, ef = parse_message("error", msg)
-        if ef.get("prefix"):
+        nl = msg.find("\n")
+        if ef.get("prefix") or _SYSTEM_ERROR.search(msg if nl < 0 else msg[:nl]):
             return "error", ek, ef
     return "unknown", kind, fields
 
 
-def _wrapped_record(m, line_text: str, raw: str, path: str, line: int, ctx: Context,
-                    syslog: bool, with_fields: bool):
-    """One wrapper line -> Record or None (not a libvirt line)."""
-    msg = line_text[m.end():]
-    if syslog and "#0" in msg:
-        msg = _RSYSLOG_ESC.sub(lambda e: _ESC[e.group()], msg)
-    ident = m["ident"] or m["ident2"]
-    # a whole file-format record inside the wrapper: its own UTC time wins
-    if RECORD_START.match(msg):
-        rec = parse_record(msg, path, line, raw, with_fields)
-        if rec is not None:
-            return rec
-    b = AFTER_STAMP.match(msg)
-    if m["bsd"]:
-        t = _bsd_time(m, ctx)
-    elif m["iso"]:
-        t = _iso_time(m["iso"])
+class _Pending:
+    """One item on its way out: a Foreign run or a finished record (item), or a record still
+    being assembled from wrapper lines (how: 'file' - a whole file-format record, its lines
+    possibly spread over several wrapper lines; 'body' - libvirt's syslog body; 'bare' - a
+    journal message without thread, level or function)."""
+
+    __slots__ = ("item", "done", "how", "line", "origin", "raws", "parts", "head")
+
+    def __init__(self, item=None, how=None, line=0, origin=None, raw="", text="", head=None):
+        self.item = item
+        self.done = item is not None
+        self.how = how
+        self.line = line
+        self.origin = origin
+        self.raws = [raw]
+        self.parts = [text]
+        self.head = head
+
+
+class _Streams:
+    """Records out of wrapper lines, put back together per daemon and handed out in input order.
+
+    Each origin (host, ident, pid) is one daemon.  A file-format record written through a
+    per-line wrapper (stderr read back from the journal, or forwarded to syslog) has its
+    further lines in further wrapper lines of the same origin, with other daemons' lines
+    possibly in between: it is complete when its origin starts its next record.  A journal
+    message continues on indented lines right below it.  Items leave in the order their first
+    line was read; at most `limit` wait for a record that is still open."""
+
+    def __init__(self, path: str, with_fields: bool, limit: int = 4096):
+        self.path = path
+        self.with_fields = with_fields
+        self.limit = limit
+        self.queue: deque = deque()
+        self.open: dict = {}          # origin -> its file-format record still taking lines
+        self.last = None              # the record an indented line would continue
+        self.recognisers: dict = {}   # origin -> signatures.Recogniser of its bare messages
+
+    def recogniser(self, origin) -> signatures.Recogniser:
+        r = self.recognisers.get(origin)
+        if r is None:
+            r = self.recognisers[origin] = signatures.Recogniser()
+        return r
+
+    # -- what a physical line is
+    def foreign(self, line, raw):
+        self.queue.append(_Pending(Foreign(self.path, line, raw)))
+
+    def record(self, rec):
+        self.queue.append(_Pending(rec))
+
+    def start(self, how, origin, line, raw, text, head=None):
+        if how == "file":
+            prev = self.open.get(origin)
+            if prev is not None:
+                prev.done = True
+        p = _Pending(how=how, line=line, origin=origin, raw=raw, text=text, head=head)
+        if how == "file":
+            self.open[origin] = p
+        self.queue.append(p)
+        self.last = p
+
+    def continues(self, origin, raw, text) -> bool:
+        """A further line of origin's open file-format record (a wrapper line that starts no record)."""
+        p = self.open.get(origin)
+        if p is None or p.done:
+            return False
+        prev = p.parts[-1]
+        glue = "" if len(prev) >= JOURNAL_LINE_MAX and len(prev.encode()) == JOURNAL_LINE_MAX else "\n"
+        p.raws.append(raw)
+        p.parts.append(glue + text if glue else text)
+        return True
+
+    def indented(self, raw, text):
+        p = self.last
+        p.raws.append(raw)
+        p.parts.append("\n" + text)
+
+    def end_line(self):
+        """A line that does not continue the record above it: that record (unless it is a
+        file-format record, which waits for its daemon's next record) is complete."""
+        p = self.last
+        if p is not None and p.how != "file":
+            p.done = True
+        self.last = None
+
+    # -- handing out
+    def ready(self):
+        q = self.queue
+        while q and (q[0].done or len(q) > self.limit):
+            yield self._finish(q.popleft())
+
+    def close(self):
+        for p in self.queue:
+            p.done = True
+        self.last = None
+        yield from self.ready()
+        self.open.clear()
+
+    def _finish(self, p: _Pending):
+        if p.item is not None:
+            return p.item
+        p.done = True
+        if self.open.get(p.origin) is p:
+            del self.open[p.origin]
+        if self.last is p:
+            self.last = None
+        raw = "".join(p.raws)
+        text = "".join(p.parts)
+        path, wf = self.path, self.with_fields
+        if p.how == "file":
+            rec = parse_record(text, path, p.line, raw, wf)
+            if rec is None:
+                return Foreign(path, p.line, raw)
+        elif p.how == "body":
+            t, tid, level, funcloc, bad = p.head
+            rec = build_record(path, p.line, t, tid, level, funcloc, text, raw, wf, bad)
+        else:
+            t, bad = p.head
+            rec = bare_record(path, p.line, t, text, raw, recogniser=self.recogniser(p.origin), bad=bad)
+        rec.origin = p.origin
+        return rec
+
+
+def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, recogniser=None,
+                bad=None) -> Record:
+    """A record from a message that came without thread id (journald), and perhaps without
+    level and function (journal text): then the function is recognised from the message's
+    format where libvirt's lines are distinctive (signatures.py; recogniser: the stream's)."""
+    if func is None and recogniser is not None:
+        sig = recogniser.recognise(msg)
+        if sig is not None:
+            func, sig_level = sig
+            level = level or sig_level
+    if func is None:
+        kind, fields = unlocated(msg)
+        if kind == "text":
+            if level is None:
+                level, kind, fields = _level_less(msg)
+            else:
+                kind, fields = parse_message(level, msg)
+        elif level is None:
+            level = "info"
     else:
-        t = None
-    bad = not_a_date(m["bsd"] or m["iso"]) if t is None and (m["bsd"] or m["iso"]) else None
+        if level is None:
+            level, kind, fields = _level_less(msg)
+            if level == "unknown":
+                kind, fields = parse_message("debug", msg)
+        else:
+            kind, fields = parse_message(level, msg)
+    return Record(path, line, t, None, level, func, src_line, kind, msg, raw, dict(fields), bad)
+
+
+def _wrapped_line(out: _Streams, m, text: str, phys: str, line: int, ctx: Context, syslog: bool):
+    """One wrapper line: a record starts, continues, or the line is foreign."""
+    msg = text[m.end():]
+    if syslog and "#" in msg:
+        msg = _rsyslog_unescape(msg)
+    ident = m["ident"] or m["ident2"]
+    origin = (m["host"], ident, m["pid"] or m["pid2"])
+    if RECORD_START.match(msg):
+        # a whole file-format record inside the wrapper: its own UTC time stamp wins
+        out.start("file", origin, line, phys, msg)
+        return
+    if out.continues(origin, phys, msg):
+        return
+    t, bad = _wrapper_time(m, ctx)
+    b = _SYSLOG_BODY.match(msg)
     if b is not None:
         tid_s, level, funcloc = b.groups()
         _, tid, bad_tid = header_values(None, tid_s[:-2])
-        return build_record(path, line, t, tid, level, funcloc, msg[b.end():], raw, with_fields,
-                            bad or bad_tid)
-    if not _LIBVIRT_IDENT.match(ident):
+        out.start("body", origin, line, phys, msg[b.end():], (t, tid, level, funcloc, bad or bad_tid))
+    elif _LIBVIRT_IDENT.match(ident):
+        out.start("bare", origin, line, phys, msg, (t, bad))
+    else:
+        out.foreign(line, phys)
+
+
+def _wrapper_time(m, ctx: Context):
+    """(time, bad) of a wrapper line's stamp: bad names a stamp that is not a date."""
+    stamp = m["bsd"] or m["iso"]
+    if not stamp:
+        return None, None
+    t = _bsd_time(m, ctx) if m["bsd"] else _iso_time(m["iso"])
+    return t, (not_a_date(stamp) if t is None else None)
+
+
+def body_record(text: str, raw: str, path: str, line: int, ctx: Context, syslog: bool = True):
+    """The record of one wrapper line holding libvirt's syslog body (`TID: level : func:line :
+    msg`), or None for any other line (the fast route reads these lines one at a time)."""
+    m = _WRAP.match(text)
+    if m is None:
         return None
-    level, kind, fields = _level_less(msg)
-    return Record(path, line, t, None, level, None, None, kind, msg, raw, dict(fields), bad)
+    msg = text[m.end():]
+    if syslog and "#" in msg:
+        msg = _rsyslog_unescape(msg)
+    b = _SYSLOG_BODY.match(msg)
+    if b is None or RECORD_START.match(msg):
+        return None
+    t, bad = _wrapper_time(m, ctx)
+    tid_s, level, funcloc = b.groups()
+    _, tid, bad_tid = header_values(None, tid_s[:-2])
+    rec = build_record(path, line, t, tid, level, funcloc, msg[b.end():], raw, True, bad or bad_tid)
+    rec.origin = (m["host"], m["ident"] or m["ident2"], m["pid"] or m["pid2"])
+    return rec
+
+
+def wrapper_origin(text: str):
+    """(host, ident, pid) of a wrapper line, None when it is none; and whether its message is
+    a libvirt line (a syslog body or a whole file-format record)."""
+    m = _WRAP.match(text)
+    if m is None:
+        return None, False
+    msg = text[m.end():]
+    ident = m["ident"] or m["ident2"]
+    libvirt = bool(_SYSLOG_BODY.match(msg) or RECORD_START.match(msg) or _LIBVIRT_IDENT.match(ident))
+    return (m["host"], ident, m["pid"] or m["pid2"]), libvirt
 
 
 def _wrapped_items(blocks, path, with_fields, ctx, syslog):
     ctx = ctx or Context()
+    out = _Streams(path, with_fields)
     line = 1
-    pend = None            # [record, indent] of a journal record that may continue
     match = _WRAP.match
     for block in blocks:
         if block.tail:
-            if pend:
-                yield pend[0]
-                pend = None
+            out.end_line()
+            yield from out.close()
             yield Overflow(path, line - 1, block.text)
             continue
         for phys in block.text.splitlines(keepends=True):
             text = _strip_eol(phys)
             m = match(text)
             if m is not None:
-                if pend:
-                    yield pend[0]
-                    pend = None
-                rec = _wrapped_record(m, text, phys, path, line, ctx, syslog, with_fields)
-                if rec is None:
-                    yield Foreign(path, line, phys)
-                elif syslog:
-                    yield rec
-                else:
-                    pend = [rec, m.end()]
-            elif pend and text[:1] in (" ", "\t") and text.strip():
-                # journalctl indents the further lines of a multi-line message
-                rec, indent = pend
-                cont = text[indent:] if text[:indent].strip() == "" else text.lstrip()
-                rec.raw += phys
-                rec.message += "\n" + cont
-                if rec.tid is None and rec.func is None:
-                    level, kind, fields = _level_less(rec.message)
-                    rec.level, rec.kind, rec._fields = level, kind, dict(fields)
-                else:
-                    rec._fields = None
+                out.end_line()
+                _wrapped_line(out, m, text, phys, line, ctx, syslog)
+            elif out.last is not None and text[:1] in (" ", "\t"):
+                # journalctl indents the further lines of a multi-line message to the width of
+                # its prefix (a line of only that indentation is an empty line of the message)
+                indent = len(text) - len(text.lstrip(" "))
+                head = out.last.raws[0]
+                w = head.find(": ") + 2 if head[:1] != " " else 0
+                cont = text[w:] if 0 < w <= indent else text.lstrip()
+                out.indented(phys, cont)
             else:
-                if pend:
-                    yield pend[0]
-                    pend = None
-                yield Foreign(path, line, phys)
+                out.end_line()
+                out.foreign(line, phys)
             line += 1
-    if pend:
-        yield pend[0]
+            yield from out.ready()
+    out.end_line()
+    yield from out.close()
 
 
 def syslog_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
@@ -224,10 +429,13 @@ def journal_items(blocks, path: str, with_fields: bool = False, ctx: Context | N
     return _wrapped_items(blocks, path, with_fields, ctx, False)
 
 
-# ---------------------------------------------------------------- JSON lines
+# ---------------------------------------------------------------- journald entries (JSON, export)
 # journald PRIORITY -> libvirt level (virLogPrioritySyslog in reverse)
 _PRIORITY = {"0": "error", "1": "error", "2": "error", "3": "error", "4": "warning",
              "5": "info", "6": "info", "7": "debug"}
+# the function that writes libvirt's start-up header lines itself (its records have no
+# function in file and syslog output)
+_HEADER_FUNC = "virLogVMessage"
 
 
 def _json_lines(blocks, path):
@@ -250,38 +458,144 @@ def _message_text(v) -> str:
             return bytes(v).decode("utf-8", "replace")
         except (ValueError, TypeError):
             return str(v)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
     return "" if v is None else str(v)
 
 
+def _field(obj, name):
+    v = obj.get(name)
+    if isinstance(v, list) and v and not isinstance(v[0], int):
+        v = v[0]             # a field given more than once: journalctl makes it a list
+    return _message_text(v) if v is not None else None
+
+
+def journal_origin(obj):
+    """(host, ident, pid) of a journald entry."""
+    return (_field(obj, "_HOSTNAME"), _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM"), _field(obj, "_PID"))
+
+
+def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=None):
+    """The record of a native journald entry of libvirt (MESSAGE plus CODE_FUNC, CODE_LINE,
+    PRIORITY and no thread id), or None when the entry is no libvirt record (another
+    program's, or a line of a daemon's stderr)."""
+    v = obj.get("MESSAGE")
+    msg = _message_text(v)
+    ident = _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM")
+    func = _text(obj.get("CODE_FUNC")) or None
+    if func == _HEADER_FUNC:
+        func = None
+    if func is None and _field(obj, "_TRANSPORT") not in (None, "journal") \
+            and not (ident and _LIBVIRT_IDENT.match(ident)):
+        return None
+    if v is None:
+        # journalctl -o json without --all writes fields of 4 KiB and more as null
+        ctx.null_messages += 1
+    f = JsonFields(obj)       # a field present but unreadable: left empty, counted
+    src_line = f.get("CODE_LINE", to_int) if func is not None else None
+    # journalctl's text shows _SOURCE_REALTIME_TIMESTAMP (the sender's) when there is one
+    t = f.get("_SOURCE_REALTIME_TIMESTAMP", usec_epoch) or f.get("__REALTIME_TIMESTAMP", usec_epoch)
+    level = _PRIORITY.get(_field(obj, "PRIORITY") or "")
+    rec = bare_record(path, line, t, msg, raw, func, src_line, level, recogniser, f.bad)
+    rec.origin = journal_origin(obj)
+    return rec
+
+
+def _journal_entry(out: _Streams, obj, line: int, raw: str, ctx: Context):
+    """One journald entry: a native libvirt record, a line of a daemon's stderr (stdout
+    transport: a file-format record's lines, one entry each), or foreign."""
+    if "MESSAGE" not in obj:
+        out.foreign(line, raw)
+        return
+    msg = _message_text(obj.get("MESSAGE"))
+    origin = journal_origin(obj)
+    if RECORD_START.match(msg):
+        out.start("file", origin, line, raw, _strip_eol(msg))
+        return
+    if out.continues(origin, raw, _strip_eol(msg)):
+        return
+    rec = native_record(obj, line, raw, ctx, out.path, out.recogniser(origin))
+    if rec is None:
+        out.foreign(line, raw)
+    else:
+        out.record(rec)
+
+
 def journal_json_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    """`journalctl -o json` (one object per line)."""
+    ctx = ctx or Context()
+    out = _Streams(path, with_fields)
     for line, phys, obj in _json_lines(blocks, path):
         if obj is Overflow:
+            yield from out.close()
             yield Overflow(path, line, phys)
-        elif obj is None or "MESSAGE" not in obj:
-            yield Foreign(path, line, phys)
             continue
-        msg = _message_text(obj.get("MESSAGE"))
-        if msg.endswith("\n"):
-            msg = msg[:-1]
-        level = _PRIORITY.get(str(obj.get("PRIORITY", "")), None)
-        f = JsonFields(obj)       # a field present but unreadable: left empty, counted
-        func = f.get("CODE_FUNC", _text)
-        src_line = f.get("CODE_LINE", to_int)
-        t = f.get("__REALTIME_TIMESTAMP", usec_epoch)
-        if func is None:
-            kind, fields = unlocated(msg)
-            if kind == "text":
-                if level is None:
-                    level, kind, fields = _level_less(msg)
-                else:
-                    kind, fields = parse_message(level, msg)
-            elif level is None:
-                level = "info"
+        if obj is None:
+            out.foreign(line, phys)
         else:
-            if level is None:
-                level = "unknown"
-            kind, fields = parse_message(level, msg)
-        yield Record(path, line, t, None, level, func, src_line, kind, msg, phys, dict(fields), f.bad)
+            _journal_entry(out, obj, line, phys, ctx)
+        yield from out.ready()
+    yield from out.close()
+
+
+def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    """`journalctl -o export` (Journal Export Format): `NAME=value` lines, or `NAME`, a 64-bit
+    little-endian length and that many raw bytes for values with newlines or control characters;
+    an empty line ends an entry.  The blocks come decoded as Latin-1 (one character per byte), so
+    the lengths count characters; values are read as UTF-8 once cut out.  A record's line is
+    the line of its entry's first field."""
+    ctx = ctx or Context()
+    out = _Streams(path, with_fields)
+    buf = ""
+    pos = 0                  # next unread character of buf
+    line = 1                 # the line buf[pos] is on
+    entry: dict = {}
+    start = start_line = None
+    for block in blocks:
+        keep = start if start is not None else pos
+        buf = buf[keep:] + block.text
+        pos -= keep
+        if start is not None:
+            start = 0
+        while True:
+            nl = buf.find("\n", pos)
+            if nl < 0:
+                break
+            if nl == pos:                       # an empty line ends the entry
+                if start is not None:
+                    _journal_entry(out, entry, start_line, buf[start:nl + 1], ctx)
+                else:
+                    out.foreign(line, "\n")
+                entry, start, start_line = {}, None, None
+                pos = nl + 1
+                line += 1
+                yield from out.ready()
+                continue
+            if start is None:
+                start, start_line = pos, line
+            eq = buf.find("=", pos, nl)
+            if eq >= 0:
+                entry[buf[pos:eq]] = _export_value(buf[eq + 1:nl])
+                pos = nl + 1
+                line += 1
+                continue
+            if nl + 9 > len(buf):
+                break                           # the value's length is in the next block
+            end = nl + 9 + int.from_bytes(buf[nl + 1:nl + 9].encode("latin-1"), "little")
+            if end >= len(buf):
+                break                           # the value goes on in the next block
+            entry[buf[pos:nl]] = _export_value(buf[nl + 9:end])
+            line += buf.count("\n", pos, end + 1)
+            pos = end + 1
+    if start is not None and entry:
+        _journal_entry(out, entry, start_line, buf[start:], ctx)
+    elif buf[pos:].strip():
+        out.foreign(line, buf[pos:])
+    yield from out.close()
+
+
+def _export_value(s: str) -> str:
+    return s.encode("latin-1").decode("utf-8", "replace")
 
 
 def _text(v) -> str | None:
@@ -330,7 +644,37 @@ def kubevirt_items(blocks, path: str, with_fields: bool = False, ctx: Context | 
         yield Record(path, line, t, tid, level, func, src_line, kind, msg, phys, dict(fields), f.bad)
 
 
+# ---------------------------------------------------------------- daemons in a sample
+def origins(sample: str, fmt: str, path: str = "") -> list:
+    """The daemons (host, ident, pid) whose records the start of an input holds, in order."""
+    from .sources import Block
+    seen: dict = {}
+    for i, item in enumerate(ITEMS[fmt]([Block(sample, len(sample))], path, False, Context())):
+        o = getattr(item, "origin", None)
+        if o is not None:
+            seen.setdefault(o, None)
+        if i > 5000:
+            break
+    return list(seen)
+
+
 # ---------------------------------------------------------------- detection
+# journalctl -o export: every entry starts with its cursor, then the time stamps
+_EXPORT_HEAD = re.compile(rb"(?:\n\n|^)__CURSOR=[^\n]*\n__REALTIME_TIMESTAMP=[0-9]+\n")
+
+
+def detect_bytes(head: bytes) -> str | None:
+    """Name of the format of an input from its first bytes (after decompression), or None when
+    the bytes are binary and no format this reader knows (journalctl's export format holds
+    binary values, so it is recognised before the binary test)."""
+    if _EXPORT_HEAD.match(head) or (head.startswith(b"__CURSOR=") and _EXPORT_HEAD.search(head[:8192])):
+        return "journal-export"
+    from .sources import looks_binary
+    if looks_binary(head):
+        return None
+    return detect(head.decode("utf-8", "replace"))
+
+
 def detect(sample: str) -> str:
     """Name of the format of a file from its first block of text."""
     lines = [ln for ln in sample.splitlines()[:2000] if ln.strip()]
@@ -358,9 +702,9 @@ def detect(sample: str) -> str:
         if m is not None:
             wrapped += 1
             msg = ln[m.end():]
-            if "#0" in msg:
-                msg = _RSYSLOG_ESC.sub(lambda e: _ESC[e.group()], msg)
-            if AFTER_STAMP.match(msg) or RECORD_START.match(msg):
+            if "#" in msg:
+                msg = _rsyslog_unescape(msg)
+            if _SYSLOG_BODY.match(msg) or RECORD_START.match(msg):
                 wrapped_lv += 1
         elif RECORD_ANYWHERE.search(ln):
             anywhere += 1
@@ -495,4 +839,6 @@ def text_items(blocks, path: str, with_fields: bool = False, ctx: Context | None
 
 ITEMS = {"file": file_items, "pasted": pasted_items, "syslog": syslog_items,
          "journal": journal_items, "journal-json": journal_json_items,
-         "kubevirt": kubevirt_items, "text": text_items}
+         "journal-export": journal_export_items, "kubevirt": kubevirt_items, "text": text_items}
+# formats whose bytes are not UTF-8 text throughout: read as Latin-1, one character per byte
+BINARY_SAFE = {"journal-export": "latin-1"}

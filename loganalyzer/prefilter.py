@@ -82,7 +82,7 @@ def iter_blocks(stream, blocksize: int | None = None):
         yield block
 
 
-def _indices(mask) -> np.ndarray:
+def true_positions(mask) -> np.ndarray:
     """Positions of the true values of a boolean Arrow array, as int64 NumPy
     (read from the buffer: Array.to_numpy would import pandas)."""
     idx = pc.indices_nonzero(mask)
@@ -117,8 +117,8 @@ class BlockScan:
             self.valid_utf8 = True
         except pa.ArrowInvalid:
             self.valid_utf8 = False
-        self.starts = _indices(pc.match_substring_regex(lines, _RECORD_START_LINE))
-        self.interest = _indices(pc.match_substring_regex(lines, INTEREST_PATTERN))
+        self.starts = true_positions(pc.match_substring_regex(lines, _RECORD_START_LINE))
+        self.interest = true_positions(pc.match_substring_regex(lines, INTEREST_PATTERN))
         # time stamps of the record starts that carry a date (seconds + ms as float);
         # one gather per character position keeps the index arrays small
         o = off[self.starts]

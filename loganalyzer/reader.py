@@ -147,6 +147,7 @@ class LogReader:
         self.blocksize = blocksize
         self.max_line = max_line
         self.facts = FileFacts(self.display)
+        self.origins_ahead: list = []
 
     def __iter__(self):
         for item in self.items():
@@ -178,12 +179,12 @@ class LogReader:
         except InputError:
             stream.close()
             raise
-        if looks_binary(head):
+        fmt = self.input_format or formats.detect_bytes(head)
+        if fmt is None or (looks_binary(head) and fmt not in formats.BINARY_SAFE):
             stream.close()
             raise InputError(f"{d}: binary data, not a text log")
         stream = PeekStream(stream, head)
-        sample = head.decode("utf-8", "replace")
-        fmt = self.input_format or formats.detect(sample)
+        encoding = formats.BINARY_SAFE.get(fmt, "utf-8")
         if fmt not in formats.ITEMS:
             stream.close()
             raise InputError(f"{d}: unknown input format {fmt!r} (known: {', '.join(formats.ITEMS)})")
@@ -198,6 +199,10 @@ class LogReader:
             except OSError:
                 mtime = None
         ctx = formats.Context(mtime=mtime, warn=facts.warn)
+        # the daemons the first block shows (a syslog file or journal export may hold several)
+        cut = head.rfind(b"\n") + 1 or len(head)
+        self.origins_ahead = formats.origins(head[:cut].decode(encoding, "replace"), fmt, d) \
+            if fmt not in ("file", "pasted", "text") else []
         self._ctx = ctx
         self._broken = None
 
@@ -226,7 +231,8 @@ class LogReader:
                                f"{facts.lines - t.count(chr(10), k) + 1})")
                 yield b
 
-        blocks = counted(read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long))
+        blocks = counted(read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long,
+                                     encoding))
         return stream, fmt, blocks, state
 
     def _finish(self, state, nrec, first_time, last_time):
@@ -239,6 +245,10 @@ class LogReader:
         facts.first_time = first_time
         facts.last_time = last_time
         facts.warn_bad()
+        if self._ctx.null_messages:
+            facts.warn(f"{d}: {self._ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
+                       f"leaves out fields of 4 KiB and more; `journalctl -o json --all` keeps them): "
+                       f"their records are read without their text")
         if self._ctx.year_used:
             facts.year_assumed = self._ctx.year
             facts.warn(f"{d}: time stamps carry no year: assumed {self._ctx.year} ({self._ctx.year_source}); "

@@ -24,13 +24,15 @@ class Record:
     the message on first use, so readers that only look at headers stay fast.
     `bad` says which value of the record could not be read and was left empty
     (values.py: a stamp that is not a date, a thread id too large), else None.
+    `origin` is (host, ident, pid) for records read out of a syslog or journal
+    wrapper (None elsewhere): each origin is one daemon, its own stream.
     """
 
     __slots__ = ("path", "line", "time", "tid", "level", "func", "src_line",
-                 "kind", "message", "raw", "_fields", "bad")
+                 "kind", "message", "raw", "_fields", "bad", "origin")
 
     def __init__(self, path, line, time, tid, level, func, src_line, kind,
-                 message, raw, fields=None, bad=None):
+                 message, raw, fields=None, bad=None, origin=None):
         self.path = path
         self.line = line
         self.time = time
@@ -43,6 +45,7 @@ class Record:
         self.raw = raw
         self._fields = fields
         self.bad = bad
+        self.origin = origin
 
     @property
     def fields(self) -> dict:

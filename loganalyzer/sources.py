@@ -457,10 +457,11 @@ def _utf8_cut(data: bytes, n: int) -> int:
 
 
 def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
-                max_line: int = 8 << 20, on_long_line=None):
+                max_line: int = 8 << 20, on_long_line=None, encoding: str = "utf-8"):
     """Decoded text blocks that end at a newline (the last may not).
 
-    Invalid UTF-8 is replaced (U+FFFD); a read error ends the blocks and is
+    Invalid UTF-8 is replaced (U+FFFD) (encoding="latin-1" decodes one character per
+    byte, for formats with binary values); a read error ends the blocks and is
     reported through on_error(message) (damaged compressed data just ends: see
     note_end).  A physical line longer
     than max_line bytes is cut there: its first max_line bytes end a normal
@@ -492,17 +493,17 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
             chunk = b"".join(parts) if len(parts) != 1 else parts[0]
         if not chunk:
             if carry:
-                yield Block(carry.decode("utf-8", "replace"), len(carry), in_tail)
+                yield Block(carry.decode(encoding, "replace"), len(carry), in_tail)
             return
         data = carry + chunk if carry else chunk
         if in_tail:
             nl = data.find(b"\n")
             if nl < 0:
                 k = _utf8_cut(data, len(data) - 1) if len(data) > 4 else len(data)
-                yield Block(data[:k].decode("utf-8", "replace"), k, True)
+                yield Block(data[:k].decode(encoding, "replace"), k, True)
                 carry = data[k:]
                 continue
-            yield Block(data[:nl + 1].decode("utf-8", "replace"), nl + 1, True)
+            yield Block(data[:nl + 1].decode(encoding, "replace"), nl + 1, True)
             in_tail = False
             data = data[nl + 1:]
             if not data:
@@ -514,7 +515,7 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
                 k = _utf8_cut(data, max_line)
                 if on_long_line:
                     on_long_line(k)
-                yield Block(data[:k].decode("utf-8", "replace"), k)
+                yield Block(data[:k].decode(encoding, "replace"), k)
                 carry = data[k:]
                 in_tail = True
                 continue
@@ -522,7 +523,7 @@ def read_blocks(stream, path: str, blocksize: int = 1 << 22, on_error=None,
             continue
         carry = data[cut + 1:]
         head = data[:cut + 1]
-        yield Block(head.decode("utf-8", "replace"), len(head))
+        yield Block(head.decode(encoding, "replace"), len(head))
 
 
 def _short(e: Exception) -> str:

@@ -9,7 +9,7 @@ folder), nested one inside the other up to MAX_DEPTH levels.  The steps, one mod
    hosts.py names the hosts), peek at the first 64 KiB of each, and group them into streams:
    one stream per host and daemon, its rotated files oldest first;
 2. run.py, per stream (in-process, a process pool, or a Dask cluster): the correlator of
-   `analysis.read_host`, returning the picklable HostLog;
+   `analysis.read_streams`, returning the picklable HostLogs (one per daemon);
 3. here: pair the hosts, judge, and build the table (table.py), one row per migration view
    and per finding; reports.py writes one report per failed migration.
 
@@ -86,11 +86,13 @@ def _scan(paths, spool, jobs, dask, progress, judge) -> ScanResult:
     hosts = []
     names = {}
     for task in tasks:
-        _, host, errs, _ = results[task.index]
+        _, task_hosts, errs, _ = results[task.index]
         errors.extend(errs)
-        if host is not None:
+        for host in task_hosts:         # one per daemon in the stream
             hosts.append(host)
-            names[task.label] = task.host
+            # a syslog file or journal export of several hosts names each daemon's host
+            several = len({h.hostname for h in task_hosts}) > 1
+            names[host.label] = host.hostname if several and host.origin else task.host
     analysis = None
     if hosts:
         from ..analysis import Analysis

@@ -1,7 +1,7 @@
 """Running the per-stream work: in this process, in a process pool, or on a Dask cluster.
 
-A stream's work (run_stream) is the correlator of one host's logs; it returns a picklable
-HostLog.  A worker that fails becomes an error of its stream, never the end of the scan."""
+A stream's work (run_stream) is the correlator of one host's logs; it returns the picklable
+HostLogs of the daemons in it (one, or several in a syslog file or journal export).  A worker that fails becomes an error of its stream, never the end of the scan."""
 from __future__ import annotations
 
 import os
@@ -18,12 +18,12 @@ STREAM_FAULTS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticE
 
 def run_stream(task):
     """The per-host work (runs in a worker): correlate one stream.
-    Returns (index, HostLog or None, [ScanError], bytes)."""
-    from ..analysis import read_host
+    Returns (index, [HostLog] (one per daemon in the stream; empty when it failed), [ScanError], bytes)."""
+    from ..analysis import read_streams
     errors: list[ScanError] = []
     members = list(task.members)
     by_name = {m.display: m for m in members}
-    host = None
+    hosts = []
 
     def opener(name):
         try:
@@ -36,8 +36,8 @@ def run_stream(task):
             break
         try:
             # one core per stream: the parallelism of a scan is its processes (--jobs)
-            host = read_host([m.display for m in members], task.label, None,
-                             opener=opener, read_ahead=False)
+            hosts = read_streams([m.display for m in members], task.label, None,
+                                 opener=opener, read_ahead=False)
             break
         except InputError as e:
             msg = str(e)
@@ -50,22 +50,23 @@ def run_stream(task):
         except STREAM_FAULTS as e:
             errors.append(ScanError(task.label, f"internal error while reading this host's logs: "
                                                 f"{type(e).__name__}: {short(e)}", "internal"))
-            host = None
+            hosts = []
             break
-    if host is not None:
+    for host in hosts:
         for f in host.facts:
             # a member cut short, or corrupt from some point on: its records before are analysed
             for msg, kind in [(w, "truncated") for w in f.warnings if f.ends_early and "input ends early" in w] \
                     + ([(f.error, "corrupt")] if f.error else []):
                 prefix = shown(f.path) + ": "
                 errors.append(ScanError(f.path, msg[len(prefix):] if msg.startswith(prefix) else msg, kind))
+    if hosts:
         for m in members:
             h = m.handle
             if h is not None and h.over_limit:
                 errors.append(ScanError(m.display, f"decompressed size exceeds the {human(m.max_bytes)} limit "
                                                    f"(--max-bytes); only the first part was read", "too-large"))
             m.handle = None
-    return task.index, host, errors, task.size
+    return task.index, hosts, errors, task.size
 
 
 def worker_count(jobs: int | None, streams: int) -> int:

@@ -1,0 +1,173 @@
+"""Which libvirt function wrote a bare message (journal text has no function, level or thread).
+
+`journalctl -o short-precise` of libvirt's journald output shows only the message.  The lines
+the correlator reads by function are written by a few dozen functions whose format strings
+are distinctive: each is recognised here by the shape of its message, so the record can carry
+the function (and level) it carries in the file log.  The formats below are libvirt's own log
+formats (its VIR_DEBUG/VIR_WARN strings, libvirt 7.0, 9.0 and 11.3; the field guide lists
+them), turned into patterns: %p is a pointer or (nil), %s any text, %d a number.
+
+Two kinds of lines are not told apart by their text alone:
+  - `params["key"]=(type)value` lines, which every *Params API writes after its entry line
+    (VIR_TYPED_PARAMS_DEBUG): they belong to the *Params API whose entry line came last in
+    the same daemon's stream (one Recogniser per stream remembers it);
+  - `server=%p client=%p msg=%p rerr=%p args=%p ret=%p`, the line of every generated
+    remoteDispatch*Helper: the call's name is not in it; it is given the function name
+    DISPATCH_UNNAMED, and the correlator reads it as a dispatch of an unknown call.
+A message that matches nothing keeps no function.
+"""
+from __future__ import annotations
+
+import re
+
+# (function, level, format) - level None: debug (or the level a message's error prefix shows)
+FORMATS = (
+    # connections and keepalive
+    ("virConnectOpenAuth", None, "name=%s, auth=%p, flags=0x%x"),
+    ("virConnectOpen", None, "name=%U"),
+    ("virConnectSetKeepAlive", None, "conn=%p, interval=%d, count=%u"),
+    ("virKeepAliveNew", None, "client=%p, interval=%d, count=%u"),
+    ("virNetClientCloseLocked", None, "client=%p, sock=%p, reason=%d"),
+    ("virNetServerClientCloseLocked", None, "client=%p"),
+    # public API entry lines of migrations (VIR_DOMAIN_DEBUG puts "dom=%p, (VM: ...)" first)
+    ("virDomainMigratePerform3Params", None,
+     "%D, dconnuri=%s, params=%p, nparams=%d, cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, flags=0x%x"),
+    ("virDomainMigratePerform3", None,
+     "%D, xmlin=%s cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, dconnuri=%s, uri=%s, "
+     "flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigratePerform", None, "%D, cookie=%p, cookielen=%d, uri=%s, flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigrateBegin3Params", None,
+     "%D, params=%p, nparams=%d, cookieout=%p, cookieoutlen=%p, flags=0x%x"),
+    ("virDomainMigrateBegin3", None, "%D, xmlin=%s cookieout=%p, cookieoutlen=%p, flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigrateConfirm3Params", None,
+     "%D, params=%p, nparams=%d, cookiein=%p, cookieinlen=%d, flags=0x%x, cancelled=%d"),
+    ("virDomainMigrateConfirm3", None, "%D, cookiein=%p, cookieinlen=%d, flags=0x%x, cancelled=%d"),
+    ("virDomainMigratePrepare3Params", None,
+     "dconn=%p, params=%p, nparams=%d, cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, "
+     "uri_out=%p, flags=0x%x"),
+    ("virDomainMigratePrepare3", None,
+     "dconn=%p, cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, uri_in=%s, uri_out=%p, "
+     "flags=0x%x, dname=%s, bandwidth=%d, dom_xml=%s"),
+    ("virDomainMigratePrepare2", None,
+     "dconn=%p, cookie=%p, cookielen=%p, uri_in=%s, uri_out=%p,flags=0x%x, dname=%s, bandwidth=%d, dom_xml=%s"),
+    ("virDomainMigratePrepare", None,
+     "dconn=%p, cookie=%p, cookielen=%p, uri_in=%s, uri_out=%p, flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigratePrepareTunnel3Params", None,
+     "conn=%p, stream=%p, params=%p, nparams=%d, cookiein=%p, cookieinlen=%d, cookieout=%p, "
+     "cookieoutlen=%p, flags=0x%x"),
+    ("virDomainMigratePrepareTunnel3", None,
+     "conn=%p, stream=%p, cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, flags=0x%x, "
+     "dname=%s, bandwidth=%d, dom_xml=%s"),
+    ("virDomainMigratePrepareTunnel", None, "conn=%p, stream=%p, flags=0x%x, dname=%s, bandwidth=%d, dom_xml=%s"),
+    ("virDomainMigrateFinish3Params", None,
+     "dconn=%p, params=%p, nparams=%d, cookiein=%p, cookieinlen=%d, cookieout=%p, cookieoutlen=%p, "
+     "flags=0x%x, cancelled=%d"),
+    ("virDomainMigrateFinish3", None,
+     "dconn=%p, dname=%s, cookiein=%p, cookieinlen=%d, cookieout=%p,cookieoutlen=%p, dconnuri=%s, uri=%s, "
+     "flags=0x%x, retcode=%d"),
+    ("virDomainMigrateToURI3", None, "%D, dconnuri=%s, params=%p, nparms=%u flags=0x%x"),
+    ("virDomainMigrateToURI2", None, "%D, dconnuri=%s, miguri=%s, dxml=%s, flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigrateToURI", None, "%D, duri=%s, flags=0x%x, dname=%s, bandwidth=%d"),
+    ("virDomainMigrate3", None, "%D, dconn=%p, params=%p, nparms=%u flags=0x%x"),
+    ("virDomainMigrate2", None, "%D, dconn=%p, flags=0x%x, dname=%s, uri=%s, bandwidth=%d"),
+    # qemu driver, source side
+    ("qemuMigrationSrcPerformPeer2Peer", None,
+     "driver=%p, sconn=%p, vm=%p, xmlin=%s, dconnuri=%s, uri=%s, graphicsuri=%s, listenAddress=%s, %*"),
+    ("qemuMigrationSrcPerformPeer2Peer3", None,
+     "driver=%p, sconn=%p, dconn=%p, dconnuri=%s, vm=%p, xmlin=%s, dname=%s, uri=%s, %*"),
+    ("qemuMigrationSrcPerformPeer2Peer3", None, "Prepare3 %p"),
+    ("qemuMigrationSrcPerformPeer2Peer3", None, "Perform3 %p uri=%s"),
+    ("qemuMigrationSrcPerformPeer2Peer3", None, "Finish3 %p ret=%d"),
+    ("qemuMigrationSrcPerformPeer2Peer3", None, "Confirm3 %p cancelled=%d vm=%p"),
+    ("qemuMigrationSrcPerformPeer2Peer2", None, "driver=%p, sconn=%p, dconn=%p, vm=%p, dconnuri=%s, flags=0x%x, %*"),
+    ("qemuMigrationSrcPerform", None,
+     "driver=%p, conn=%p, vm=%p, xmlin=%s, dconnuri=%s, uri=%s, graphicsuri=%s, listenAddress=%s, %*"),
+    ("qemuMigrationSrcConnectionClosed", None, "conn=%p, reason=%d, vm=%s"),
+    ("qemuMigrationAnyConnectionClosed", None, "vm=%s, conn=%p, asyncJob=%s, phase=%s"),
+    ("qemuMigrationAnyConnectionClosed", "warning", "The connection which controls migration of domain %s was closed"),
+    ("qemuMigrationAnyConnectionClosed", "warning",
+     "Migration of domain %s finished but we don't know if the domain was successfully started on "
+     "destination or not"),
+    ("qemuMigrationSrcCancel", None, "Cancelling outgoing migration of domain %s"),
+    ("qemuMigrationSrcCancel", None, "Canceling unfinished outgoing migration of domain %s"),
+    ("qemuMigrationSrcCancel", None, "Waiting for migration to be canceled"),
+    # qemu driver, destination side
+    ("qemuMigrationDstPrepareFresh", None,
+     "name=%s, origname=%s, protocol=%s, port=%d, listenAddress=%s, %*"),
+    # monitor, QEMU migration status and the QEMU process's end
+    ("qemuDomainObjEnterMonitorInternal", None, "Entering monitor (mon=%p vm=%p name=%s)"),
+    ("qemuDomainObjEnterRemote", None, "Entering remote (vm=%p name=%s)"),
+    ("qemuProcessHandleMigrationStatus", None, "Migration of domain %p %s changed state to %s"),
+    ("qemuProcessHandleMigrationPass", None, "Migrating domain %p %s, iteration %d"),
+    ("qemuProcessStop", None, "Shutting down vm=%p name=%s id=%d pid=%d, reason=%s, asyncJob=%s, flags=0x%x"),
+    ("qemuProcessHandleMonitorEOF", None, "Received EOF on %p '%s'"),
+    ("processMonitorEOFEvent", None, "Monitor connection to '%s' closed without SHUTDOWN event; assuming the domain crashed"),
+    # (its first line, "vm=%s, conn=%p", is also qemuProcessAutoDestroyAdd's: not recognised)
+    ("qemuProcessAutoDestroy", None, "vm=%s has long-term job active, cancelling"),
+    ("qemuDomainObjTaintMsg", "warning", "Domain id=%d name='%s' uuid=%s is tainted: %s"),
+    # (qemuDomainObjBeginJobInternal before libvirt 8.x)
+    ("virDomainObjBeginJobInternal", "warning", "Cannot start job (%s) in API %s for domain %s; %*"),
+)
+
+DISPATCH_UNNAMED = "remoteDispatchHelper"
+DISPATCH_FORMAT = "server=%p client=%p msg=%p rerr=%p args=%p ret=%p"
+
+_PIECES = {
+    "%p": r"(?:0x[0-9a-fA-F]+|\(nil\))",
+    "%s": r"[^\n]*?",
+    "%u": r"[0-9]+",
+    "%U": r"[a-z][a-z0-9+.-]*:/[^\n]*",      # (virConnectOpen's name=: a URI, not any word)
+    "%d": r"-?[0-9]+",
+    "%x": r"[0-9a-fA-F]+",
+    "%D": r"dom=(?:0x[0-9a-fA-F]+|\(nil\)), \(VM: name=[^\n]*, uuid=[0-9a-fA-F-]*\)",
+    "%*": r"[^\n]*",
+}
+_TOKEN = re.compile(r"%[psudxUD*]")
+
+
+def _pattern(fmt: str) -> re.Pattern:
+    out, pos = [], 0
+    for m in _TOKEN.finditer(fmt):
+        out.append(re.escape(fmt[pos:m.start()]))
+        out.append(_PIECES[m.group()])
+        pos = m.end()
+    out.append(re.escape(fmt[pos:]))
+    return re.compile("".join(out) + r"(?:\n|$)")
+
+
+def _first_word(s: str) -> str:
+    m = re.match(r"[A-Za-z_]*", s)
+    return m.group() if m else ""
+
+
+# patterns indexed by the message's first word, so a message is tried against a few only
+_INDEX: dict = {}
+for _func, _level, _fmt in FORMATS:
+    _INDEX.setdefault(_first_word(_fmt.replace("%D", "dom=")), []).append((_pattern(_fmt), _func, _level))
+_DISPATCH = _pattern(DISPATCH_FORMAT)
+_PARAMS_APIS = frozenset(f for f, _, _ in FORMATS if f.endswith("Params") and f.startswith("virDomain"))
+
+
+class Recogniser:
+    """Recognises the functions of one daemon's bare messages, in order (it remembers the last
+    *Params API entry line for the params[] lines that follow it)."""
+
+    __slots__ = ("params_api",)
+
+    def __init__(self):
+        self.params_api = None
+
+    def recognise(self, message: str):
+        """(function, level or None) of a bare message, or None."""
+        if message.startswith("params["):
+            return (self.params_api, None) if self.params_api else None
+        word = _first_word(message)
+        for rx, func, level in _INDEX.get(word, ()):
+            if rx.match(message):
+                if func in _PARAMS_APIS:
+                    self.params_api = func
+                return func, level
+        if word == "server" and _DISPATCH.match(message):
+            return DISPATCH_UNNAMED, None
+        return None
+

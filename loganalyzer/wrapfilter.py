@@ -1,0 +1,452 @@
+"""The fast route for the wrapped forms that keep one record per line: rsyslog files of
+`log_outputs="N:syslog:IDENT"` (libvirt's `TID: level : func:line : msg` after the syslog
+prefix, multi-line records escaped onto one line) and `journalctl -o json` of
+`log_outputs="N:journald"`.
+
+As prefilter.py does for the file form: the input is read in large byte blocks cut at line
+ends; for each block Arrow (RE2, GIL released) marks the lines of the daemon the input is
+about and, among them, the lines the correlator may read (a pattern made from the same
+reading list, on the wrapped line: a superset, since the correlator's own test on the parsed
+record decides), and NumPy reads every line's time (whole seconds) for the silence detector.
+Only those lines are parsed in Python, by the same code as the reference route
+(formats.body_record / formats.native_record).
+
+The route covers one daemon per input.  A line of another libvirt daemon (a
+/var/log/messages of several, a journal with a daemon restart) or a record that spans
+several wrapper lines raises Fallback, and the caller reads the input through the reference
+route instead.  tests/test_forms.py proves both routes give the same analysis.
+"""
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import formats
+from .correlate.build import GAP_SECONDS, READING
+from .prefilter import SCAN_THREADS, true_positions
+from .reader import FileFacts, daemon_from_name, daemon_from_worker
+from .records import Foreign, Record
+from .sources import STREAM_ERRORS, open_binary
+from .values import stamp_times
+
+BLOCK = 8 << 20
+FORMATS = ("syslog", "journal-json")
+
+
+class Fallback(Exception):
+    """The input holds what this route does not read (another daemon, a record over several
+    wrapper lines): read it through the reference route."""
+
+
+# ---------------------------------------------------------------- what may be read, wrapped
+def _syslog_body_pattern() -> str:
+    """The reading list on libvirt's syslog body `TID: LEVEL : FUNC:LINE : MESSAGE` (control
+    characters escaped as #ooo: patterns that stop at a newline read on, a superset)."""
+    from .correlate.interest import HEADER_LINES
+    # (and records with error text on a further line: the reference route reads it there)
+    return "(?:[0-9]+: (?:" + READING.file_pattern() + "|" + HEADER_LINES + ")|[^\n]*#012[^\n]*(?:error|warning) ?: )"
+
+
+def _json_pattern() -> str:
+    """The reading list on a `journalctl -o json` line, whose fields come in any order: the
+    functions it reads (CODE_FUNC), errors and warnings (PRIORITY 0-4), and the messages it
+    reads by their start (probes, job, phase and thread-job lines, the start-up header lines).
+    Message patterns are cut to their leading text (JSON escapes quotes): a superset."""
+    alts = ['"PRIORITY":"[0-4]"']
+    funcs = sorted(READING.funcs)
+    if funcs:
+        alts.append('"CODE_FUNC":"(?:' + "|".join(re.escape(f) for f in funcs) + ')"')
+    for p in READING.func_patterns:
+        alts.append('"CODE_FUNC":"(?:' + p + ')"')
+    msgs = [re.escape(p) + ": " for p in sorted(READING.probes)]
+    for d in READING.declarations:
+        if d.kind and d.kind != "error":
+            msgs.append(_leading_text(d.message or ""))
+    msgs += ["libvirt version: ", "hostname: "]
+    alts.append('"MESSAGE":"(?:' + "|".join(m for m in msgs) + ")")
+    # (and records with error text on a further line: the reference route reads it there)
+    alts.append(r'\\n[^"]*(?:error|warning) ?: ')
+    return "(?:" + "|".join(alts) + ")"
+
+
+def _leading_text(pattern: str) -> str:
+    """The part of a message pattern before anything that JSON could escape or RE2 could
+    read otherwise (quotes, backslashes, classes): a prefix of what it matches."""
+    m = re.match(r"[A-Za-z0-9 '(?:|)]*", pattern)
+    head = m.group() if m else ""
+    # keep whole groups only
+    while head.count("(") != head.count(")"):
+        head = head[:head.rfind("(")]
+    return head.rstrip("|")
+
+
+# ---------------------------------------------------------------- blocks
+def _blocks(stream, blocksize):
+    carry = b""
+    while True:
+        chunk = stream.read(blocksize)
+        if not chunk:
+            if carry:
+                yield carry
+            return
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:
+            carry += chunk
+            continue
+        block = carry + chunk[:cut] if carry else chunk[:cut]
+        carry = chunk[cut:]
+        yield block
+
+
+class _Scan:
+    """One block: its lines, the daemon's own lines (plain), the candidates, whole seconds."""
+
+    __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8", "nulls")
+
+    def __init__(self, buf: bytes, profile):
+        self.buf = buf
+        b = np.frombuffer(buf, np.uint8)
+        nl = np.flatnonzero(b == 10)
+        n = len(nl) + (0 if buf.endswith(b"\n") or not buf else 1)
+        off = np.empty(n + 1, np.int64)
+        off[0] = 0
+        off[1:len(nl) + 1] = nl + 1
+        if n > len(nl):
+            off[n] = len(buf)
+        self.offsets, self.nlines = off, n
+        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+        try:
+            lines.validate(full=True)
+            self.valid_utf8 = True
+        except pa.ArrowInvalid:
+            self.valid_utf8 = False
+        plain = profile.plain(lines)
+        self.plain = true_positions(plain)
+        self.candidates = true_positions(pc.and_(plain, pc.match_substring_regex(lines, profile.candidate)))
+        self.secs = profile.seconds(b, off[self.plain], lines, self.plain)
+        self.nulls = profile.nulls(lines)
+
+
+class _SyslogProfile:
+    """rsyslog lines of one daemon: `STAMP HOST IDENT: TID: level : ...`, the traditional
+    (`Dec  6 20:17:41`) or the high-precision (`2026-12-06T20:17:41.367117+00:00`) stamp."""
+
+    def __init__(self, sample_line: str, ctx):
+        m = formats._WRAP.match(sample_line)
+        if m is None or not (m["bsd"] or m["iso"]):
+            raise Fallback("no syslog prefix")
+        self.bsd = bool(m["bsd"])
+        self.stamp_len = m.end("iso") if m["iso"] else m.end("bsd")
+        prefix = sample_line[self.stamp_len:m.end()]
+        self.ctx = ctx
+        stamp = r"[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]" if self.bsd else \
+            r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+        if not self.bsd:
+            stamp += sample_line[19:self.stamp_len].translate(str.maketrans("0123456789", "dddddddddd")) \
+                .replace("d", "[0-9]").replace("+", r"\+").replace(".", r"\.")
+        # (a thread id of 19 digits or more may not fit: the reference route reads those lines)
+        self.head = "^" + stamp + re.escape(prefix) + "[0-9]{1,18}: (?:debug|info|warning|error) : "
+        self.candidate = "^" + stamp + re.escape(prefix) + _syslog_body_pattern()
+        self._year_cache: dict = {}
+
+    def plain(self, lines):
+        return pc.match_substring_regex(lines, self.head)
+
+    def nulls(self, lines) -> int:
+        return 0
+
+    def seconds(self, b, starts, lines, idx) -> np.ndarray:
+        if len(starts) == 0:
+            return np.empty(0, np.int64)
+        top = len(b) - 1
+
+        def col(k):
+            return b[np.minimum(starts + k, top)].astype(np.int64)
+
+        def num(*ks):
+            v = col(ks[0]) - 48
+            for k in ks[1:]:
+                v = v * 10 + col(k) - 48
+            return v
+        if self.bsd:
+            # month and day -> midnight of that day in the assumed year (formats._bsd_time)
+            key = col(0) * 65536 + col(1) * 256 + col(2)
+            day = np.where(col(4) == 32, 0, col(4) - 48) * 10 + col(5) - 48
+            code = key * 64 + day
+            midnight = np.empty(len(code), np.int64)
+            for c in np.unique(code).tolist():
+                midnight[code == c] = self._midnight(c)
+            return midnight + num(7, 8) * 3600 + num(10, 11) * 60 + num(13, 14)
+        # the UTC offset, "+HH:MM" or "Z", after the fraction: its sign and numbers
+        east = np.ones(len(starts), bool)
+        oh = np.zeros(len(starts), np.int64)
+        om = np.zeros(len(starts), np.int64)
+        rest = pc.utf8_slice_codeunits(pc.take(lines, pa.array(idx)), 19, self.stamp_len)
+        for val in pc.unique(rest).to_pylist():
+            off = _utc_offset(val)
+            if off:
+                at = true_positions(pc.equal(rest, val))
+                east[at], oh[at], om[at] = off[0], off[1], off[2]
+        zero = np.zeros(len(starts), np.int64)
+        t, ok = stamp_times(num(0, 1, 2, 3), num(5, 6), num(8, 9), num(11, 12), num(14, 15), num(17, 18),
+                            zero, east, oh, om)
+        if not ok.all():
+            raise Fallback("a time stamp that is not a date")
+        return np.floor(t).astype(np.int64)
+
+    def _midnight(self, code: int) -> int:
+        if code not in self._year_cache:
+            key, day = divmod(code, 64)
+            mon = bytes(((key >> 16) & 255, (key >> 8) & 255, key & 255)).decode("ascii", "replace")
+            m = formats._WRAP.match(f"{mon} {day:2d} 00:00:00 h i: ")
+            t = formats._bsd_time(m, self.ctx) if m else None
+            if t is None:
+                raise Fallback("a time stamp that is not a date")
+            self._year_cache[code] = int(t)
+        return self._year_cache[code]
+
+    def record(self, raw: str, path: str, line: int):
+        return formats.body_record(formats._strip_eol(raw), raw, path, line, self.ctx)
+
+    def other(self, raw: str):
+        """A line that is not one of the daemon's: foreign text, or another libvirt daemon."""
+        origin, libvirt = formats.wrapper_origin(formats._strip_eol(raw))
+        if libvirt:
+            raise Fallback(f"a line of another libvirt daemon or form: {origin}")
+
+
+def _utc_offset(s: str):
+    """(east, hours, minutes) of an RFC 3339 stamp's end ('.367117+00:00', 'Z'), None for UTC."""
+    m = re.search(r"([+-])(\d\d):?(\d\d)$", s)
+    if not m or (m.group(2) == "00" and m.group(3) == "00"):
+        return None
+    return m.group(1) == "+", int(m.group(2)), int(m.group(3))
+
+
+class _JsonProfile:
+    """`journalctl -o json` lines of one daemon's native journald records."""
+
+    def __init__(self, sample_line: str, ctx):
+        try:
+            obj = json.loads(sample_line)
+        except ValueError:
+            raise Fallback("no JSON") from None
+        host, ident, pid = formats.journal_origin(obj)
+        if not pid or formats._field(obj, "_TRANSPORT") != "journal":
+            raise Fallback("not a native journald record")
+        self.ctx = ctx
+        self.needles = [f'"_PID":"{pid}"', '"_TRANSPORT":"journal"']
+        if host:
+            self.needles.append(f'"_HOSTNAME":{json.dumps(host)}')
+        self.candidate = _json_pattern()
+
+    def plain(self, lines):
+        m = pc.match_substring(lines, self.needles[0])
+        for n in self.needles[1:]:
+            m = pc.and_(m, pc.match_substring(lines, n))
+        return m
+
+    def nulls(self, lines) -> int:
+        return int(pc.sum(pc.match_substring(lines, '"MESSAGE":null')).as_py() or 0)
+
+    def seconds(self, b, starts, lines, idx) -> np.ndarray:
+        if len(idx) == 0:
+            return np.empty(0, np.int64)
+        sub = pc.take(lines, pa.array(idx))
+        out = np.full(len(idx), -1, np.int64)
+        for name in ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"'):
+            pos = _ints(pc.find_substring(sub, name))
+            todo = (out < 0) & (pos >= 0)
+            if not todo.any():
+                continue
+            at = starts[todo] + pos[todo] + len(name)
+            top = len(b) - 1
+            v = np.zeros(len(at), np.int64)
+            ok = np.ones(len(at), bool)
+            for k in range(16):           # microseconds since the epoch: 16 digits
+                d = b[np.minimum(at + k, top)].astype(np.int64) - 48
+                ok &= (d >= 0) & (d <= 9)
+                if k < 10:                # whole seconds: the first 10
+                    v = v * 10 + d
+            if not ok.all() or (b[np.minimum(at + 16, top)] != 34).any():
+                raise Fallback("a time stamp that is not 16 digits of microseconds")
+            out[todo] = v
+        if (out < 0).any():
+            raise Fallback("a record without a time stamp")
+        return out
+
+    def record(self, raw: str, path: str, line: int):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            return None
+        return formats.native_record(obj, line, raw, self.ctx, path)
+
+    def other(self, raw: str):
+        s = raw.strip()
+        if not s.startswith("{"):
+            return
+        try:
+            obj = json.loads(s)
+        except ValueError:
+            return
+        if isinstance(obj, dict) and "MESSAGE" in obj and (
+                formats._field(obj, "CODE_FUNC") or formats._LIBVIRT_IDENT.match(formats.journal_origin(obj)[1] or "")):
+            raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
+
+
+_PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile}
+
+
+def _ints(arr) -> np.ndarray:
+    """An Arrow integer array without nulls as int64 NumPy (read from its buffer:
+    Array.to_numpy would import pandas)."""
+    width = arr.type.bit_width // 8
+    return np.frombuffer(arr.buffers()[1], np.dtype(f"i{width}"), count=len(arr),
+                         offset=arr.offset * width).astype(np.int64)
+
+
+# ---------------------------------------------------------------- the reader
+class FastWrappedReader:
+    """Feed one daemon's rsyslog file or journalctl -o json into a HostCorrelator through
+    the prefilter; fills `facts` as LogReader would.  Raises Fallback (before or while
+    feeding) when the input is not one daemon's one-line records."""
+
+    def __init__(self, path: str, fmt: str, head: bytes, display: str | None = None, stream=None,
+                 read_ahead: bool = True, mtime=None):
+        self.path = path
+        self.fmt = fmt
+        self.display = display or path
+        self.stream = stream
+        self.read_ahead = read_ahead
+        self.facts = FileFacts(self.display)
+        self.ctx = formats.Context(mtime=mtime, warn=self.facts.warn)
+        first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
+                      if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))), None)
+        if first is None:
+            raise Fallback("no record in the first block")
+        self.profile = _PROFILES[fmt](first, self.ctx)
+        self.ctx.year_used = False
+
+    def run(self, correlator, on_foreign=None, on_record=None) -> FileFacts:
+        """on_foreign(Foreign) for every line that is not one of the daemon's records;
+        on_record(Record) after each record fed (the reference route's reading of its text)."""
+        facts = self.facts
+        facts.format = self.fmt
+        facts.daemon = daemon_from_name(self.display)
+        stream = self.stream or open_binary(self.path)
+        line0 = 1
+        last = None
+        try:
+            scans = _scan_ahead(_blocks(stream, BLOCK), self.profile, self.read_ahead)
+            try:
+                for scan in scans:
+                    last = self._block(scan, line0, correlator, on_foreign, on_record, last)
+                    line0 += scan.nlines
+            finally:
+                scans.close()
+        except STREAM_ERRORS as e:
+            if facts.error is None:
+                facts.error = (f"{self.display}: compressed stream is truncated or corrupt "
+                               f"({str(e).splitlines()[0][:100]}); records before the break are kept")
+        finally:
+            if self.stream is None:
+                stream.close()
+        facts.warn_bad()
+        ctx = self.ctx
+        if ctx.null_messages:
+            facts.warn(f"{self.display}: {ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
+                       f"leaves out fields of 4 KiB and more; `journalctl -o json --all` keeps them): "
+                       f"their records are read without their text")
+        if ctx.year_used:
+            facts.year_assumed = ctx.year
+            facts.warn(f"{self.display}: time stamps carry no year: assumed {ctx.year} ({ctx.year_source}); "
+                       f"they are the host's local time, read as UTC")
+        return facts
+
+    def _line(self, scan, i):
+        off = scan.offsets
+        return scan.buf[off[i]:off[i + 1]].decode("utf-8", "replace")
+
+    def _block(self, scan: _Scan, line0: int, hc, on_foreign, on_record, last):
+        facts = self.facts
+        display, profile = self.display, self.profile
+        facts.bytes += len(scan.buf)
+        facts.lines += scan.nlines
+        facts.records += len(scan.plain)
+        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
+            facts.warnings.append(f"{display}: invalid UTF-8 replaced (first near line {line0})")
+        if scan.nulls:
+            self.ctx.null_messages += scan.nulls
+        # the other lines: foreign text (read for error messages), or the end of this route
+        plain = scan.plain
+        if len(plain) != scan.nlines:
+            others = np.setdiff1d(np.arange(scan.nlines), plain, assume_unique=True)
+            for i in others.tolist():
+                raw = self._line(scan, i)
+                profile.other(raw)
+                facts.unparsed += 1
+                if on_foreign is not None and raw:
+                    on_foreign(Foreign(display, line0 + i, raw))
+        # silences: every record's whole second, in order
+        secs = scan.secs
+        if len(plain):
+            prev = np.concatenate(([last[0] if last else secs[0]], secs[:-1]))
+            for g in np.flatnonzero(secs - prev >= GAP_SECONDS).tolist():
+                i = int(plain[g])
+                after = self._dated(scan, i, line0)
+                if g == 0:
+                    before = last[1]
+                else:
+                    before = self._dated(scan, int(plain[g - 1]), line0)
+                hc.add_gap(before.line, after.line, before.time, after.time, display, before.text, after.text)
+            rec = self._dated(scan, int(plain[-1]), line0)
+            if facts.first_time is None:
+                facts.first_time = self._dated(scan, int(plain[0]), line0).time
+            facts.last_time = rec.time
+            hc.seen_until(rec.time, rec.line)
+            last = (int(secs[-1]), rec)
+        # the records the correlator may read
+        for i in scan.candidates.tolist():
+            rec = profile.record(self._line(scan, i), display, line0 + i)
+            if rec is None:
+                continue
+            if rec.bad is not None:
+                facts.note_bad(rec.line, rec.bad)
+            kind = rec.kind
+            if kind == "version" or kind == "hostname":
+                facts.note_header(kind, rec.fields)
+            elif kind == "thread_job" and facts.daemon is None:
+                facts.daemon = daemon_from_worker(rec.fields.get("worker") or "")
+            hc.feed(rec)
+            if on_record is not None:
+                on_record(rec)
+        return last
+
+    def _dated(self, scan, i, line0) -> Record:
+        rec = self.profile.record(self._line(scan, i), self.display, line0 + i)
+        if rec is None or rec.time is None:
+            raise Fallback("a record without a time")
+        return rec
+
+
+def _scan_ahead(blocks, profile, ahead: bool = True):
+    if not ahead:
+        for b in blocks:
+            yield _Scan(b, profile)
+        return
+    from collections import deque
+    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
+        inflight = deque()
+        for buf in blocks:
+            inflight.append(pool.submit(_Scan, buf, profile))
+            if len(inflight) > SCAN_THREADS:
+                yield inflight.popleft().result()
+        while inflight:
+            yield inflight.popleft().result()
+
