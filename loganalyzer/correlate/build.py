@@ -43,7 +43,11 @@ class HostCorrelator(HostState):
             return
         if self.first_time is None and rec.time is not None:
             self.first_time = rec.time
-        self.count_thread(rec)
+        self.nread += 1
+        if rec.tid is None:
+            self.live.virtual.key(rec)      # its virtual thread, in log order
+        else:
+            self.count_thread(rec)
         if not self.saw_rpc_probe and rec.kind.startswith("RPC_"):
             self.saw_rpc_probe = True
         handler(self, rec)

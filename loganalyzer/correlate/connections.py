@@ -6,14 +6,17 @@ from .migrations import finish
 from .objects import AbortRequest, Evidence, EvidenceKind as K, Place
 from .reading import Handlers
 from .state import as_int, ev, noted
+from ..signatures import DISPATCH_UNNAMED
+from .threadless import PAIRING_WINDOW
 
 handles = Handlers()
 
 # the calls that say what a client is doing: migrating, aborting, listening for events
-# (a debug log has one dispatch line per call of every client: the rest are not read)
+# (a debug log has one dispatch line per call of every client: the rest are not read), and
+# signatures.DISPATCH_UNNAMED: journal text's dispatch lines do not name their call
 DISPATCH_READ = (r"remoteDispatch(?:DomainMigrate[A-Za-z0-9]*|DomainAbortJob[A-Za-z0-9]*|ConnectOpen|"
                  r"ConnectDomainEventCallbackRegisterAny|ConnectDomainEventRegisterAny|DomainGetJobInfo|"
-                 r"DomainGetJobStats)Helper")
+                 r"DomainGetJobStats|)Helper")
 
 
 @handles(func=("virConnectOpenAuth", "virConnectOpen", "virConnectOpenReadOnly"))
@@ -22,6 +25,9 @@ def connect_open(st, rec):
     if name:
         t = st.live.thread_of(rec)
         t.open_uri = (name, Evidence.of(rec))
+        if rec.tid is None:
+            # no thread id: its client is found in order (rpc._client_opened)
+            st.live.opens.append((name, t.open_uri[1], st.nread))
         mig = t.migration
         if mig is not None and mig.role == "source" and mig.ended is None and mig.p2p \
                 and (not mig.dconnuri or mig.dconnuri == name):
@@ -36,6 +42,9 @@ def set_keepalive(st, rec):
     d = f.get("conn")
     t = st.live.thread_of(rec)
     t.setka = (d, as_int(f.get("interval")), as_int(f.get("count")), Evidence.of(rec))
+    if rec.tid is None:
+        # no thread id: paired with the keepalive that starts next (see _bridge_threadless)
+        st.live.setkas.append(t.setka + (st.nread,))
     mig = t.migration
     if mig is not None and mig.role == "source" and mig.dconn is None and mig.dconn_open is not None:
         # without RPC probes this is the only line that shows the dconn being set up
@@ -56,7 +65,11 @@ def set_keepalive(st, rec):
 
 def bridge(st, rec, c) -> None:
     """RPC_KEEPALIVE_START/STOP of client c right after virConnectSetKeepAlive(conn=D) in the
-    same thread: D is c's virConnect pointer."""
+    same thread: D is c's virConnect pointer.  Without thread ids: the oldest
+    virConnectSetKeepAlive not yet bridged, of the last few records read."""
+    if rec.tid is None:
+        _bridge_threadless(st, rec, c)
+        return
     t = st.live.peek(rec)
     pend = t.setka
     if pend is None:
@@ -76,23 +89,44 @@ def bridge(st, rec, c) -> None:
         st.link_dconn(mig, c)
 
 
+def _bridge_threadless(st, rec, c) -> None:
+    """Without thread ids: the newest virConnectSetKeepAlive not yet bridged, of the last few
+    records read (its keepalive starts right after it, with no network round trip between:
+    another thread's pair rarely falls in between, while two threads' pairs often overlap)."""
+    pending = st.live.setkas
+    while pending:
+        d, interval, count, sev, seq = pending.pop()
+        if st.nread - seq > PAIRING_WINDOW or (rec.time is not None and sev.time is not None
+                                               and rec.time - sev.time > 1.0):
+            pending.clear()         # the older ones are older still
+            return
+        c.conn = d
+        st.live.conns[d] = c
+        if c.direction == "outgoing":
+            c.keepalive_interval, c.keepalive_count = interval, count
+        c.evidence.append(noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}",
+                                K.CONNECTION_POINTER))
+        # (the migration is linked by the pointer: qemuMigrationSrcPerformPeer2Peer3's dconn=)
+        return
+
+
 @handles(func_pattern=DISPATCH_READ)
 def dispatch(st, rec):
     """remoteDispatch<Api>Helper: a worker runs a client's call."""
     client = rec.fields.get("client")
-    api = rec.func[: -len("Helper")]
+    api = rec.func[: -len("Helper")] if rec.func != DISPATCH_UNNAMED else None
     st.live.thread_of(rec).client = client
     c = st.live.servers.get(client)
     if c is not None:
-        if len(c.apis) < 12 and api not in c.apis:
+        if api and len(c.apis) < 12 and api not in c.apis:
             c.apis.append(api)
         if c.purpose == "unknown":
             c.purpose = "management"
-    if "AbortJob" in api:
+    if api and "AbortJob" in api:
         st.aborts.append(AbortRequest(Evidence.of(rec, "a client asked to abort the domain's job", K.ABORT_REQUESTED),
                                       client))
     th = st.threads.get(rec.tid)
-    if th is not None:
+    if th is not None and api:
         th.jobs.append({"api": api, "line": rec.line, "time": rec.time, "client": client, "ret": None})
 
 

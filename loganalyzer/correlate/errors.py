@@ -7,6 +7,7 @@ import re
 from .objects import ErrorLine, EvidenceKind as K, KeepaliveDeath
 from .reading import Handlers
 from .state import ev
+from .threadless import pending_death
 
 handles = Handlers()
 
@@ -22,11 +23,14 @@ def error(st, rec):
     st.errors.append(e)
     text = e.text
     t = st.live.peek(rec)
-    d = t.pending_death
-    if d is not None and "keepalive timeout" in text and rec.line - d.line < 20:
+    d = t.pending_death if rec.tid is not None else pending_death(st)
+    if d is not None and "keepalive timeout" in text and (rec.tid is None or rec.line - d.line < 20):
         ev(d, rec, K.KEEPALIVE_ERROR)
-        t.pending_death = None
-    elif "connection closed due to keepalive timeout" in text and rec.func and "KeepAlive" in rec.func:
+        if rec.tid is None:
+            st.live.pending_deaths.clear()
+        else:
+            t.pending_death = None
+    elif "connection closed due to keepalive timeout" in text and (rec.func is None or "KeepAlive" in rec.func):
         # no RPC_KEEPALIVE_TIMEOUT before it: RPC probes are filtered out of this log
         d = KeepaliveDeath(st.host, rec.path, rec.line, rec.time, rec.tid, None, None, None,
                            connection=None, confidence="medium")
@@ -36,7 +40,10 @@ def error(st, rec):
         ev(d, rec, K.KEEPALIVE_DEATH_DECLARED, "keepalive death declared")
         st.deaths.append(d)
         t = st.live.thread_of(rec)
-        t.pending_death = d
+        if rec.tid is None:
+            st.live.pending_deaths.append((d, st.nread))
+        else:
+            t.pending_death = d
     mig = _migration_of(st, t, text)
     if mig is not None:
         if rec.level == "error":

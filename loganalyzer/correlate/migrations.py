@@ -8,6 +8,7 @@ import re
 from .objects import DomainJob, Evidence, EvidenceKind as K, Migration, MigrationFact, Phase, Place
 from .reading import Handlers
 from .state import as_int, ev
+from .threadless import pending_death
 
 handles = Handlers()
 
@@ -207,6 +208,11 @@ def peer2peer3(st, rec):
             c.notes.append("RPC probes missing: the virNetClient pointer of this connection is not known")
             conns[d] = c
         st.link_dconn(mig, c)
+        if mig.dconn_open is None and rec.tid is None:
+            # no thread id: the open this migration made is the one its connection was opened for
+            opened = next((e for e in c.evidence if e.kind == K.CONNECTION_URI), None)
+            if opened is not None:
+                mig.dconn_open = Place(opened.path, opened.line, opened.time)
         ev(mig, rec, K.DCONN_LINKED, f"the migration's destination connection is {d}")
         if f.get("bandwidth") not in (None, "0"):
             mig.bandwidth = mig.bandwidth or f.get("bandwidth")
@@ -260,9 +266,10 @@ def dconn_closed(st, rec):
     if c is None:
         # the connection was set up before the log starts: it is the one whose death
         # (or close) was just logged in this thread
-        for death in reversed(st.deaths[-3:]):
-            if death.tid == rec.tid and rec.line - death.line < 40 and death.connection is not None \
-                    and death.connection.conn is None:
+        recent = st.deaths[-3:] if rec.tid is not None else [x for x, _ in st.live.pending_deaths]
+        for death in reversed(recent):
+            if (rec.tid is None or (death.tid == rec.tid and rec.line - death.line < 40)) \
+                    and death.connection is not None and death.connection.conn is None:
                 c = death.connection
                 c.conn = d
                 conns[d] = c
@@ -279,11 +286,14 @@ def dconn_closed(st, rec):
             st.link_dconn(mig, c)
     # a death declared without probes (3:rpc filter) is resolved here
     t = st.live.peek(rec)
-    dd = t.pending_death
+    dd = t.pending_death if rec.tid is not None else pending_death(st)
     if dd is not None and dd.connection is None and reason == 2:
         dd.connection = c
         ev(dd, rec, K.DEATH_NAMED_BY_CLOSE_CALLBACK, "the close callback names the dead connection")
-        t.pending_death = None
+        if rec.tid is None:
+            st.live.pending_deaths.clear()
+        else:
+            t.pending_death = None
     for death in reversed(st.deaths[-3:]):
         if death.connection is not None and death.connection is c:
             ev(death, rec, K.DEATH_NAMED_BY_CLOSE_CALLBACK, "the close callback names the connection and domain")

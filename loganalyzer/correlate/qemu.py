@@ -23,7 +23,9 @@ _STATUS_EVENT = re.compile(r'"event": ?"(MIGRATION|MIGRATION_PASS)", ?"data": ?\
 _PROCESS_STOP = re.compile(r"Shutting down vm=0x[0-9a-fA-F]+ name=(.*?) id=.*reason=(\w+)")
 _MONITOR_HUP = re.compile(r"Received EOF on 0x[0-9a-fA-F]+ '(.*)'$")
 _MONITOR_EOF = re.compile(r"Monitor connection to '(.*)' closed without SHUTDOWN event")
-_AUTODESTROY = re.compile(r"^vm=(.*), conn=(0x[0-9a-fA-F]+)$")
+# "vm=NAME, conn=0x..", then "vm=NAME has long-term job active, cancelling" (the only one of
+# the two journal text can attribute: the first is also qemuProcessAutoDestroyAdd's)
+_AUTODESTROY = re.compile(r"^vm=(.*?)(?:, conn=0x[0-9a-fA-F]+| has long-term job active, cancelling)$")
 
 
 # ------------------------------------------------------------ the monitor

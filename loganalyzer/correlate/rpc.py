@@ -2,16 +2,20 @@
 lives, their keepalive timers and deaths, and their closes."""
 from __future__ import annotations
 
+import re
+
 from .connections import bridge
 from .objects import Connection, Evidence, EvidenceKind as K, KeepaliveDeath, Place, Tick
 from .reading import Handlers
 from .state import as_int, ev, noted
+from .threadless import PAIRING_WINDOW
 
 handles = Handlers()
 
 MAX_TICKS = 500
 REMOTE_PROGRAM = str(0x20008086)   # remote_protocol.x: the program of the libvirt RPC calls
 REMOTE_PROC_CONNECT_CLOSE = "2"
+_REMOTE_URI = re.compile(r"[a-z0-9]+\+[a-z]+:|[a-z0-9]+://[^/]")   # qemu+tcp://..., qemu://host/...
 
 # (no *_DISPOSE of sockets and keepalive objects is read: a socket's addresses go to the
 # client that takes it, a keepalive object lives as long as its client, and a busy daemon
@@ -35,6 +39,9 @@ def _new_client(st, rec, direction: str, table: dict) -> Connection:
 @handles(probe="RPC_CLIENT_NEW")
 def client_new(st, rec):
     c = _new_client(st, rec, "outgoing", st.live.clients)
+    if rec.tid is None:
+        _client_opened(st, rec, c)
+        return
     t = st.live.peek(rec)
     opened = t.open_uri
     if opened is not None:
@@ -49,6 +56,27 @@ def client_new(st, rec):
     else:
         c.purpose = "internal"
         c.notes.append("not opened through virConnectOpen*: a daemon-internal client (virtlogd, virtlockd, ...)")
+
+
+def _client_opened(st, rec, c) -> None:
+    """Without thread ids: the virConnectOpen* this client was opened for is the oldest of
+    the last few records read not yet taken by a client, preferring a URI that names a
+    transport or a host (a daemon opens its own local driver, qemu:///system, without a client)."""
+    pending = st.live.opens
+    while pending and (st.nread - pending[0][2] > PAIRING_WINDOW or (
+            rec.time is not None and pending[0][1].time is not None and rec.time - pending[0][1].time > 2.0)):
+        pending.popleft()
+    if pending:
+        pick = next((p for p in pending if _REMOTE_URI.match(p[0])), pending[0])
+        pending.remove(pick)
+        uri, oev, _ = pick
+        c.uri = uri
+        c.purpose = "connection"
+        c.evidence.append(noted(oev, "the URI this connection was opened for", K.CONNECTION_URI))
+        # (a migration's dconn is linked by its pointer, qemuMigrationSrcPerformPeer2Peer3's dconn=)
+        return
+    c.purpose = "internal"
+    c.notes.append("not opened through virConnectOpen*: a daemon-internal client (virtlogd, virtlockd, ...)")
 
 
 @handles(probe="RPC_SERVER_CLIENT_NEW")
@@ -234,7 +262,10 @@ def keepalive_timeout(st, rec):
         ev(d, rec, K.KEEPALIVE_DEATH, "keepalive timer reached countToDeath=0: the peer sent nothing for "
                                     f"{idle} s")
         st.deaths.append(d)
-        st.live.thread_of(rec).pending_death = d
+        if rec.tid is None:
+            st.live.pending_deaths.append((d, st.nread))
+        else:
+            st.live.thread_of(rec).pending_death = d
 
 
 # ------------------------------------------------------------ end of the stream

@@ -7,7 +7,8 @@ every pointer map drops an address at its dispose.
 
 Everything that follows a thread (the migration it runs, the client whose call it serves,
 the domain it last spoke about, ...) is in one place: `Live.threads`, a ThreadState per
-thread, found from a record by `Live.thread_of` / `Live.peek`.
+thread, found from a record by `Live.thread_of` / `Live.peek`.  A record without a thread id
+(journald) has a virtual thread instead (threadless.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections import deque
 
 from ..values import to_int
 from .objects import AbortRequest, Connection, Evidence, EvidenceKind, Gap, Migration, Place, ThreadInfo
+from .threadless import VirtualThreads
 
 KEEP_UNEVENTFUL = 5000      # closed connections with nothing to report, kept for the tables
 KEEP_QUIET_THREADS = 5000   # threads that ran nothing of interest, kept for the tables
@@ -43,7 +45,7 @@ class Live:
     while the stream is read (dropped at close)."""
 
     __slots__ = ("sockets", "clients", "servers", "kas", "conns", "mons", "vms", "ka_config",
-                 "active", "threads")
+                 "active", "threads", "virtual", "opens", "setkas", "pending_deaths")
 
     def __init__(self):
         self.sockets: dict[str, dict] = {}           # socket -> its RPC_SOCKET_NEW fields, until a client takes it
@@ -56,18 +58,28 @@ class Live:
         self.ka_config: dict[str, tuple] = {}        # server client -> (interval, count) from virKeepAliveNew
         self.active: dict[tuple, Migration] = {}     # (role, domain) -> migration in progress
         self.threads: dict = {}                      # thread -> ThreadState
+        # records without thread ids: their virtual threads, and what is paired by order
+        # instead of by thread (threadless.py explains why)
+        self.virtual = VirtualThreads(self)
+        self.opens: deque = deque(maxlen=16)         # (uri, Evidence, seq) of virConnectOpen* awaiting their client
+        self.setkas: deque = deque(maxlen=16)        # (conn, interval, count, Evidence, seq) awaiting their keepalive
+        self.pending_deaths: deque = deque(maxlen=4)  # (KeepaliveDeath, seq) awaiting their error line
+
+    def thread_key(self, rec):
+        return rec.tid if rec.tid is not None else self.virtual.key(rec)
 
     def thread_of(self, rec) -> ThreadState:
         """The state of the record's thread (made on first use): the one place where a record
-        is tied to the thread it was logged by."""
-        t = self.threads.get(rec.tid)
+        is tied to the thread it was logged by (or, without a thread id, to its virtual thread)."""
+        key = self.thread_key(rec)
+        t = self.threads.get(key)
         if t is None:
-            t = self.threads[rec.tid] = ThreadState()
+            t = self.threads[key] = ThreadState()
         return t
 
     def peek(self, rec) -> ThreadState:
         """The state of the record's thread for reading only (an empty one if none)."""
-        return self.threads.get(rec.tid, _NO_THREAD)
+        return self.threads.get(self.thread_key(rec), _NO_THREAD)
 
 
 class HostState:
@@ -91,6 +103,7 @@ class HostState:
         self.saw_rpc_probe = False
         self.saw_keepalive_probe = False
         self.saw_util_debug = False                  # a util.* debug record (thread jobs): util's debug is logged
+        self.nread = 0                               # records read so far: their order without line numbers
         self.live: Live | None = Live()
         self._uneventful = 0
         self._nmig = 0
