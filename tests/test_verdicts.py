@@ -63,11 +63,13 @@ EXPECTED = {
     "dconn-blocked-keepalive": ("dconn-keepalive-timeout", "source", "destination"),
 }
 NEGATIVE = ["p2p-ok", "v7.0-p2p-ok", "v11.3-p2p-ok", "nonp2p-ok", "tunnelled-ok", "virtlogd-client"]
+# two concurrent migrations from one source each (one fails, one succeeds): tests/test_forms.py
+CONCURRENT = ["forms-concurrent-keepalive", "forms-concurrent-abort"]
 
 
 def test_every_lab_scenario_is_covered():
     lab = {p.parent.name for p in SAMPLES.glob("*/src-libvirtd.log")}
-    assert lab == set(EXPECTED) | set(NEGATIVE) | {"client-sigstop", "save-negative"}
+    assert lab == set(EXPECTED) | set(NEGATIVE) | set(CONCURRENT) | {"client-sigstop", "save-negative"}
 
 
 # scenarios whose source log holds attempts before the one the sample is about (the last)

@@ -1,0 +1,322 @@
+"""Issue 13: every form a host writes a libvirt daemon's log in gets the file form's analysis.
+
+The forms: rsyslog files (traditional and high precision, /var/log/messages with several
+daemons), stderr read back from the journal, and native journald (`journalctl -o json`,
+`-o export`, `-o short-precise`), which carries no thread ids.  Three kinds of proof:
+
+* real captures where one libvirt run wrote every record to a file and to all the other
+  outputs at once (samples/forms-concurrent-*): each form's analysis equals the file's;
+* the converter (tests/forms.py), checked here against those captures line by line, re-emits
+  every daemon log of the samples in every form: each equals its file form's analysis;
+* the real syslog and journald captures of p2p-keepalive-timeout are analysed like the
+  file-form samples (their EXPECTED.md).
+"""
+from __future__ import annotations
+
+import json
+import lzma
+import re
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+
+import forms
+from loganalyzer.analysis import analyze
+from loganalyzer.reader import LogReader
+from loganalyzer.records import Record
+
+DUAL = SAMPLES / "forms-concurrent-keepalive"
+ABORT = SAMPLES / "forms-concurrent-abort"
+SYSLOG = SAMPLES / "syslog-p2p-keepalive-timeout"
+JOURNAL = SAMPLES / "journald-p2p-keepalive-timeout"
+SCENARIOS = sorted(p.parent.name for p in SAMPLES.glob("*/src-libvirtd.log"))
+
+
+def _lines(path) -> list[bytes]:
+    return forms._read(path).split(b"\n")
+
+
+def records(path) -> list[Record]:
+    return [i for i in LogReader(str(path)).items() if isinstance(i, Record)]
+
+
+# ---------------------------------------------------------------- what an analysis says
+def summary(a, line_maps=None):
+    """What must not change with the form: every migration (role, domain, outcome, cause, the
+    line it starts at) and every keepalive death (client, line, the migration it killed, the
+    line its connection was created at).  line_maps: {path: {file line: converted line}} to
+    compare a file-form analysis with a converted one."""
+    def at(path, line):
+        if line is None or line_maps is None:
+            return line
+        return line_maps.get(str(path), {}).get(line, ("unmapped", line))
+    by_id = {m.id: m for m in a.migrations}
+    migs = sorted(((m.role, m.domain, m.outcome, str(m.verdict.cause) if m.verdict else None,
+                    at(m.path, m.started.line) if m.started else None) for m in a.migrations), key=repr)
+    deaths = sorted(((d.client, at(d.path, d.line),
+                      (by_id[d.migration].role, by_id[d.migration].domain) if d.migration in by_id else None,
+                      at(d.connection.created.path, d.connection.created.line)
+                      if d.connection is not None and d.connection.created is not None else None)
+                     for d in a.keepalive_deaths), key=repr)
+    return migs, deaths
+
+
+@lru_cache(maxsize=None)
+def _file_analysis(paths: tuple):
+    return analyze(list(paths))
+
+
+# ---------------------------------------------------------------- the converter is the real thing
+_STAMP = {"syslog": rb"^\w{3} [ \d]\d \d\d:\d\d:\d\d ", "syslog-precise": rb"^\S+ ",
+          "stderr-journal": rb"^\w{3} \d\d \d\d:\d\d:\d\d\.\d{6} ", "stderr-journal-iso": rb"^\S+ ",
+          "journal-short": rb"^\w{3} \d\d \d\d:\d\d:\d\d\.\d{6} "}
+_REAL = {"syslog": "src-syslog.log.xz", "syslog-precise": "src-syslog-precise.log.xz",
+         "stderr-journal": "src-stderr-journal-short-precise.txt.xz",
+         "stderr-journal-iso": "src-stderr-journal-short-iso.txt.xz",
+         "journal-short": "src-journal-short-precise.txt.xz", "journal-json": "src-journal.json.xz",
+         "journal-export": "src-journal.export.xz"}
+# libvirt's own fields and the names journald adds (their values are the receiver's: time,
+# cursor, boot, machine, command line)
+_LIBVIRT_FIELDS = ("MESSAGE", "PRIORITY", "SYSLOG_FACILITY", "CODE_FILE", "CODE_LINE", "CODE_FUNC",
+                   "LIBVIRT_SOURCE", "LIBVIRT_CODE", "LIBVIRT_DOMAIN", "_TRANSPORT", "_HOSTNAME", "_COMM", "_PID")
+
+
+def _export_entries(data: bytes) -> list[list]:
+    out, cur, i = [], [], 0
+    while i < len(data):
+        j = data.index(b"\n", i)
+        line = data[i:j]
+        if not line:
+            out.append(cur)
+            cur, i = [], j + 1
+        elif b"=" in line:
+            k, v = line.split(b"=", 1)
+            cur.append((k, v))
+            i = j + 1
+        else:
+            n = struct.unpack("<Q", data[j + 1:j + 9])[0]
+            cur.append((line, data[j + 9:j + 9 + n]))
+            i = j + 9 + n + 1
+    return out
+
+
+@pytest.mark.parametrize("form", forms.FORMS)
+def test_converter_reproduces_the_real_capture(form, tmp_path):
+    """One libvirt run wrote the same records to a file and to rsyslog, journald and
+    stderr-into-journald: converting its file log gives what the log daemons wrote, line for
+    line, but for the receiver's time stamps and journald's own metadata values."""
+    out = tmp_path / form
+    lines = forms.convert(DUAL / "src-libvirtd.log", form, out, ident="libvirtd-src" if "syslog" in form else None)
+    real = forms._read(DUAL / _REAL[form])
+    mine = out.read_bytes()
+    if form in _STAMP:
+        strip = re.compile(_STAMP[form])
+        a = [strip.sub(b"", x, 1) for x in real.split(b"\n")]
+        b = [strip.sub(b"", x, 1) for x in mine.split(b"\n")]
+        assert len(a) == len(b) and a == b
+    elif form == "journal-json":
+        a = [json.loads(x) for x in real.splitlines()]
+        b = [json.loads(x) for x in mine.splitlines()]
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert set(x) == set(y) and all(x.get(k) == y.get(k) for k in _LIBVIRT_FIELDS), (x, y)
+        # the same record is a string, a byte array and null in both
+        assert sum(isinstance(x["MESSAGE"], list) for x in a) == sum(isinstance(y["MESSAGE"], list) for y in b) > 0
+        assert sum(x["MESSAGE"] is None for x in a) == sum(y["MESSAGE"] is None for y in b) > 0
+    else:
+        a, b = _export_entries(real), _export_entries(mine)
+        assert len(a) == len(b)
+        keys = {k.encode() for k in _LIBVIRT_FIELDS}
+        for x, y in zip(a, b):
+            assert [k for k, _ in x[:4]] == [k for k, _ in y[:4]]
+            assert {k for k, _ in x} == {k for k, _ in y}
+            assert {k: v for k, v in x if k in keys} == {k: v for k, v in y if k in keys}
+    # the line map points at the converted record: its first line holds the record's message start
+    recs = forms.read_file_records(DUAL / "src-libvirtd.log")
+    r = next(r for r in recs if b"countToDeath=0" in r.message)
+    converted = mine.split(b"\n")
+    assert b"countToDeath=0" in converted[lines[r.line] - 1] or form == "journal-export"
+
+
+# ---------------------------------------------------------------- reading every form
+@pytest.mark.parametrize("name", sorted(_REAL.values()) + ["syslog-messages.log.xz"])
+def test_every_record_of_the_real_forms_is_read(name):
+    """Every record the file holds is a record of each form, with the same message (unless the
+    form itself lost it: an rsyslog record cut at 8 KiB, a journal message over 4 KiB that
+    `-o json` writes as null, the \\r journal text drops), and without thread ids in journald."""
+    ref = records(DUAL / "src-libvirtd.log")
+    got = records(DUAL / name)
+    if name == "syslog-messages.log.xz":
+        got = [r for r in got if r.origin == ("vm", "libvirtd-src", None)]
+    assert len(got) == len(ref)
+    assert all(r.tid is None for r in got) == ("journal" in name and "stderr" not in name)
+    lost = 0
+    for a, b in zip(ref, got):
+        if a.message == b.message:
+            continue
+        lost += 1
+        assert len(a.message) > 4000 or a.message.replace("\r", "") == b.message.rstrip("\n") \
+            or a.message.rstrip("\n").replace("\r", "") == b.message, (a.line, b.line)
+    assert lost < len(ref) // 5
+
+
+def test_export_lines_point_at_the_entry():
+    recs = records(DUAL / "src-journal.export.xz")
+    lines = _lines(DUAL / "src-journal.export.xz")
+    for r in recs[::500]:
+        assert lines[r.line - 1].startswith(b"__CURSOR=")
+
+
+def test_json_null_messages_are_counted(tmp_path):
+    r = LogReader(str(DUAL / "src-journal.json.xz"))
+    n = sum(1 for i in r.items() if isinstance(i, Record) and i.message == "")
+    assert n > 0 and any(f"{n} journal entries have MESSAGE null" in w for w in r.facts.warnings)
+
+
+# ---------------------------------------------------------------- one run, every form
+_FORMS_OF = {
+    "syslog": ("{side}-syslog.log.xz",), "syslog-precise": ("{side}-syslog-precise.log.xz",),
+    "stderr-journal": ("{side}-stderr-journal-short-precise.txt.xz",),
+    "stderr-journal-iso": ("{side}-stderr-journal-short-iso.txt.xz",),
+    "journal-short": ("{side}-journal-short-precise.txt.xz",),
+    "journal-json": ("{side}-journal.json.xz",), "journal-export": ("{side}-journal.export.xz",),
+}
+
+
+@pytest.mark.parametrize("folder", [DUAL, ABORT], ids=lambda p: p.name)
+@pytest.mark.parametrize("form", sorted(_FORMS_OF))
+def test_real_forms_of_one_run_give_the_file_analysis(folder, form):
+    """The source of two concurrent migrations, in every form it was really written in."""
+    path = folder / _FORMS_OF[form][0].format(side="src")
+    ref = records(folder / "src-libvirtd.log")
+    got = records(path)
+    line_map = {str(folder / "src-libvirtd.log"): {a.line: b.line for a, b in zip(ref, got)}}
+    assert summary(analyze([str(path)])) == summary(_file_analysis((str(folder / "src-libvirtd.log"),)), line_map)
+
+
+def test_two_concurrent_migrations_without_thread_ids():
+    """journald: the two migrations' set-up lines interleave (EXPECTED.md), and the death of
+    tiny2's dconn is tiny2's, whichever form carries it."""
+    for name in ("src-libvirtd.log", "src-journal.json.xz", "src-journal.export.xz", "src-journal-short-precise.txt.xz"):
+        a = analyze([str(DUAL / name)])
+        by = {m.domain: m for m in a.migrations}
+        assert (by["tiny"].outcome, by["tiny2"].outcome) == ("succeeded", "failed"), name
+        assert str(by["tiny2"].verdict.cause) == "dconn-keepalive-timeout"
+        [d] = a.keepalive_deaths
+        assert d.client == "0x7f5f4c02f160" and d.migration == by["tiny2"].id
+        assert by["tiny2"].dconn.client == "0x7f5f4c02f160" and by["tiny2"].dconn.conn == "0x7f5f48006960"
+        assert by["tiny"].dconn.client == "0x7f5f4c02fa90" and by["tiny"].dconn.conn == "0x7f5f48006e60"
+    for names in (("src-libvirtd.log", "dst-libvirtd.log"), ("src-journal.json.xz", "dst-journal.json.xz")):
+        a = analyze([str(ABORT / n) for n in names])
+        got = sorted((m.role, m.domain, m.outcome) for m in a.migrations)
+        assert got == [("destination", "tiny", "failed"), ("destination", "tiny2", "succeeded"),
+                       ("source", "tiny", "cancelled"), ("source", "tiny2", "succeeded")], names
+
+
+def test_syslog_messages_is_split_by_host_and_ident():
+    """/var/log/messages: three daemons interleaved (and rsyslogd's own lines): one stream
+    each, named after its ident, paired across streams like separate files."""
+    a = analyze([str(DUAL / "syslog-messages.log.xz")])
+    assert [h.label for h in a.hosts] == ["syslog-messages.log.xz:libvirtd-src@vm",
+                                          "syslog-messages.log.xz:libvirtd-dst@vm",
+                                          "syslog-messages.log.xz:libvirtd-dst2@vm"]
+    files = analyze([str(DUAL / f"{s}-libvirtd.log") for s in ("src", "dst", "dst2")])
+    assert [v[:4] for v in summary(a)[0]] == [v[:4] for v in summary(files)[0]]
+    assert len(a.pairs) == len(files.pairs) == 2
+
+
+# ---------------------------------------------------------------- the real captures as samples
+@pytest.mark.parametrize("paths", [
+    ("syslog-p2p-keepalive-timeout", "src-syslog.log.xz", "dst-syslog.log.xz"),
+    ("syslog-p2p-keepalive-timeout", "src-syslog-precise.log.xz", "dst-syslog-precise.log.xz"),
+    ("syslog-p2p-keepalive-timeout", "syslog-combined.log.xz"),
+    ("journald-p2p-keepalive-timeout", "src-journal.json.xz", "dst-journal.json.xz"),
+    ("journald-p2p-keepalive-timeout", "src-journal.export.xz", "dst-journal.export.xz"),
+    ("journald-p2p-keepalive-timeout", "src-journal-short-precise.txt.xz", "dst-journal-short-precise.txt.xz"),
+], ids=lambda p: "/".join(p[1:]))
+def test_real_capture_verdict(paths):
+    """EXPECTED.md: the source's dconn (client ...) died by keepalive; the migration failed."""
+    folder, *names = paths
+    a = analyze([str(SAMPLES / folder / n) for n in names])
+    src = [m for m in a.migrations if m.role == "source"]
+    dst = [m for m in a.migrations if m.role == "destination"]
+    assert len(src) == len(dst) == 1
+    assert src[0].domain == "tiny" and src[0].outcome == "failed"
+    assert str(src[0].verdict.cause) == "dconn-keepalive-timeout"
+    [d] = a.keepalive_deaths
+    client = "0x7faefc009a90" if folder.startswith("syslog") else "0x7f63ac02d550"
+    assert d.client == client and d.migration == src[0].id
+    # the dead connection's creation is the RPC_CLIENT_NEW line EXPECTED.md cites (for the
+    # journal: "short-precise line | json line" above the line's text)
+    text = (SAMPLES / folder / "EXPECTED.md").read_text().splitlines()
+    i = next(i for i, ln in enumerate(text) if "RPC_CLIENT_NEW: client=" + client in ln)
+    cite = re.compile(r"(src-[\w.-]+?)\.?(?:log|txt|json):(\d+)")
+    cites = dict(cite.findall(text[i]) or cite.findall(text[i - 1]))
+    want = {"src-syslog.log.xz": cites.get("src-syslog"), "src-syslog-precise.log.xz": cites.get("src-syslog"),
+            "src-journal.json.xz": cites.get("src-journal"),
+            "src-journal-short-precise.txt.xz": cites.get("src-journal-short-precise")}.get(names[0])
+    if want is not None:
+        assert d.connection.created.line == int(want)
+
+
+# ---------------------------------------------------------------- every sample, every form
+CONVERTED = {}
+
+
+def _converted(tmp_root: Path, scenario: str, form: str) -> tuple[list[str], dict]:
+    key = (scenario, form)
+    if key not in CONVERTED:
+        paths, maps = [], {}
+        for p in sorted((SAMPLES / scenario).glob("*-libvirtd.log")):
+            side = p.name.split("-")[0]
+            out = tmp_root / f"{scenario}.{side}.{forms.SUFFIX[form]}"
+            maps[str(p)] = forms.convert(p, form, out, ident=f"libvirtd-{side}" if "syslog" in form else None)
+            paths.append(str(out))
+        CONVERTED[key] = (paths, maps)
+    return CONVERTED[key]
+
+
+@pytest.fixture(scope="module")
+def tmp_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("forms")
+
+
+@pytest.mark.parametrize("form", forms.FORMS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_sample_in_every_form(tmp_root, scenario, form):
+    """Each daemon log of the sample re-emitted in the form (both hosts together, as a user
+    gives them): the same migrations, verdicts, deaths and creation lines as the file form."""
+    files = tuple(str(p) for p in sorted((SAMPLES / scenario).glob("*-libvirtd.log")))
+    paths, maps = _converted(tmp_root, scenario, form)
+    assert summary(analyze(paths)) == summary(_file_analysis(files), maps)
+
+
+# ---------------------------------------------------------------- the fast route reads the same
+from test_prefilter import _dict  # noqa: E402  (the analysis and every correlator result as data)
+
+FAST_FORMS = ("syslog", "syslog-precise", "journal-json")
+
+
+@pytest.mark.parametrize("form", FAST_FORMS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_fast_route_equals_feeding_every_record(tmp_root, scenario, form):
+    """The wrapped forms with a prefilter (wrapfilter.py): the same analysis and correlator
+    results as the reference route, which feeds EVERY record, unfiltered, to the correlator."""
+    paths, _ = _converted(tmp_root, scenario, form)
+    fast, every = _dict(paths, True), _dict(paths, False)
+    assert [i["format"] for i in fast["inputs"]] == [form.split("-")[0] if form != "journal-json" else form] * len(paths)
+    assert fast == every
+
+
+@pytest.mark.parametrize("name", ["src-syslog.log.xz", "src-syslog-precise.log.xz", "src-journal.json.xz",
+                                  "syslog-messages.log.xz"])
+def test_fast_route_on_the_real_forms(name, monkeypatch):
+    """Also when blocks are cut small (64 KiB), and on /var/log/messages with three daemons
+    (which the fast route hands back to the reference route)."""
+    import loganalyzer.wrapfilter as wrapfilter
+    monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
+    path = [str(DUAL / name)]
+    assert _dict(path, True) == _dict(path, False)
