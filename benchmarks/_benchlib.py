@@ -150,6 +150,36 @@ def ensure_log(path: Path, lines: int, seed: str, regen: bool = False) -> dict:
     return m
 
 
+def ensure_form(log: Path, manifest: dict, form: str, regen: bool = False) -> tuple[Path, dict]:
+    """The generated log re-emitted in another form (tests/forms.py: rsyslog, journald ...), and
+    its manifest with the planted keepalive deaths' lines moved to the converted file's lines.
+    Reused when it exists for the same source file."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import forms
+    out = Path(f"{log}.{forms.SUFFIX[form]}")
+    mp = manifest_path(out)
+    if not regen and out.exists() and mp.exists():
+        try:
+            m = json.loads(mp.read_text())
+            if m.get("source_bytes") == manifest["bytes"] and out.stat().st_size == m.get("bytes"):
+                print(f"# reusing {out} ({m['lines']} lines, {m['bytes'] / 1e6:.1f} MB)", flush=True)
+                return out, m
+        except (ValueError, OSError):
+            pass
+    t0 = time.perf_counter()
+    lines = forms.convert(log, form, out)
+    m = dict(manifest)
+    m["keepalive_deaths"] = [dict(d, line=lines[int(d["line"])]) for d in manifest["keepalive_deaths"]]
+    with open(out, "rb") as fh:
+        m["lines"] = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+    m["bytes"] = out.stat().st_size
+    m["source_bytes"] = manifest["bytes"]
+    m["form"] = form
+    mp.write_text(json.dumps(m))
+    m["_generation_seconds"] = time.perf_counter() - t0
+    return out, m
+
+
 def ensure_dir(path: Path, files: int, lines: int, seed: str, regen: bool = False) -> dict:
     mp = manifest_path(path)
     if not regen and path.is_dir() and mp.exists():

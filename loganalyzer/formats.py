@@ -465,6 +465,8 @@ def _message_text(v) -> str:
 
 def _field(obj, name):
     v = obj.get(name)
+    if v.__class__ is str:
+        return v
     if isinstance(v, list) and v and not isinstance(v[0], int):
         v = v[0]             # a field given more than once: journalctl makes it a list
     return _message_text(v) if v is not None else None
@@ -482,8 +484,10 @@ def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=
     v = obj.get("MESSAGE")
     msg = _message_text(v)
     ident = _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM")
-    func = _text(obj.get("CODE_FUNC")) or None
-    if func == _HEADER_FUNC:
+    f = JsonFields(obj)       # a field present but unreadable: left empty, counted
+    func = f.get("CODE_FUNC", _text) or None
+    header = func == _HEADER_FUNC
+    if header:
         func = None
     if func is None and _field(obj, "_TRANSPORT") not in (None, "journal") \
             and not (ident and _LIBVIRT_IDENT.match(ident)):
@@ -491,8 +495,7 @@ def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=
     if v is None:
         # journalctl -o json without --all writes fields of 4 KiB and more as null
         ctx.null_messages += 1
-    f = JsonFields(obj)       # a field present but unreadable: left empty, counted
-    src_line = f.get("CODE_LINE", to_int) if func is not None else None
+    src_line = None if header else f.get("CODE_LINE", to_int)
     # journalctl's text shows _SOURCE_REALTIME_TIMESTAMP (the sender's) when there is one
     t = f.get("_SOURCE_REALTIME_TIMESTAMP", usec_epoch) or f.get("__REALTIME_TIMESTAMP", usec_epoch)
     level = _PRIORITY.get(_field(obj, "PRIORITY") or "")

@@ -61,11 +61,17 @@ def _json_pattern() -> str:
     funcs = sorted(READING.funcs)
     if funcs:
         alts.append('"CODE_FUNC":"(?:' + "|".join(re.escape(f) for f in funcs) + ')"')
-    for p in READING.func_patterns:
-        alts.append('"CODE_FUNC":"(?:' + p + ')"')
-    msgs = [re.escape(p) + ": " for p in sorted(READING.probes)]
+    msgs = []
     for d in READING.declarations:
-        if d.kind and d.kind != "error":
+        if d.func_pattern and d.message:
+            # (a pattern that names any function, narrowed by its message: the message decides)
+            msgs.append(_leading_text(d.message))
+        elif d.func_pattern:
+            alts.append('"CODE_FUNC":"(?:' + d.func_pattern + ')"')
+        elif d.probe:
+            # a probe's narrowing pattern, with JSON's escaped quotes
+            msgs.append(re.escape(d.probe) + ": " + (d.message or "").replace('"', r'\\"'))
+        elif d.kind and d.kind != "error":
             msgs.append(_leading_text(d.message or ""))
     msgs += ["libvirt version: ", "hostname: "]
     alts.append('"MESSAGE":"(?:' + "|".join(m for m in msgs) + ")")
@@ -125,11 +131,16 @@ class _Scan:
             self.valid_utf8 = True
         except pa.ArrowInvalid:
             self.valid_utf8 = False
-        plain = profile.plain(lines)
-        self.plain = true_positions(plain)
-        self.candidates = true_positions(pc.and_(plain, pc.match_substring_regex(lines, profile.candidate)))
-        self.secs = profile.seconds(b, off[self.plain], lines, self.plain)
-        self.nulls = profile.nulls(lines)
+        plain = profile.plain(lines, buf, n)
+        cand = pc.match_substring_regex(lines, profile.candidate)
+        if plain is None:           # every line is one of the daemon's
+            self.plain = np.arange(n, dtype=np.int64)
+            self.candidates = true_positions(cand)
+        else:
+            self.plain = true_positions(plain)
+            self.candidates = true_positions(pc.and_(plain, cand))
+        self.secs = profile.seconds(b, off[self.plain], lines, self.plain, buf)
+        self.nulls = profile.nulls(buf)
 
 
 class _SyslogProfile:
@@ -154,13 +165,13 @@ class _SyslogProfile:
         self.candidate = "^" + stamp + re.escape(prefix) + _syslog_body_pattern()
         self._year_cache: dict = {}
 
-    def plain(self, lines):
+    def plain(self, lines, buf, n):
         return pc.match_substring_regex(lines, self.head)
 
-    def nulls(self, lines) -> int:
+    def nulls(self, buf) -> int:
         return 0
 
-    def seconds(self, b, starts, lines, idx) -> np.ndarray:
+    def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
         if len(starts) == 0:
             return np.empty(0, np.int64)
         top = len(b) - 1
@@ -245,18 +256,28 @@ class _JsonProfile:
             self.needles.append(f'"_HOSTNAME":{json.dumps(host)}')
         self.candidate = _json_pattern()
 
-    def plain(self, lines):
+    def plain(self, lines, buf, n):
+        """None when every line is one of the daemon's (each needle once per line: the usual
+        case, counted in the bytes at memory speed), else a mask of its lines."""
+        if all(buf.count(nd.encode()) == n for nd in self.needles):
+            return None
         m = pc.match_substring(lines, self.needles[0])
-        for n in self.needles[1:]:
-            m = pc.and_(m, pc.match_substring(lines, n))
+        for nd in self.needles[1:]:
+            m = pc.and_(m, pc.match_substring(lines, nd))
         return m
 
-    def nulls(self, lines) -> int:
-        return int(pc.sum(pc.match_substring(lines, '"MESSAGE":null')).as_py() or 0)
+    def nulls(self, buf) -> int:
+        return buf.count(b'"MESSAGE":null')
 
-    def seconds(self, b, starts, lines, idx) -> np.ndarray:
+    def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
         if len(idx) == 0:
             return np.empty(0, np.int64)
+        if len(idx) == len(lines):
+            # every line has its sender's time (in line order: once per line)
+            stamps = _SOURCE_TIME.findall(buf)
+            if len(stamps) == len(idx):
+                digits = np.frombuffer(b"".join(stamps), np.uint8).reshape(-1, 16).astype(np.int64) - 48
+                return digits[:, :10] @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
         sub = pc.take(lines, pa.array(idx))
         out = np.full(len(idx), -1, np.int64)
         for name in ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"'):
@@ -300,6 +321,7 @@ class _JsonProfile:
             raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
 
 
+_SOURCE_TIME = re.compile(rb'"_SOURCE_REALTIME_TIMESTAMP":"([0-9]{16})"')
 _PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile}
 
 

@@ -34,6 +34,8 @@ from ..signatures import DISPATCH_UNNAMED
 # error line): in a file log they are a few lines apart in one thread
 PAIRING_WINDOW = 40
 
+KEEP_CALLS = 512            # virtual threads of calls remembered (see VirtualThreads._new_call)
+
 EVENT_LOOP = ("event",)
 NOBODY = ("none",)
 
@@ -83,8 +85,14 @@ class VirtualThreads:
         self._ncall += 1
         key = ("call", self._ncall)
         self.call_api[key] = api
-        if len(self.call_api) > 256:
-            del self.call_api[next(iter(self.call_api))]
+        if len(self.call_api) > KEEP_CALLS:
+            # a daemon serves thousands of calls: forget the old ones, but not a call that
+            # still runs a domain (a migration lasts minutes; its worker holds the domain)
+            busy = set(self.owner.values())
+            for old in list(self.call_api)[:len(self.call_api) - KEEP_CALLS // 2]:
+                if old not in busy and old != self.recent and old != self.pending_call:
+                    del self.call_api[old]
+                    self.live.threads.pop(old, None)
         return key
 
     def _key(self, rec):
@@ -140,9 +148,11 @@ class VirtualThreads:
     def _running(self, name):
         """The call whose migration has this domain although no line of the call named it yet
         (a destination's Prepare learns it from its params["destination_xml"])."""
-        for key, t in self.live.threads.items():
-            m = t.migration
-            if isinstance(key, tuple) and m is not None and m.domain == name and m.ended is None:
+        threads = self.live.threads
+        for key in reversed(self.call_api):
+            t = threads.get(key)
+            m = t.migration if t is not None else None
+            if m is not None and m.domain == name and m.ended is None:
                 self._own(name, key)
                 return key
         return None
