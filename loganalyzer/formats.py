@@ -666,11 +666,16 @@ def origins(sample: str, fmt: str, path: str = "") -> list:
 _EXPORT_HEAD = re.compile(rb"(?:\n\n|^)__CURSOR=[^\n]*\n__REALTIME_TIMESTAMP=[0-9]+\n")
 
 
+def is_export(head: bytes) -> bool:
+    """Do these first bytes start a journalctl -o export stream (whose values may be binary)?"""
+    return bool(_EXPORT_HEAD.match(head) or (head.startswith(b"__CURSOR=") and _EXPORT_HEAD.search(head[:8192])))
+
+
 def detect_bytes(head: bytes) -> str | None:
     """Name of the format of an input from its first bytes (after decompression), or None when
     the bytes are binary and no format this reader knows (journalctl's export format holds
     binary values, so it is recognised before the binary test)."""
-    if _EXPORT_HEAD.match(head) or (head.startswith(b"__CURSOR=") and _EXPORT_HEAD.search(head[:8192])):
+    if is_export(head):
         return "journal-export"
     from .sources import looks_binary
     if looks_binary(head):

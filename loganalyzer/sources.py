@@ -227,7 +227,7 @@ class Sniff:
 
 # the forms a daemon's log is written in; libvirt lines quoted in other text (a bug report,
 # notes: "pasted") are read when the file is named, not when it is found in a folder
-LOG_FORMS = ("file", "syslog", "journal", "journal-json", "kubevirt")
+LOG_FORMS = ("file", "syslog", "journal", "journal-json", "journal-export", "kubevirt")
 # every supported form names libvirt somewhere in its first kilobytes (a function virX...,
 # an ident libvirtd/virtqemud, "subcomponent":"libvirt"): a cheap first test
 _VIR = re.compile(rb"(?i)vir")
@@ -239,14 +239,15 @@ def sniff(head: bytes, complete: bool = True) -> Sniff:
     from . import formats
     if not head:
         return Sniff("empty", "empty")
-    if looks_binary(head):
+    export = formats.is_export(head)    # journalctl -o export: binary values are part of the form
+    if looks_binary(head) and not export:
         return Sniff("binary", "binary")
     if not _VIR.search(head):
         return Sniff("not-a-log", "not a libvirt log")
     if not complete and b"\n" in head:
         head = head[:head.rindex(b"\n") + 1]
-    text = head.decode("utf-8", "replace")
-    fmt = formats.detect(text)
+    text = head.decode(formats.BINARY_SAFE["journal-export"] if export else "utf-8", "replace")
+    fmt = "journal-export" if export else formats.detect(text)
     if fmt == "text" or not formats.has_records(text, fmt):
         return Sniff("not-a-log", "not a libvirt log", fmt)
     if fmt not in LOG_FORMS:

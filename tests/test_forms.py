@@ -320,3 +320,58 @@ def test_fast_route_on_the_real_forms(name, monkeypatch):
     monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
     path = [str(DUAL / name)]
     assert _dict(path, True) == _dict(path, False)
+
+
+def test_scan_reads_each_daemon_of_a_syslog_file(tmp_path):
+    """`scan` of a folder holding an rsyslog file of three daemons: one stream per daemon, the
+    same migrations and verdicts as the three file logs."""
+    import shutil
+
+    from loganalyzer.fleet import scan
+    (tmp_path / "libvirt").mkdir()          # (scan finds a folder's logs by place and name)
+    shutil.copy(DUAL / "syslog-messages.log.xz", tmp_path / "libvirt" / "messages.log.xz")
+    r = scan([str(tmp_path)], jobs=1)
+    got = sorted((row.role, row.domain, row.outcome, row.cause) for row in r.rows.itertuples()
+                 if row.kind == "migration")
+    files = analyze([str(DUAL / f"{s}-libvirtd.log") for s in ("src", "dst", "dst2")])
+    want = sorted((m.role, m.domain, m.outcome, str(m.verdict.cause) if m.verdict else None) for m in files.migrations)
+    assert [g[:3] for g in got] == [w[:3] for w in want]
+    assert [g[3] if isinstance(g[3], str) else None for g in got] == [w[3] for w in want]
+    assert len(r.analysis.hosts) == 3 and not r.errors
+
+
+# names of one function across libvirt versions, and functions that write the same line
+_SAME = {"virConnectOpenReadOnly": "virConnectOpen", "virDomainMigrate": "virDomainMigrate2",
+         "doPeer2PeerMigrate": "qemuMigrationSrcPerformPeer2Peer", "doPeer2PeerMigrate3": "qemuMigrationSrcPerformPeer2Peer3",
+         "qemuMigrationPerform": "qemuMigrationSrcPerform", "qemuMigrationConnectionClosed": "qemuMigrationSrcConnectionClosed",
+         "qemuDomainObjBeginJobInternal": "virDomainObjBeginJobInternal", "qemuDomainObjTaint": "qemuDomainObjTaintMsg"}
+
+
+# lines journal text cannot attribute: qemuProcessAutoDestroyAdd writes the first the same,
+# qemuProcessKill the second
+_AMBIGUOUS = re.compile(r"vm=.*, conn=0x[0-9a-f]+$|VM '.*' not active$")
+
+
+def test_journal_text_recognises_functions_without_mistakes():
+    """Journal text has no function: signatures.py names it from the message.  On every record
+    of every daemon log of the samples, a recognised function is the record's own (never another
+    function's), and every record of a function the correlator reads by name is recognised."""
+    from loganalyzer.correlate.build import READING
+    from loganalyzer.signatures import DISPATCH_UNNAMED, FORMATS, Recogniser
+    known = {f for f, _, _ in FORMATS}
+    wrong, missed = [], []
+    for path in sorted(SAMPLES.glob("*/*-libvirtd.log")):
+        r = Recogniser()
+        for rec in LogReader(str(path)):
+            got = r.recognise(rec.message)
+            own = _SAME.get(rec.func, rec.func)
+            if got is not None:
+                func = got[0]
+                ok = func == own or (func == DISPATCH_UNNAMED and (rec.func or "").endswith("Helper"))
+                if not ok:
+                    wrong.append(f"{path.parent.name}/{path.name}:{rec.line}: {rec.func} read as {func}")
+            elif own in known and READING.reads(rec) and rec.kind in ("kv", "text") \
+                    and not _AMBIGUOUS.match(rec.message):
+                missed.append(f"{path.parent.name}/{path.name}:{rec.line}: {rec.func}: {rec.message[:80]}")
+    assert not wrong, "\n".join(wrong[:20])
+    assert not missed, "\n".join(missed[:20])
