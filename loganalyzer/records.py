@@ -62,8 +62,13 @@ class Record:
 
     @property
     def text(self) -> str:
-        """The record's first physical line, without its newline."""
-        return self.raw.split("\n", 1)[0].rstrip("\r")
+        """The record's first physical line, without its newline.  A JSON line or a journal
+        export entry (fields in any order) shows as libvirt's own line would instead."""
+        raw = self.raw
+        if raw.startswith(("{", "__CURSOR=")):
+            loc = f"{self.func}:{self.src_line} : " if self.func else ""
+            return f"{self.level} : {loc}{self.message.split(chr(10), 1)[0]}".rstrip("\r")
+        return raw.split("\n", 1)[0].rstrip("\r")
 
     def as_tuple(self):
         return (self.line, self.time, self.tid, self.level, self.func, self.src_line,

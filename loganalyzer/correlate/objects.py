@@ -138,9 +138,7 @@ class Evidence:
 
     @classmethod
     def of(cls, rec, note: str = "", kind: EvidenceKind | None = None) -> "Evidence":
-        raw = rec.raw
-        nl = raw.find("\n")
-        text = (raw if nl < 0 else raw[:nl]).rstrip("\r")
+        text = rec.text
         if len(text) > 400:
             text = text[:400] + " [...]"
         return cls(rec.path, rec.line, rec.time, text, note, kind)

@@ -115,7 +115,7 @@ def client_msg_rx(st, rec):
     f = rec.fields
     c = st.live.clients.get(f.get("client"))
     if c is not None:
-        c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.raw
+        c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.text
         if f.get("proc") == REMOTE_PROC_CONNECT_CLOSE and f.get("type") == "1" and f.get("prog") == REMOTE_PROGRAM:
             # the reply to our own virConnectClose: the end of file that follows is the
             # peer closing the socket as asked, not a failure
@@ -230,7 +230,7 @@ def keepalive_received(st, rec):
             c.pongs_received += 1
         else:
             c.pings_received += 1
-        c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.raw
+        c.last_received, c.last_received_line, c.last_received_text = rec.time, rec.line, rec.text
 
 
 @handles(probe="RPC_KEEPALIVE_TIMEOUT")
@@ -250,7 +250,7 @@ def keepalive_timeout(st, rec):
         c.ticks = []
     c.tick_count += 1
     c.ticks.append(Tick(rec.path, rec.line, rec.time, ctd if ctd is not None else -1, idle or 0,
-                        rec.raw.split("\n", 1)[0].rstrip("\r")))
+                        rec.text))
     if c.keepalive_interval is None and ctd and idle and len(c.ticks) == 1:
         # the first tick of a silence prints the configured count and one interval of idleness
         # (the server side's START line prints 0/0)
