@@ -228,7 +228,7 @@ def scan(paths: List[str] = typer.Argument(..., metavar="PATH...", help="Directo
          output: Optional[str] = typer.Option(None, "-o", "--output", metavar="FILE", help="Write the table (with one row per error, outcome 'error') to FILE: .csv, .parquet or .jsonl."),
          reports: Optional[str] = typer.Option(None, "--reports", metavar="DIR", help="Also write one report per failed migration into DIR."),
          reports_format: str = typer.Option("json", "--reports-format", metavar="FORMAT", help="Format of the --reports files: json, text, markdown or html."),
-         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Worker processes (default: all cores; 1 = no pool)."),
+         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="Worker processes (default: all cores; 1 = no pool; never more than the cores or the host streams)."),
          dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS", help="Run the per-host work on this Dask scheduler (tcp://HOST:PORT), or 'local' for a LocalCluster (needs pip install 'loganalyzer[dask]')."),
          max_bytes: str = typer.Option("16G", "--max-bytes", metavar="SIZE", help="Decompression-bomb limit: most bytes decompressed from one member, and written to the private temp dir in total."),
          show_all: bool = typer.Option(False, "--all", help="Also list succeeded migrations in the printed table."),
@@ -254,8 +254,11 @@ def scan(paths: List[str] = typer.Argument(..., metavar="PATH...", help="Directo
         limit = parse_size(max_bytes)
     except ValueError as e:
         fail(str(e))
+    from .fleet import Stopped
     try:
         res = run(paths, jobs=jobs, dask=dask, max_bytes=limit, progress=sys.stderr.isatty() and not quiet)
+    except Stopped as e:
+        fail(f"scan {e}: workers stopped, temporary files removed", e.exit_code)
     except (OSError, ValueError, ImportError) as e:
         # no temporary directory, a Dask scheduler that cannot be reached or is not installed
         fail(f"scan failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")

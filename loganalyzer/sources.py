@@ -182,35 +182,51 @@ def _decoded(stream):
 
 
 # ------------------------------------------------------------ names
-_SAFE_NAME = re.compile(r"[A-Za-z0-9@%+=:,./_-]+")
+# characters that never need quoting in a shell word (GNU quotearg's list; # and ~ only after
+# the first character)
+_SHELL_SAFE = frozenset("%+,-./:@]_{}")
+_NAMED_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                  "\v": "\\v"}
 
 
-def shown(name: str) -> str:
-    """A file name as `ls --quoting-style=shell-escape` shows it: as it is when it is plain,
-    in '...' when it holds spaces or shell characters, in $'...' with escapes when it holds
-    control characters (a newline, ESC): a message naming it stays one line."""
+def _hidden(c: str) -> bool:
+    """A character that must not reach a terminal as it is: controls, bidi and other format
+    characters, separators, the surrogates that stand for undecodable bytes."""
+    import unicodedata
+    return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def _escape(c: str) -> str:
+    return _NAMED_ESCAPES.get(c) or "".join(f"\\{b:03o}" for b in c.encode("utf-8", "surrogateescape"))
+
+
+def shown(name) -> str:
+    """A file name as `ls --quoting-style=shell-escape` shows it: as it is when that is safe,
+    in '...' (or "..." around a single quote) when it holds shell characters, and every
+    control character as $'\\n', $'\\033' between quoted runs: a message naming it stays one
+    line, and the name can be pasted into a shell.  Bidi and other format characters, which
+    ls prints raw, are escaped too."""
     name = os.fspath(name)
-    if _SAFE_NAME.fullmatch(name):
+    if not name:
+        return "''"
+    hidden = [_hidden(c) for c in name]
+    if not any(hidden) and all(c.isalnum() or c in _SHELL_SAFE or (c in "#~" and i) or (ord(c) > 127 and c.isprintable())
+                               for i, c in enumerate(name)):
         return name
-    if not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" or 0x202A <= ord(c) <= 0x202E
-               or 0x2066 <= ord(c) <= 0x2069 for c in name):
+    if not any(hidden):
+        if "'" in name and not any(c in name for c in '"$`\\!'):
+            return f'"{name}"'
         return "'" + name.replace("'", "'\\''") + "'"
-    out = []
-    for c in name:
-        o = ord(c)
-        if c == "'":
-            out.append("\\'")
-        elif c == "\\":
-            out.append("\\\\")
-        elif c in "\n\t\r":
-            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[c])
-        elif o < 32 or o == 0x7F:
-            out.append(f"\\{o:03o}")
-        elif 0x80 <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or c in "\u2028\u2029":
-            out.append(f"\\u{o:04x}")
+    out, state = ["'"], "quoted"          # inside '...', inside $'...', or between them
+    for c, h in zip(name, hidden):
+        if h:
+            out.append({"quoted": "'$'", "escaped": "", "between": "$'"}[state] + _escape(c))
+            state = "escaped"
         else:
-            out.append(c)
-    return "$'" + "".join(out) + "'"
+            out.append({"quoted": "", "escaped": "''", "between": "'"}[state] + ("'\\''" if c == "'" else c))
+            state = "quoted"
+    out.append("'")
+    return "".join(out)
 
 
 # ------------------------------------------------------------ what a file is
@@ -251,7 +267,7 @@ def sniff(head: bytes, complete: bool = True) -> Sniff:
     if fmt == "text" or not formats.has_records(text, fmt):
         return Sniff("not-a-log", "not a libvirt log", fmt)
     if fmt not in LOG_FORMS:
-        return Sniff("not-a-log", "not a libvirt log (text quoting libvirt lines)", fmt)
+        return Sniff("not-a-log", "not a libvirt log: text quoting libvirt lines", fmt)
     return Sniff("log", "", fmt)
 
 

@@ -34,12 +34,12 @@ from .discovery import MAX_DEPTH, Discovery  # noqa: F401 (MAX_DEPTH: documented
 from .hosts import group_streams
 from .members import DEFAULT_MAX_BYTES
 from .reports import write_reports
-from .run import run_all
+from .run import Stopped, run_all, stop_on_signals
 from .spool import Spool, parse_size
 from .table import ROW_COLUMNS, ScanError, ScanResult, empty_rows, result_rows
 
 __all__ = ["scan", "ScanResult", "ScanError", "ROW_COLUMNS", "write_reports", "parse_size",
-           "DEFAULT_MAX_BYTES"]
+           "DEFAULT_MAX_BYTES", "Stopped"]
 
 
 def scan(paths, jobs: int | None = None, dask=None, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -54,14 +54,18 @@ def scan(paths, jobs: int | None = None, dask=None, max_bytes: int = DEFAULT_MAX
           private temporary directory.
     progress: show a progress bar (files, bytes, rate, time left) on standard error.
     tmpdir: where the private temporary directory is made (default: $TMPDIR).
+
+    SIGTERM and SIGHUP (in the main thread) stop the scan like Ctrl-C: the workers are
+    terminated, the temporary directory removed, and Stopped (or KeyboardInterrupt) raised.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [os.fspath(p) for p in paths]
     spool = Spool(max_bytes, tmpdir)
     try:
-        result = _scan(paths, spool, jobs, dask, progress, judge)
-    except BaseException:
+        with stop_on_signals():
+            result = _scan(paths, spool, jobs, dask, progress, judge)
+    except BaseException:      # Stopped, KeyboardInterrupt or an error: nothing is left behind
         spool.cleanup()
         raise
     weakref.finalize(result, spool.cleanup)
@@ -78,8 +82,10 @@ def _scan(paths, spool, jobs, dask, progress, judge) -> ScanResult:
     if progress and tasks:
         from ..report.text import ScanProgress
         bar = ScanProgress(tasks)
+    stats = {}
     try:
-        results = run_all(tasks, jobs, dask, bar)
+        results = run_all(tasks, jobs, dask, bar, scratch=spool.directory() if dask == "local" else None,
+                          stats=stats)
     finally:
         if bar is not None:
             bar.close()
@@ -103,8 +109,8 @@ def _scan(paths, spool, jobs, dask, progress, judge) -> ScanResult:
             from ..rules import judge as judge_all
             judge_all(analysis)
     rows = result_rows(analysis, names) if analysis is not None else empty_rows()
-    stats = {"files": sum(len(t.members) for t in tasks), "bytes": sum(t.size for t in tasks),
-             "streams": len(tasks), "spooled_bytes": spool.written, "skipped": len(disc.skipped)}
+    stats.update(files=sum(len(t.members) for t in tasks), bytes=sum(t.size for t in tasks),
+                 streams=len(tasks), spooled_bytes=spool.written, skipped=len(disc.skipped))
     return ScanResult(rows, errors, analysis, names,
                       [(t.label, [m.display for m in t.members]) for t in tasks], stats, spool,
                       disc.skipped)

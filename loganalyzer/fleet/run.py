@@ -5,6 +5,9 @@ HostLogs of the daemons in it (one, or several in a syslog file or journal expor
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 from ..sources import InputError, shown
 from .members import ARCHIVE_READ_ERRORS, human, open_error, short
@@ -75,12 +78,59 @@ def worker_count(jobs: int | None, streams: int) -> int:
     return max(1, min(jobs or cores, cores, streams))
 
 
-def run_all(tasks, jobs, dask, progress=None) -> dict:
-    """{task index: run_stream's result} for every task; progress.done(result) as each ends."""
+class Stopped(BaseException):
+    """The scan was told to stop (SIGTERM, SIGHUP): its workers and its temporary directory are
+    gone when this reaches the caller.  exit_code: the shell's 128 + the signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+
+@contextmanager
+def stop_on_signals():
+    """SIGTERM and SIGHUP raise Stopped in the scan (as SIGINT raises KeyboardInterrupt), so
+    that every `finally` of the scan runs: workers stopped, temporary directory removed.
+    Only the main thread can take signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        for s in STOP_SIGNALS:          # the clean-up is not interrupted by a second signal
+            signal.signal(s, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    old = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _worker_signals():
+    """In a pool worker: the default action for the stop signals (the parent stops the
+    workers), and SIGINT left to the parent too."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_all(tasks, jobs, dask, progress=None, scratch=None, stats=None) -> dict:
+    """{task index: run_stream's result} for every task; progress.done(result) as each ends.
+    scratch: a folder for Dask's local workers (inside the scan's temporary directory);
+    stats["workers"]: the processes used."""
     results = {}
     n = worker_count(jobs, len(tasks))
+    if stats is not None:
+        stats["workers"] = n
     if dask is not None:
-        for r in _run_dask(tasks, dask, n):
+        for r in _run_dask(tasks, dask, n, scratch):
             results[r[0]] = r
             progress and progress.done(r)
     elif n <= 1:
@@ -110,8 +160,10 @@ def _run_pool(tasks, n: int):
         # fork after importing the per-stream code: the workers start with it loaded
         _warm_worker()
         ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    others = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_signals)
     gc_was_on = gc.isenabled()
+    done = False
     try:
         # largest first: the workers finish together
         futs = {pool.submit(run_stream, t): t for t in sorted(tasks, key=lambda t: -t.size)}
@@ -121,9 +173,14 @@ def _run_pool(tasks, n: int):
         gc.disable()
         for f in as_completed(futs):
             yield _result(f, futs[f])
+        done = True
     finally:
         if gc_was_on:
             gc.enable()
+        if not done:
+            # stopped (a signal, Ctrl-C, an error here): the workers go now, not after their stream
+            for p in set(multiprocessing.active_children()) - others:
+                p.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -156,13 +213,18 @@ def _warm_imports():
     from ..correlate import pair  # noqa: F401
 
 
-def _run_dask(tasks, dask, n: int):
+def _run_dask(tasks, dask, n: int, scratch=None):
     from distributed import Client, LocalCluster, as_completed
     own = []
     if isinstance(dask, Client):
         client = dask
     elif dask == "local":
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        import dask as dask_config
+        # its scheduler's and workers' dask-scratch-space goes inside the scan's temporary
+        # directory, removed with it (else each run leaves one in $TMPDIR)
+        with dask_config.config.set({"temporary-directory": scratch}):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   local_directory=scratch)
         client = Client(cluster)
         own = [client, cluster]
     else:

@@ -317,13 +317,15 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
     elif summary and result.usable:
         console.print(f"No migration or finding in {result.stats['files']} files "
                       f"({len(result.hosts)} host streams).", highlight=False)
+    from ..sources import shown, skipped_summary
     if result.skipped:
-        from ..sources import skipped_summary
         err_console.print(f"loganalyzer: warning: {escape(skipped_summary(result.skipped))}", highlight=False,
                           soft_wrap=True)
     if result.errors:
         err_console.print(f"[bold red]{len(result.errors)} input error(s):[/]", highlight=False)
         for e in result.errors:
-            err_console.print(f"  {_t(e.path)}: {_t(e.reason)} [dim]({e.kind})[/]", highlight=False, soft_wrap=True)
+            # the name quoted like `ls --quoting-style=shell-escape`: one error, one line
+            err_console.print(f"  {_t(shown(e.path))}: {_t(e.reason)} [dim]({e.kind})[/]", highlight=False,
+                              soft_wrap=True)
     if not result.usable:
         err_console.print("[bold red]nothing usable was found in the inputs[/]", highlight=False)
