@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator, Mapping, Optional, Pattern, Tuple, Union
 
-from . import generated
+from . import generated, localised
 from .causes import CAUSE_SUMMARIES, CAUSES, Cause
 from .patterns import ROLES, ROOT, SYMPTOM, ErrorPattern, Hit
 from .remedies import (R_ABORT_CALLER, R_BANDWIDTH, R_CONVERGE, R_CPU_FEATURES, R_CPU_MODEL, R_DEST_DAEMON,
@@ -325,7 +325,7 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     ),
     _p(
         "ssh-eof-reading-data",
-        r"End of file while reading data: (?!Input/output error(?!:))(?P<reason>" + _T + ")",
+        r"End of file while reading data: (?!Input/output error(?!:))(?!: )(?P<reason>" + _T + ")",
         Cause.CONNECT_FAILED,
         ROOT,
         "The ssh transport hit EOF while libvirt read from it; the embedded text is the remote "
@@ -341,7 +341,8 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
     ),
     _p(
         "eof-reading-data",
-        r"End of file while reading data(?:: Input/output error)?(?!:\s*\S)",
+        # ': : Input/output error': the ssh transport's stderr was empty (a plain EOF)
+        r"End of file while reading data(?:(?:: )?: Input/output error)?(?!:\s*\S)",
         None,
         SYMPTOM,
         "A peer closed its connection without a clean close: on a daemon this is usually just "
@@ -939,7 +940,36 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         "internal error: migration of non-shared disks requested but NBD is not set up",
         ambiguous_with=(Cause.STORAGE_MISSING,),
     ),
+    _p(
+        "nbd-tunnelled-unsupported",
+        r"NBD in tunnelled migration is currently not supported",
+        Cause.UNSUPPORTED_CONFIG,
+        ROOT,
+        "A storage copy (--copy-storage-all/-inc) was asked for a tunnelled migration, which this "
+        "libvirt cannot carry: NBD needs its own connection and a tunnel has only one stream. libvirt "
+        "went on without NBD (QEMU's old block migration, if at all), and the migration fails after "
+        "it, typically as an end of file on the connection.",
+        ("Migrate storage without --tunnelled (use --tls to encrypt the migration and NBD streams), or "
+         "use shared storage; newer libvirt carries NBD through a tunnel.",),
+        "≈1.2–6.x (a warning of qemuMigrationBeginPhase / qemuMigrationSrcBeginPhase; gone in 7.0)",
+        ("NBD in tunnelled migration",),
+        "warning : qemuMigrationSrcBeginPhase:2095 : NBD in tunnelled migration is currently not supported",
+    ),
     # ---- storage -----------------------------------------------------------------------------
+    _p(
+        "unable-to-stat-path",
+        r"Unable to stat (?P<path>/[^\s:'\"]+): (?P<reason>" + _T + ")",
+        Cause.STORAGE_MISSING,
+        ROOT,
+        "A path the domain needs (a disk image, a device node) does not exist on the host that starts "
+        "its QEMU: libvirt could not recreate it in the QEMU process's private /dev (mount namespace).",
+        (R_STORAGE_SHARED, "Check the path on that host (ls -l; for a volume, virsh vol-list on its "
+         "pool) and that the storage is mounted there."),
+        "≈3.x–6.x (qemuDomainCreateDeviceRecursive; ≥7.0 words it 'Unable to stat: %s')",
+        ("Unable to stat /",),
+        "internal error: Process exited prior to exec: libvirt: QEMU Driver error : Unable to stat "
+        "/var/lib/libvirt/images/870ee0f4-212c-4116-8bf1-99b98985b9a7: No such file or directory",
+    ),
     _p(
         "storage-access-failed",
         r"Cannot access storage file '(?P<path>[^']*)'(?: \(as uid:(?P<uid>\d+), gid:(?P<gid>\d+)\))?"
@@ -1192,6 +1222,9 @@ def match_text(text: str) -> list[Hit]:
         for m in pat.regex.finditer(text):
             groups = {k: _clean(v) for k, v in m.groupdict().items() if v is not None}
             hits.append((m.start(), i, Hit(pat, m.start(), m.end(), groups, m.group(0)), m))
+    for pat in localised.load().candidates(text):
+        for m in pat.regex.finditer(text):
+            hits.append((m.start(), len(PATTERNS), Hit(pat, m.start(), m.end(), {}, m.group(0)), m))
     hand = [t[3] for t in hits]
     hand_hits = [t[2] for t in hits]
     for m, msg in generated.load().match(text):
@@ -1237,14 +1270,14 @@ def _wrapped_first(hits: list[Hit]) -> list[Hit]:
 
 
 def _is_generated(h: Hit) -> bool:
-    return h.pattern.id not in PATTERNS_BY_ID
+    return h.pattern.id not in PATTERNS_BY_ID and "@" not in h.pattern.id
 
 
 def might_match(text: str) -> bool:
     """Can the catalogue have a hit in this text?  (A fast test for every line of text.)"""
     if _PREFILTER.search(text) is not None:
         return True
-    return generated.load().might_match(text)
+    return generated.load().might_match(text) or localised.load().might_match(text)
 
 
 def scan_lines(lines: Iterable[str]) -> Iterator[Tuple[int, Hit]]:

@@ -10,6 +10,7 @@ from .catalogue import likely_cause
 from .causes import Cause
 from .headline import cause_words, finding_headline, meaning_words, quoted
 from .remedies import REMEDIES
+from .wrappers import describe
 
 
 def add_findings(analysis) -> None:
@@ -84,7 +85,7 @@ def _text_findings(analysis, host, text_hits) -> list[Finding]:
     by_cause: "OrderedDict[Cause, list]" = OrderedDict()
     symptoms = []
     # (the docstring of _text_cause says why a keepalive message's cause depends on where it is)
-    for th in text_hits:
+    for th in _without_wrappers(text_hits):
         if th.hit.is_root:
             by_cause.setdefault(_text_cause(th.text, th.hit, bool(host.correlator.migrations)), []).append(th)
         else:
@@ -95,10 +96,11 @@ def _text_findings(analysis, host, text_hits) -> list[Finding]:
         first = items[0]
         hit = first.hit
         said = message_of(first)
+        layer = describe(first.text, hit.start)
         f = Finding(
             cause=cause, host=where, detected_by=None, confidence="low",
             summary=(f"{first.path}:{first.line}: {hit.pattern.meaning} (recognised from the message alone: "
-                     f"{said[:200]})"),
+                     f"{said[:200]}{'; ' + layer if layer else ''})"),
             evidence=_evidence(items),
             missing=["the daemon logs of both hosts around that time (this is message text only)"],
             remedies=list(hit.pattern.remedies) or list(REMEDIES.get(cause, [])))
@@ -131,6 +133,21 @@ def message_of(th) -> str:
     start = text.rfind("\r", 0, at) + 1
     err = text.rfind("error: ", start, at + 1)
     return text[err if err >= 0 else start:].replace("\r", " ").strip()
+
+
+def _without_wrappers(text_hits) -> list:
+    """The text hits without the root messages that only carry another root message of the
+    same line in their free text (libvirt's 'unable to execute QEMU command '…': <QEMU's
+    text>', 'Process exited prior to exec: <the child's error>'): the carried one is the cause."""
+    out = []
+    for th in text_hits:
+        h = th.hit
+        if h.is_root and any(o is not th and o.hit.is_root and (o.path, o.line, o.text) == (th.path, th.line, th.text)
+                             and h.start <= o.hit.start and o.hit.end <= h.end and (o.hit.start, o.hit.end) != (h.start, h.end)
+                             for o in text_hits):
+            continue
+        out.append(th)
+    return out
 
 
 def _evidence(text_hits) -> list[Evidence]:

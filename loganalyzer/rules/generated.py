@@ -326,7 +326,10 @@ def pattern_of(message_id: str):
     m = cat.by_id[message_id]
     i = cat.position[message_id]
     cause = Cause(m.cause) if m.cause is not None else None
-    if cause is not None:
+    if cause is Cause.UNSUPPORTED_CONFIG and m.origin == "qemu":
+        meaning = (f"QEMU refused the migration for this configuration (a capability, parameter or device "
+                   f"it cannot migrate with, or that the other QEMU lacks). Reported by {m.where}.")
+    elif cause is not None:
         meaning = f"{CAUSE_SUMMARIES[cause]} Reported by {m.where}."
     elif m.look_for:
         meaning = (f"A consequence of an earlier failure (usually {' or '.join(m.look_for)}); "
