@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from .codecs import NAMES, Decoded, compression_by_name, compression_of  # noqa: F401 (compression_of: used by fleet)
+from .codecs import NAMES, Decoded, compression_by_name, compression_of
 
 
 class InputError(Exception):

@@ -21,7 +21,6 @@ import gzip
 import lzma
 import re
 import zlib
-from pathlib import Path
 
 import pytest
 import zstandard

@@ -11,7 +11,8 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 
-from ..sources import PeekStream, compression_of, decoded
+from ..codecs import compression_of
+from ..sources import PeekStream, decoded
 from .members import Slice
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz",

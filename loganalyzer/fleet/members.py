@@ -167,7 +167,7 @@ def open_error(display: str, e: Exception) -> ScanError:
         return ScanError(display, "permission denied", "unreadable")
     if isinstance(e, FileNotFoundError):
         return ScanError(display, "no such file", "unreadable")
-    if isinstance(e, OSError) and not isinstance(e, zipfile.BadZipFile):
+    if isinstance(e, OSError):
         return ScanError(display, f"cannot read ({e.strerror or short(e)})", "unreadable")
     return ScanError(display, f"corrupt archive data ({short(e)})", "corrupt")
 
