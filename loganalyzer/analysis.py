@@ -323,6 +323,8 @@ def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar,
     hosts[0].facts.extend(facts)
     for h in hosts:
         h.correlator.close()
+        if not h.correlator.migrations:
+            _scan_error_records(h, h.correlator)
     return hosts
 
 
@@ -431,6 +433,19 @@ def _scan_continuation(host: HostLog, rec, text: str, start: int) -> None:
     for i, ln in enumerate(text[start:].split("\n") if start else text.split("\n")[1:], 1):
         if FOREIGN_ERROR_RE.match(ln):
             _scan_text_line(host, rec.path, rec.line + i, ln.rstrip("\r"))
+
+
+def _scan_error_records(host: HostLog, hc) -> None:
+    """A daemon log in which no migration is seen (the default log level writes only
+    warnings and errors; a pasted excerpt of error lines): its error and warning records are
+    read like text, so that the messages they hold become findings.  (With migrations in the
+    log, errors outside them are the daemon's other business.)  The newest KEEP_ERRORS are
+    kept by the correlator."""
+    deaths = {(ev.path, ev.line) for d in hc.deaths for ev in d.evidence}
+    for e in hc.errors:
+        if e.func is not None and (e.path, e.line) not in deaths:   # a death is a finding already
+            # the record's 'function:line : ' tells the catalogue who reported the text
+            _scan_text_line(host, e.path, e.line, f"{e.func}:0 : {e.text}")
 
 
 def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> list:

@@ -127,6 +127,35 @@ def test_every_example_is_recognised_through_analyze_as_virsh_prints_it(tmp_path
     assert wrong == [], f"{len(wrong)} of {len(msgs)}: {wrong[:10]}"
 
 
+def test_every_example_is_recognised_through_analyze_inside_a_daemon_error_line(tmp_path):
+    """The same, as a daemon writes it: `DATE: TID: error : FUNCTION:LINE : <message>`, with the
+    function that reports the message, in a log where no migration is seen (the default log
+    level writes only warnings and errors): each record gets its message's cause.  QEMU's
+    messages reach a daemon log only inside libvirt's own (the virsh form above has them)."""
+    msgs = [(i, m) for i, m in enumerate(CAT.messages)
+            if i not in CAT.generic and m.origin == "libvirt" and m.functions]
+    assert len(msgs) > 2000
+    lines = [f"2026-12-06 20:00:00.{n % 1000:03d}+0000: 4242: error : {m.functions[0]}:100 : {CAT.example(m)}"
+             for n, (_, m) in enumerate(msgs)]
+    log = tmp_path / "libvirtd.log"
+    log.write_text("\n".join(lines) + "\n")
+    a = loganalyzer.analyze([str(log)], judge=False)
+    assert not a.migrations
+    by_line = collections.defaultdict(list)
+    for h in a.hosts:
+        for _, line, _, _, hit in h.text_hits:
+            by_line[line].append(hit)
+    # the keepalive death's own error line is a death the correlator reports, not text
+    deaths = {d.line for d in a.keepalive_deaths}
+    wrong = []
+    for n, (i, m) in enumerate(msgs, 1):
+        root = best_root(by_line.get(n, []))
+        got = root.cause if root else ("dconn-keepalive-timeout" if n in deaths else None)
+        if got not in _expected_causes(i, "error: " + CAT.example(m), got):
+            wrong.append((m.id, m.placed, got, lines[n - 1][40:160]))
+    assert wrong == [], f"{len(wrong)} of {len(msgs)}: {wrong[:10]}"
+
+
 def test_the_index_never_hides_a_message():
     """Of the real error and warning lines of the samples, the index finds exactly what trying
     every generated regex finds."""

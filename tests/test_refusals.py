@@ -4,9 +4,11 @@ which filter dropped the reason and where to find it, and a client's output give
 logs supplies it."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from samplelib import analyzed, quote, src
+from samplelib import SAMPLES, analyzed, quote, src
 
 from loganalyzer.correlate.objects import EvidenceKind as K, MigrationFact
 
@@ -92,3 +94,21 @@ def test_shmem_blocker_is_read_from_qemus_reply():
     assert (v.cause, v.confidence, v.detected_by) == ("unsupported-config", "medium", "source")
     assert 3820 in [e.line for e in v.evidence]
     assert "peer mode" in v.summary and "ivshmem" in v.summary
+
+
+def test_a_log_of_warnings_and_errors_only_still_names_the_refusal(tmp_path):
+    """log_level=3 (libvirt's default) writes only warning and error records: no API, job or
+    RPC line, so no migration is seen.  The same daemon's records at that level are its
+    debug log's warning and error records; their messages become findings."""
+    sc = "refused-postcopy-tunnelled"
+    lines = (SAMPLES / sc / "src-libvirtd.log").read_text().splitlines()
+    kept = [ln for ln in lines if re.search(r": [0-9]+: (?:warning|error) : ", ln)]
+    log = tmp_path / "src-libvirtd-level3.log"
+    log.write_text("\n".join(kept) + "\n")
+    a = analyzed(str(log))
+    assert not a.migrations
+    refusal = [f for f in a.findings if f.cause == "unsupported-config"]
+    assert len(refusal) == 1
+    assert "post-copy is not supported with tunnelled migration" in refusal[0].evidence[0].text
+    # the lab's harmless start-up errors (dnsmasq, udev, D-Bus, /dev/kvm) name no cause
+    assert {f.cause for f in a.findings} == {"unsupported-config"}
