@@ -776,7 +776,7 @@ def record_chunks(blocks, match):
         else:
             text = btext
             line = next_line
-        next_line += btext.count("\n")
+        next_line += btext.count("\n") + (block.cut.nlines if block.cut is not None else 0)
         cut = last_record_start(text, match)
         if cut is None:
             yield FOREIGN, line, text
@@ -787,6 +787,10 @@ def record_chunks(blocks, match):
             line += text.count("\n", 0, cut)
         pending = text[cut:]
         pending_line = line
+        if block.cut is not None:
+            # the block ends with its last record, whole, which was cut (recordcut.py)
+            yield RECORDS, pending_line, pending
+            pending = ""
     if pending:
         yield RECORDS, pending_line, pending
 

@@ -15,7 +15,6 @@ every record, on every sample.
 """
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -28,6 +27,7 @@ from .fastpath import parse_record
 from .header import HEAD, RECORD_START_PATTERN
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign
+from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
 from .values import header_values, stamp_times, to_int
 
@@ -38,47 +38,13 @@ SCAN_THREADS = 2
 
 
 _ASCII_DIGIT0 = 48
-# a record start in bytes, found from the end of a block to cut it there
-_START_AT = re.compile(RECORD_START_PATTERN.encode())
 _RECORD_START_LINE = "^" + RECORD_START_PATTERN
 
 
-def _cut(buf: bytes) -> int:
-    """Offset of the last record start in buf after its first byte (0 when there is none)."""
-    pos = len(buf)
-    rfind, match = buf.rfind, _START_AT.match
-    while True:
-        pos = rfind(b"\n", 0, pos)
-        if pos < 0:
-            return 0
-        if match(buf, pos + 1):
-            return pos + 1
-
-
 def iter_blocks(stream, blocksize: int | None = None):
-    """Byte blocks that each begin at a record start (except perhaps the first).
-
-    Each read is cut at its last record start; the piece after the cut waits
-    for the next read.  Only one read and one block are alive at a time."""
-    blocksize = blocksize or BLOCK
-    carry = b""
-    while True:
-        chunk = stream.read(blocksize)
-        if not chunk:
-            if carry:
-                yield carry
-            return
-        cut = _cut(chunk)
-        if cut <= 0:
-            if carry.endswith(b"\n") and _START_AT.match(chunk):
-                yield carry           # the chunk begins exactly at a record start
-                carry = chunk
-            else:
-                carry += chunk        # one record (or foreign text) longer than a read
-            continue
-        block = carry + chunk[:cut] if carry else chunk[:cut]
-        carry = chunk[cut:]
-        del chunk
+    """Byte blocks that each begin at a record start (except perhaps the first), every
+    record cut to recordcut.CAP bytes (record_blocks, which FastHostReader reads)."""
+    for block, _ in record_blocks(stream, blocksize or BLOCK):
         yield block
 
 
@@ -95,10 +61,12 @@ def true_positions(mask) -> np.ndarray:
 class BlockScan:
     """What one block holds: line offsets, record starts, interesting records, times."""
 
-    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8", "bad")
+    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8", "bad",
+                 "cut")
 
-    def __init__(self, buf: bytes):
+    def __init__(self, buf: bytes, cut=None):
         self.buf = buf
+        self.cut = cut                  # recordcut.Cut of the block's last record, or None
         b = np.frombuffer(buf, np.uint8)
         nl = np.flatnonzero(b == 10)
         ends_nl = buf.endswith(b"\n")
@@ -182,13 +150,21 @@ class FastHostReader:
             check_head(stream, head, self.display)
             if looks_binary(head):
                 raise InputError(f"{shown(self.display)}: binary data, not a text log")
-            scans = _scan_ahead(iter_blocks(_Prepend(stream, head)), self.read_ahead)
+            cuts = []
+            scans = _scan_ahead(record_blocks(_Prepend(stream, head), BLOCK), self.read_ahead)
             try:
                 for scan in scans:
                     last_time = self._block(scan, line0, correlator, on_foreign, on_text, last_time)
                     line0 += scan.nlines
+                    if scan.cut is not None:
+                        # the block's last record (or text before the first) lost lines
+                        scan.cut.line = line0 - scan.nlines + (int(scan.starts[-1]) if len(scan.starts) else 0)
+                        cuts.append(scan.cut)
+                        line0 += scan.cut.nlines
+                        facts.lines += scan.cut.nlines
             finally:
                 scans.close()
+                facts.note_cuts(cuts)
             note_end(stream, facts)
         except STREAM_ERRORS as e:
             if facts.error is None:
@@ -296,14 +272,14 @@ def _scan_ahead(blocks, ahead: bool = True):
     (Arrow and NumPy release the GIL) while the caller parses the current one.
     ahead=False keeps to one thread (one core), for callers that parallelise by process."""
     if not ahead:
-        for b in blocks:
-            yield BlockScan(b)
+        for b, cut in blocks:
+            yield BlockScan(b, cut)
         return
     from collections import deque
     with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
         inflight = deque()
-        for buf in blocks:
-            inflight.append(pool.submit(BlockScan, buf))
+        for buf, cut in blocks:
+            inflight.append(pool.submit(BlockScan, buf, cut))
             if len(inflight) > SCAN_THREADS:
                 yield inflight.popleft().result()
         while inflight:

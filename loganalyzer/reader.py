@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from . import formats
 from .records import Foreign, Record
+from .header import RECORD_START
+from .recordcut import CAP, HEAD, TAIL, record_blocks, text_blocks
 from .sources import (STREAM_ERRORS, InputError, PeekStream, check_head, looks_binary, note_end,
                       open_binary, read_blocks, shown)
 
@@ -37,6 +39,9 @@ class FileFacts:
     bad_values: int = 0
     # compressed data cut short: every record before the break is read (and counted above)
     ends_early: bool = False
+    # records longer than recordcut.CAP bytes, and the bytes cut from their middles
+    cut_records: int = 0
+    cut_bytes: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,6 +51,20 @@ class FileFacts:
         if not self.bad_values:
             self._first_bad = (line, what)
         self.bad_values += n
+
+    def note_cuts(self, cuts: list):
+        """The records (and text before the first record) that recordcut cut: counted, one
+        warning; the lines cut from text before the first record count as unparsed."""
+        if not cuts:
+            return
+        self.cut_records += sum(1 for c in cuts if not c.foreign)
+        self.cut_bytes += sum(c.nbytes for c in cuts)
+        self.unparsed += sum(c.nlines for c in cuts if c.foreign)
+        c = cuts[0]
+        what = "the text before the first record" if c.foreign else "a record"
+        self.warn(f"{self.path}: line {c.line}: {what} of {_size(c.nbytes + CAP)}: its first {_size(HEAD)} "
+                  f"and last {_size(TAIL)} are read, the {c.nbytes} bytes between are cut "
+                  f"({len(cuts)} cut in all, {self.cut_bytes} bytes)")
 
     def warn_bad(self):
         """The one warning about bad_values, once the input is read."""
@@ -229,11 +248,20 @@ class LogReader:
                     k = t.index("\ufffd")
                     facts.warn(f"{d}: invalid UTF-8 replaced by U+FFFD (first near line "
                                f"{facts.lines - t.count(chr(10), k) + 1})")
+                if b.cut is not None:
+                    # the block's last record (or the text before the first) was cut
+                    k = formats.last_record_start(t, RECORD_START.match) or 0
+                    b.cut.line = facts.lines - t.count("\n", k) + 1
+                    self._cuts.append(b.cut)
+                    facts.lines += b.cut.nlines
                 yield b
 
-        blocks = counted(read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long,
-                                     encoding))
-        return stream, fmt, blocks, state
+        self._cuts = []
+        if fmt == "file":       # records, each cut to recordcut.CAP bytes, whatever their lines
+            raw = text_blocks(record_blocks(stream, blocksize or self.blocksize), on_error, encoding)
+        else:
+            raw = read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long, encoding)
+        return stream, fmt, counted(raw), state
 
     def _finish(self, state, nrec, first_time, last_time):
         facts = self.facts
@@ -244,6 +272,7 @@ class LogReader:
         note_end(self._opened, facts)
         facts.first_time = first_time
         facts.last_time = last_time
+        facts.note_cuts(self._cuts)
         facts.warn_bad()
         if self._ctx.null_messages:
             facts.warn(f"{d}: {self._ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
@@ -329,6 +358,10 @@ class LogReader:
         for line, what, n in ft.bad:
             facts.note_bad(line, what, n)
         ft.bad.clear()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
 
 
 def _short(e: Exception) -> str:

@@ -463,6 +463,7 @@ class Block:
     text: str
     nbytes: int
     tail: bool = False
+    cut: object = None      # recordcut.Cut: the block's last record was cut (file format)
 
 
 def _utf8_cut(data: bytes, n: int) -> int:

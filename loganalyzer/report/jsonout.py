@@ -19,7 +19,8 @@ def _place(p):
 
 def input_dict(f, host: str | None = None) -> dict:
     return {"path": f.path, "format": f.format, "lines": f.lines, "records": f.records,
-            "unparsed": f.unparsed, "bad_values": f.bad_values, "host": f.hostname or host, "libvirt_version": f.libvirt_version,
+            "unparsed": f.unparsed, "bad_values": f.bad_values, "cut_records": f.cut_records,
+            "cut_bytes": f.cut_bytes, "host": f.hostname or host, "libvirt_version": f.libvirt_version,
             "first_time": iso(f.first_time), "last_time": iso(f.last_time),
             "daemon": f.daemon, "warnings": list(f.warnings), "error": f.error}
 
