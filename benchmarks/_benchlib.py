@@ -39,7 +39,17 @@ class RunResult:
 TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
-def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = None) -> RunResult:
+def child_env() -> dict:
+    """The environment of the timed commands: Python may cache byte code (outside the repo,
+    under the system's temp dir), as an installed package has it; without that every run of
+    a checkout under PYTHONDONTWRITEBYTECODE would compile the package again (~0.4 s)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "loganalyzer-bench-pycache"))
+    return env
+
+
+def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = str(REPO)) -> RunResult:
     """Run cmd, return wall time and the child's peak RSS (KiB).
 
     Linux carries a process's maxrss across exec(), so a child forked from this (30+ MB) Python
@@ -54,7 +64,7 @@ def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = None) -> R
         full = [TIME_BIN, "-f", "%M", "-o", rssf.name, "--"] + list(cmd) if TIME_BIN else list(cmd)
         t0 = time.perf_counter()
         p = subprocess.Popen(full, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd,
-                             start_new_session=True)
+                             env=child_env(), start_new_session=True)
         timed_out = threading.Event()
 
         def kill():
@@ -129,13 +139,14 @@ def manifest_path(log: Path) -> Path:
     return Path(str(log).rstrip("/") + ".manifest.json")
 
 
-def ensure_log(path: Path, lines: int, seed: str, regen: bool = False) -> dict:
+def ensure_log(path: Path, lines: int, seed: str, regen: bool = False, profile: str = "standard") -> dict:
     """Generate path with generate_log.py unless a matching file + manifest already exist."""
     mp = manifest_path(path)
     if not regen and path.exists() and mp.exists():
         try:
             m = json.loads(mp.read_text())
             if (m.get("lines") == lines and str(m.get("seed")) == str(seed)
+                    and m.get("profile", "standard") == profile
                     and path.stat().st_size == m.get("bytes")):
                 print(f"# reusing {path} ({m['lines']} lines, {m['bytes'] / 1e6:.1f} MB)", flush=True)
                 return m
@@ -144,7 +155,7 @@ def ensure_log(path: Path, lines: int, seed: str, regen: bool = False) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, str(GENERATOR), "--lines", str(lines), "--seed", str(seed),
-                    "-o", str(path)], check=True)
+                    "--profile", profile, "-o", str(path)], check=True)
     m = json.loads(mp.read_text())
     m["_generation_seconds"] = time.perf_counter() - t0
     return m
@@ -208,10 +219,8 @@ def ensure_dir(path: Path, files: int, lines: int, seed: str, regen: bool = Fals
 # ------------------------------------------------------------------------------------------
 
 def loganalyzer_base() -> list[str] | None:
-    """How to invoke the loganalyzer CLI: the installed entry point, else `python -m loganalyzer`."""
-    exe = shutil.which("loganalyzer")
-    if exe:
-        return [exe]
+    """How to invoke the loganalyzer CLI of this checkout: `python -m loganalyzer`, run in the
+    repository (an installed `loganalyzer` on PATH may be another version)."""
     if (REPO / "loganalyzer" / "__main__.py").exists():
         return [sys.executable, "-m", "loganalyzer"]
     return None
@@ -228,7 +237,8 @@ def loganalyzer_has(sub: str) -> bool:
     ok = False
     if base:
         try:
-            r = subprocess.run(base + [sub, "--help"], cwd=REPO, capture_output=True, timeout=60)
+            r = subprocess.run(base + [sub, "--help"], cwd=REPO, env=child_env(), capture_output=True,
+                               timeout=60)
             ok = r.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             ok = False
@@ -270,3 +280,28 @@ def grep_cmd(target: Path, pattern: str = "countToDeath=0") -> list[str]:
 
 def grep_total(stdout: str) -> int:
     return sum(int(x) for x in stdout.split() if x.isdigit())
+
+
+def one_core() -> list[str]:
+    """A prefix that pins a command to one CPU (`taskset -c 0`), or [] without taskset."""
+    return ["taskset", "-c", "0"] if shutil.which("taskset") else []
+
+
+def import_seconds(cmd: list[str], repeat: int = 3) -> float | None:
+    """Median over `repeat` runs of the time `cmd` (a `python -m ...` command) spends importing:
+    the sum of `python -X importtime`'s cumulative times of the top-level imports."""
+    if not cmd or cmd[0] != sys.executable:
+        return None
+    totals = []
+    for _ in range(max(1, repeat)):
+        r = subprocess.run([cmd[0], "-X", "importtime"] + cmd[1:], cwd=REPO, env=child_env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        us = 0
+        for line in r.stderr.splitlines():
+            parts = line.split("|")
+            # "import time: self | cumulative | name": a top-level import has one space of indent
+            if (line.startswith("import time:") and len(parts) == 3 and parts[1].strip().isdigit()
+                    and parts[2].startswith(" ") and not parts[2].startswith("  ")):
+                us += int(parts[1])
+        totals.append(us / 1e6)
+    return statistics.median(totals)

@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import functools
 import hashlib
+import heapq
 import json
 import os
 import random
@@ -141,7 +143,33 @@ EPISODE_KINDS = {
                            "keepalive for a dconn",
         },
     },
+    "not-converging": {
+        "sample": "not-converging/src-libvirtd.log",
+        "migration": True,
+        "expected": {
+            "outcome": "failed",
+            "cause": "not_converging",
+            "close_reason": 3,
+            "error": "operation aborted: job 'migration out' canceled by client",
+            "description": "the guest dirties its memory faster than the 2 MiB/s link sends it; "
+                           "90 query-migrate replies show ram.remaining jump back at every pass; "
+                           "virsh domjobabort cancels it after ~45 s",
+        },
+    },
 }
+# the kinds planted by default (a fixed list: the standard profile's output for a seed never
+# changes when kinds are added)
+DEFAULT_KINDS = ["p2p-ok", "p2p-keepalive-timeout", "domjobabort", "client-sigstop", "dconn-refused"]
+
+# the busy profile (--profile busy): an evacuation day, client sessions running concurrently
+BUSY_SCENARIOS = DEFAULT_SCENARIOS + ["not-converging"]
+BUSY_DEATHS_PER_MILLION = 180
+# sessions of other kinds per migration that dies of a dconn keepalive timeout
+BUSY_MIX = {"p2p-ok": 1.0, "domjobabort": 0.2, "dconn-refused": 0.2, "not-converging": 0.2}
+BUSY_WAVE = (4, 10)               # sessions started together
+BUSY_STAGGER_MS = (50, 4000)      # between two session starts of a wave
+BUSY_WAVE_GAP_MS = (120_000, 480_000)   # quiet minutes before a wave: dozens of migrations an hour
+BUSY_SLOTS = 16                   # allocation slots (concurrent sessions need distinct ones)
 
 PTR_SLOTS = 4            # allocation slots for per-block pointers (-> address reuse across blocks)
 PTR_SLOT_STRIDE = 0x1000000
@@ -239,6 +267,18 @@ class Sample:
         high = [h for h in hws if h >= 0x7000]
         self.heap_hw = low[0] if low else 0x5600
         self.top_hw = high[-1] if high else 0x7fff
+
+    @functools.lru_cache(maxsize=None)
+    def records(self, a: int, b: int) -> list[tuple[int, int, int]]:
+        """(first line, end line, time) of the records of lines [a, b)."""
+        starts = [i for i in range(a, b) if self.rec_start[i]] + [b]
+        return [(i, j, self.lines[i][0]) for i, j in zip(starts, starts[1:])]
+
+    @functools.lru_cache(maxsize=None)
+    def local_ptrs(self, a: int, b: int) -> list[str]:
+        """The pointers of lines [a, b) that are not the daemon's start-up objects."""
+        return [h for h in dict.fromkeys(re.findall(r"\{p([0-9a-f]+)\}", self.text_in(a, b)))
+                if h not in self.global_ptrs]
 
     def tids_in(self, a: int, b: int) -> list[str]:
         seen: dict[str, None] = {}
@@ -470,11 +510,19 @@ class Generator:
         first_line = w.lines + 1
         start_ms = self.clock
         self.render(s, a, b, m, start_ms, s.lines[a][0], w)
-        info = describe_episode(s, a, b, m)
 
         def L(i):  # sample line index -> output line number (1-based)
             return None if i is None else first_line + (i - a)
 
+        return self.episode_entry(kind, ep_id, s, a, b, m, L, start_ms, self.clock, w.lines)
+
+    def episode_entry(self, kind: str, ep_id: int, s: Sample, a: int, b: int, m: dict[str, str],
+                      L, start_ms: int, end_ms: int, last_line: int) -> dict:
+        """The manifest entry of an episode: lines [a, b) of s written with mapping m, from
+        start_ms to end_ms; L(i) is the output line of sample line i."""
+        spec = EPISODE_KINDS[kind]
+        info = describe_episode(s, a, b, m)
+        name, uuid = m["N"], m["U"]
         mig = None
         if info["migration"] is not None:
             mi = info["migration"]
@@ -506,15 +554,115 @@ class Generator:
             "id": ep_id,
             "kind": kind,
             "sample": f"samples/{s.rel}",
-            "first_line": first_line,
-            "last_line": w.lines,
+            "first_line": L(a),
+            "last_line": last_line,
             "start_time": self.tsf(start_ms),
-            "end_time": self.tsf(self.clock),
+            "end_time": self.tsf(end_ms),
             "domain": {"name": name, "uuid": uuid},
             "expected": spec["expected"],
             "migration": mig,
             "keepalive_deaths": deaths,
         }
+
+    # -- the busy profile: client sessions running at the same time ------------------------
+    def wave(self, w: Writer, kinds: list[str], first_id: int) -> list[dict]:
+        """Start one session of each kind a few seconds apart and write their records merged
+        by time, as a daemon running them concurrently logs them.  Concurrent sessions get
+        allocation slots whose addresses do not overlap (two live objects never share an
+        address); later sessions reuse the slots (and so the addresses) of finished ones."""
+        cursors = []
+        live: set[str] = set()
+        t = self.clock + self.rng.randint(*BUSY_WAVE_GAP_MS)
+        for kind in kinds:
+            s = self.samples[EPISODE_KINDS[kind]["sample"]]
+            a, b = session_range(s, kind)
+            name, uuid = self.new_domain()
+            slots = list(range(BUSY_SLOTS))
+            self.rng.shuffle(slots)
+            for slot in slots:
+                pm = self.host.ptrmap(s, slot)
+                mine = {pm["p" + h] for h in s.local_ptrs(a, b)}
+                if not mine & live:
+                    break
+            else:
+                raise ValueError("generate_log: no free allocation slot for a concurrent session; "
+                                 "use smaller waves")
+            live |= mine
+            cursors.append(Cursor(s, a, b, self.mapping(s, a, b, name, uuid, slot), t, kind))
+            t += self.rng.randint(*BUSY_STAGGER_MS)
+        merge_cursors(cursors, w, self.tsf)
+        self.clock = max([self.clock] + [c.last_ms for c in cursors])
+        out = []
+        for i, c in enumerate(cursors):
+            out.append(self.episode_entry(c.kind, first_id + i, c.s, c.a, c.b, c.m, c.line_of.get,
+                                          c.base_ms, c.last_ms, c.last_line))
+        return out
+
+
+class Cursor:
+    """One session of a wave: where its lines come from and where they went."""
+
+    def __init__(self, s: Sample, a: int, b: int, m: dict[str, str], base_ms: int, kind: str):
+        self.s, self.a, self.b, self.m, self.kind = s, a, b, m, kind
+        self.base_ms = base_ms
+        self.line_of: dict[int, int] = {}     # sample line index -> output line (record starts)
+        self.last_line = 0
+        self.last_ms = base_ms
+
+    def records(self, k: int):
+        """(time, k, first line, end line) of each record, in the sample's order."""
+        shift = self.base_ms - self.s.lines[self.a][0]
+        return ((ts + shift, k, i, j) for i, j, ts in self.s.records(self.a, self.b))
+
+
+def merge_cursors(cursors: list[Cursor], w: Writer, tsf) -> None:
+    """Write the records of all cursors in time order (ties: the session started first)."""
+    out: list[str] = []
+    n = start = w.lines
+    for t, k, i, j in heapq.merge(*(c.records(k) for k, c in enumerate(cursors))):
+        c = cursors[k]
+        m, lines = c.m, c.s.lines
+        out.append(tsf(t) + lines[i][1].format_map(m))
+        for q in range(i + 1, j):
+            out.append(lines[q][1].format_map(m))
+        c.line_of[i] = n + 1
+        n += j - i
+        c.last_line = n
+        c.last_ms = t
+        if len(out) > 4096:
+            w.write(out, n - start)
+            out, start = [], n
+    w.write(out, n - start)
+
+
+def session_range(s: Sample, kind: str) -> tuple[int, int]:
+    """The sample lines [a, b) of an episode's client session: from the RPC_SERVER_CLIENT_NEW of
+    the client that asked for the migration (or of the client that dies, for a client death)
+    up to the next client after that client's RPC_SERVER_CLIENT_DISPOSE.  Everything other
+    clients did in between (a domjobabort's virsh) stays in."""
+    key = s.rel, kind
+    if key in _SESSIONS:
+        return _SESSIONS[key]
+    recs = [i for i in range(s.startup_end, len(s.lines)) if s.rec_start[i]]
+    client = None
+    for i in recs:
+        f = s.lines[i][1]
+        if "remoteDispatchDomainMigratePerform3ParamsHelper" in f or "countToDeath=0" in f:
+            client = re.search(r"client=\{p([0-9a-f]+)\}", f).group(1)
+            at = i
+            break
+    if client is None:
+        raise ValueError(f"generate_log: no migration or client death in {s.rel}")
+    new = "RPC_SERVER_CLIENT_NEW: client={p%s}" % client
+    gone = "RPC_SERVER_CLIENT_DISPOSE: client={p%s}" % client
+    a = max(i for i in recs if i <= at and new in s.lines[i][1])
+    disposed = next((i for i in recs if i > at and gone in s.lines[i][1]), len(s.lines) - 1)
+    b = next((i for i, _ in s.segments if i > disposed), len(s.lines))
+    _SESSIONS[key] = a, b
+    return a, b
+
+
+_SESSIONS: dict[tuple[str, str], tuple[int, int]] = {}
 
 
 def describe_episode(s: Sample, a: int, b: int, m: dict[str, str]) -> dict:
@@ -581,9 +729,28 @@ def default_rounds(lines: int) -> int:
     return max(1, round(lines / 250_000))
 
 
+def busy_plan(rng: random.Random, lines: int, deaths_per_million: float) -> list[list[str]]:
+    """The sessions of an evacuation day, in waves of concurrent ones: one keepalive death per
+    ~1e6/deaths_per_million lines (half of them a migration's dconn, half a frozen client), and
+    the other migrations of the day (BUSY_MIX per dconn death)."""
+    deaths = max(1, round(deaths_per_million * lines / 1_000_000))
+    dconn = (deaths + 1) // 2
+    kinds = ["p2p-keepalive-timeout"] * dconn + ["client-sigstop"] * (deaths - dconn)
+    for kind, per_death in BUSY_MIX.items():
+        kinds += [kind] * max(1, round(per_death * dconn))
+    rng.shuffle(kinds)
+    waves = []
+    while kinds:
+        n = rng.randint(*BUSY_WAVE)
+        waves.append(kinds[:n])
+        kinds = kinds[n:]
+    return waves
+
+
 def generate_one(out: Path, lines: int, seed, samples: dict[str, Sample], kinds: list[str],
                  rounds: int, hostname: str | None, rng: random.Random,
-                 write_manifest: bool = True) -> dict:
+                 write_manifest: bool = True, profile: str = "standard",
+                 deaths_per_million: float = BUSY_DEATHS_PER_MILLION) -> dict:
     t_start = time.time()
     if hostname is None:
         hostname = host_names(random.Random(f"hosts:{seed}"), 1)[0]
@@ -591,31 +758,45 @@ def generate_one(out: Path, lines: int, seed, samples: dict[str, Sample], kinds:
     start_ms = (calendar.timegm((2026, 11, 20, 0, 0, 0)) + rng.randint(0, 3 * 86400)) * 1000
     gen = Generator(samples, kinds, rng, host, start_ms)
     header = samples.get(HEADER_SAMPLE) or samples[sorted(samples)[0]]
-    # plan the episodes: `rounds` rounds of every kind (each round in a shuffled order),
-    # evenly spread over the file
-    plan = []
-    for _ in range(rounds):
-        order = list(kinds)
-        rng.shuffle(order)
-        plan.extend(order)
-    ep_total = sum(len(samples[EPISODE_KINDS[k]["sample"]].lines)
-                   - samples[EPISODE_KINDS[k]["sample"]].startup_end for k in plan)
+    if profile == "busy":
+        # waves of concurrent client sessions, evenly spread over the file
+        plan = busy_plan(rng, lines, deaths_per_million)
+
+        def size(unit):
+            return sum(b - a for a, b in (session_range(samples[EPISODE_KINDS[k]["sample"]], k)
+                                          for k in unit))
+    else:
+        # `rounds` rounds of every kind (each round in a shuffled order), evenly spread over
+        # the file, one episode after another
+        plan = []
+        for _ in range(rounds):
+            order = list(kinds)
+            rng.shuffle(order)
+            plan.extend([k] for k in order)
+
+        def size(unit):
+            s = samples[EPISODE_KINDS[unit[0]]["sample"]]
+            return len(s.lines) - s.startup_end
+    sizes = [size(u) for u in plan]
+    ep_total = sum(sizes)
     if ep_total + header.startup_end > lines:
-        raise ValueError(f"generate_log: --lines {lines} is too small for {len(plan)} episodes "
-                         f"({ep_total} lines); use more lines, fewer --kinds or --rounds 0")
+        raise ValueError(f"generate_log: --lines {lines} is too small for {sum(map(len, plan))} "
+                         f"episodes ({ep_total} lines); use more lines, fewer --kinds or --rounds 0")
     targets = [int((i + 0.5) * lines / len(plan)) for i in range(len(plan))] if plan else []
     w = Writer(out)
     gen.startup(w, header)
     episodes = []
-    for i, kind in enumerate(plan):
+    for i, unit in enumerate(plan):
         # reserve room for the episodes still to come
-        remaining = sum(len(samples[EPISODE_KINDS[k]["sample"]].lines)
-                        - samples[EPISODE_KINDS[k]["sample"]].startup_end for k in plan[i:])
+        remaining = sum(sizes[i:])
         target = min(targets[i], lines - remaining)
         while w.lines < target:
             room = lines - remaining - w.lines
             gen.background(w, limit=room if room < 4000 else None)
-        episodes.append(gen.episode(w, kind, i + 1))
+        if profile == "busy":
+            episodes.extend(gen.wave(w, unit, len(episodes) + 1))
+        else:
+            episodes.append(gen.episode(w, unit[0], i + 1))
     while w.lines < lines:
         gen.background(w, limit=lines - w.lines)
     w.close()
@@ -635,11 +816,19 @@ def generate_one(out: Path, lines: int, seed, samples: dict[str, Sample], kinds:
         "samples": {f"samples/{r}": samples[r].sha256 for r in sorted(samples)},
         "background": {"blocks": gen.bg_blocks, "lines": gen.bg_lines,
                        "pool_segments": len(gen.pool)},
+        "profile": profile,
         "episode_count": len(episodes),
         "episodes": episodes,
         "keepalive_death_count": len(deaths),
         "keepalive_deaths": deaths,
     }
+    if profile == "busy":
+        hours = (gen.clock - start_ms) / 3.6e6
+        migrations = sum(1 for e in episodes if e["migration"] is not None)
+        manifest["busy"] = {"waves": len(plan), "largest_wave": max(map(len, plan)),
+                            "migrations": migrations, "hours": round(hours, 2),
+                            "migrations_per_hour": round(migrations / hours, 1) if hours else None,
+                            "deaths_per_million_lines": round(len(deaths) * 1e6 / w.lines, 1)}
     mpath = Path(str(out) + ".manifest.json")
     if write_manifest:
         mpath.write_text(json.dumps(manifest, indent=1) + "\n")
@@ -651,11 +840,11 @@ def generate_one(out: Path, lines: int, seed, samples: dict[str, Sample], kinds:
 
 
 def _gen_file_job(args):
-    out, lines, seed, idx, scenarios, kinds, rounds, hostname, samples_root = args
+    out, lines, seed, idx, scenarios, kinds, rounds, hostname, samples_root, profile, dpm = args
     samples = load_samples(Path(samples_root), scenarios)
-    rng = random.Random(f"{seed}:file{idx}")
+    rng = random.Random(f"{seed}:file{idx}" if profile == "standard" else f"{seed}:{profile}:file{idx}")
     m = generate_one(Path(out), lines, seed, samples, kinds, rounds, hostname, rng,
-                     write_manifest=False)
+                     write_manifest=False, profile=profile, deaths_per_million=dpm)
     m["file_index"] = idx
     return m
 
@@ -677,6 +866,14 @@ def load_manifest(log: Path) -> dict:
     raise SystemExit(f"no manifest for {log} ({mpath} or {dpath})")
 
 
+BACKSTEP_MS = 10
+
+
+def _ms(stamp: str) -> int:
+    y, mo, d, hh, mi, ss, ms = (int(x) for x in re.findall(r"\d+", stamp)[:7])
+    return (calendar.timegm((y, mo, d, hh, mi, ss)) * 1000) + ms
+
+
 def verify(log: Path) -> int:
     """Stream a generated file and check it against its manifest."""
     man = load_manifest(log)
@@ -694,6 +891,7 @@ def verify(log: Path) -> int:
     n_new: dict[str, int] = {}          # client pointer -> how many *_NEW (address reuse)
     disposed: set[str] = set()          # disposed since the latest *_NEW
     reused = 0
+    backsteps = 0
     with open(log, "rb") as f:
         for raw in f:
             h.update(raw)
@@ -703,7 +901,11 @@ def verify(log: Path) -> int:
             if m:
                 ts = line[:23]
                 if ts < prev_ts:
-                    errors.append(f"line {n}: timestamp goes backwards ({prev_ts} -> {ts})")
+                    # threads of a real daemon take their stamps before they write: a record
+                    # may be a few ms older than the one before it (one sample has such a step)
+                    if _ms(prev_ts) - _ms(ts) > BACKSTEP_MS:
+                        errors.append(f"line {n}: timestamp goes backwards ({prev_ts} -> {ts})")
+                    backsteps += 1
                 prev_ts = ts
             elif n == 1:
                 errors.append("line 1 is not a record")
@@ -748,7 +950,8 @@ def verify(log: Path) -> int:
     for e in errors:
         print("verify: " + e, file=sys.stderr)
     print(f"verify: {log}: {n} lines, {ctd0} countToDeath=0 lines, {len(deaths)} planted "
-          f"({reused} on a reused client address), {'OK' if not errors else 'FAILED'}", file=sys.stderr)
+          f"({reused} on a reused client address), {backsteps} stamps a few ms older than the "
+          f"record before, {'OK' if not errors else 'FAILED'}", file=sys.stderr)
     return 1 if errors else 0
 
 
@@ -765,7 +968,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=None,
                     help="rounds of planted episodes (one episode of every kind per round); "
                          "default: lines/250000, at least 1")
-    ap.add_argument("--kinds", default=",".join(EPISODE_KINDS),
+    ap.add_argument("--kinds", default=",".join(DEFAULT_KINDS),
                     help="episode kinds to plant (comma list; default: %(default)s)")
     ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
                     help="sample scenarios to replay (default: %(default)s)")
@@ -773,6 +976,12 @@ def main(argv=None) -> int:
     ap.add_argument("--hostname", default=None, help="hostname for the single-file mode")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="parallel processes for --files (does not change the output)")
+    ap.add_argument("--profile", choices=("standard", "busy"), default="standard",
+                    help="standard: episodes one after another (the default); busy: an evacuation "
+                         "day, waves of concurrent migrations and a keepalive death every few "
+                         "thousand lines (--kinds and --rounds do not apply)")
+    ap.add_argument("--deaths-per-million", type=float, default=BUSY_DEATHS_PER_MILLION,
+                    help="busy profile: keepalive deaths per million lines (default %(default)s)")
     ap.add_argument("--verify", metavar="LOG", help="verify LOG against LOG.manifest.json and exit")
     args = ap.parse_args(argv)
     try:
@@ -793,6 +1002,9 @@ def _main(ap, args) -> int:
         if k not in EPISODE_KINDS:
             ap.error(f"unknown episode kind {k!r} (known: {', '.join(EPISODE_KINDS)})")
     scenarios = [s for s in args.scenarios.split(",") if s]
+    if args.profile == "busy":
+        kinds = list(EPISODE_KINDS)
+        scenarios += [s for s in BUSY_SCENARIOS if s not in scenarios]
     for k in kinds:
         sc = EPISODE_KINDS[k]["sample"].split("/")[0]
         if sc not in scenarios:
@@ -804,7 +1016,8 @@ def _main(ap, args) -> int:
         outdir.mkdir(parents=True, exist_ok=True)
         names = host_names(random.Random(f"hosts:{seed}"), args.files)
         jobs = [(str(outdir / f"libvirtd-{names[i]}.log"), args.lines, seed, i, scenarios, kinds,
-                 rounds, names[i], args.samples) for i in range(args.files)]
+                 rounds, names[i], args.samples, args.profile, args.deaths_per_million)
+                for i in range(args.files)]
         t0 = time.time()
         if args.jobs > 1 and args.files > 1:
             import multiprocessing as mp
@@ -834,8 +1047,9 @@ def _main(ap, args) -> int:
         return 0
 
     samples = load_samples(Path(args.samples), scenarios)
-    rng = random.Random(f"{seed}:single")
-    generate_one(Path(args.output), args.lines, seed, samples, kinds, rounds, args.hostname, rng)
+    rng = random.Random(f"{seed}:single" if args.profile == "standard" else f"{seed}:{args.profile}")
+    generate_one(Path(args.output), args.lines, seed, samples, kinds, rounds, args.hostname, rng,
+                 profile=args.profile, deaths_per_million=args.deaths_per_million)
     return 0
 
 
