@@ -347,7 +347,9 @@ def test_process_pool_and_dask_local_cluster_same_rows(two_host_tar, tmp_path, l
     pool = scan(inputs, jobs=2)
     pd.testing.assert_frame_equal(pool.rows, base.rows)
     assert gc.isenabled() == gc_before   # collection is off only while the results come in
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    # worker processes, as a real cluster has them: tasks and results cross process boundaries
+    # pickled, and the workers open the members themselves
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         dk = scan(inputs, dask=client)
     pd.testing.assert_frame_equal(dk.rows, base.rows)

@@ -230,10 +230,15 @@ def _run_dask(tasks, dask, n: int, scratch=None):
     else:
         client = Client(dask)
         own = [client]
+    # a worker's working directory is not this process's: it opens the files by absolute paths
+    for t in tasks:
+        for m in t.members:
+            m.source = os.path.abspath(m.source)
     try:
         order = sorted(tasks, key=lambda t: -t.size)
         futs = client.map(run_stream, order, pure=False)
         task_of = {f.key: t for f, t in zip(futs, order)}
+        _warm_imports()   # what pairing, judging and the table need, while the workers run
         for f in as_completed(futs):
             yield _result(f, task_of[f.key])
     finally:
