@@ -1,30 +1,28 @@
 """The event table as Arrow columns, built without Record objects where possible.
 
-`events -o out.parquet` is the hot path.  For the file format a whole block is
-split by one regex (the grammar's record-start rule with the stamp, thread id
-and FUNC:LINE as groups); everything after the thread id (level, FUNC:LINE,
-message) is looked up in a per-file dictionary of distinct entries, because
-debug logs repeat the same bodies over and over; only a new entry is parsed
-(fastpath.classify etc.).  A record then costs a few list appends, and the
-columns are built by Arrow (`take` on the dictionary).  Other formats build
-the same table from their Records (records_table).  tests/test_frame.py proves
-both routes give the same table.
+`events -o out.parquet` and events_frame() are the hot path.  For the file format each
+block (cut where a record starts) goes to blockrows.py, which reads the headers, messages,
+kinds and fields of the common records with Arrow and NumPy, once per distinct message;
+FileTables parses the rest in Python (errors, jobs, (VM: ...) groups, the function-less
+header lines), once per distinct text.  Other formats build the same table from their
+Records (records_table).  tests/test_frame.py proves both routes give the same table on
+every sample.
 """
 from __future__ import annotations
 
-import gc
 import json
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import from_numpy, ints, scalar, strings
+from .arrays import from_numpy, ints, strings
+from .blockrows import Block, easy_columns
 from .families import classify, error_fields, unlocated
 from .formats import FOREIGN, RECORDS, record_chunks
-from .header import AFTER_TID, RECORD_START, SPLIT_AT_START, TERMINAL_END, split_funcloc
+from .header import AFTER_TID, RECORD_START
 from .records import LEVELS
-from .values import EPOCH_MAX, EPOCH_MIN, header_values, stamp_to_epoch, to_int
+from .values import header_values, to_int
 
 # Fields common enough to be columns of their own; the rest go to `fields` (JSON).
 COMMON = ("client", "ka", "conn", "dconn", "sock", "mon", "vm", "domain", "uuid")
@@ -38,7 +36,7 @@ NONE_TAIL = (None,) * (_NCOMMON + 1)
 
 # distinct entries kept per file before the dictionary starts afresh (bounds memory)
 DICT_LIMIT = 75_000          # distinct entries kept before the dictionary starts over (memory bound)
-TABLE_BLOCK = 2 << 20        # bytes of text per block on this route
+TABLE_BLOCK = 4 << 20        # bytes of text per block on this route (memory against per-block costs)
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 SCHEMA = pa.schema([
@@ -86,44 +84,7 @@ def _time_from_epoch(values) -> pa.Array:
     return from_numpy(out, pa.timestamp("ms", tz="UTC"), ok)
 
 
-def _time_from_stamps(stamps):
-    """DATETIME terminals ('2026-11-25 20:29:53.724+0000: ', None for the clock-only form)
-    -> (UTC times, mask of the records whose stamp is no real date and time, or None when
-    there is none): such a time is null, by the rule of values.stamp_to_epoch."""
-    text = pc.utf8_rtrim(strings(stamps, ascii=True), characters=TERMINAL_END)
-    try:
-        t = text.cast(_TIME)
-    except (pa.ArrowInvalid, OverflowError):       # month 13, hour 99, an offset of 24 hours ...
-        t = ints([_stamp_ms(s) for s in stamps]).cast(_TIME)
-    # Arrow reads stamps that Python's datetime does not hold (year 0000): the same range
-    ms = t.cast(pa.int64())
-    out = pc.fill_null(pc.or_(pc.less(ms, _MS_MIN), pc.greater_equal(ms, _MS_MAX)), _FALSE)
-    if pc.any(out).as_py():
-        t = pc.if_else(out, scalar(None, _TIME), t)
-    if t.null_count == text.null_count:
-        return t, None
-    return t, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(t)))
-
-
 _TIME = pa.timestamp("ms", tz="UTC")
-_MS_MIN, _MS_MAX = scalar(round(EPOCH_MIN * 1000), pa.int64()), scalar(round(EPOCH_MAX * 1000), pa.int64())
-_FALSE = scalar(False, pa.bool_())
-
-
-def _stamp_ms(stamp):
-    t = None if stamp is None else stamp_to_epoch(stamp)
-    return None if t is None else round(t * 1000)
-
-
-def _tids(tids):
-    """TID terminals ('13681: ', None) -> (thread ids, mask of those too large for 64 bits,
-    or None when there is none): such an id is null."""
-    text = pc.utf8_rtrim(strings(tids, ascii=True), characters=TERMINAL_END)
-    try:
-        return text.cast(pa.int64()), None
-    except (pa.ArrowInvalid, OverflowError):
-        ids = ints([None if x is None else to_int(x) for x in text.to_pylist()])
-        return ids, np.asarray(pc.and_(pc.is_valid(text), pc.is_null(ids)))
 
 
 def _table(path, n, line, time, tid, entry_cols) -> pa.Table:
@@ -155,7 +116,9 @@ def records_table(path, records) -> pa.Table:
 # ------------------------------------------------------------ the file format
 class FileTables:
     """Turns the blocks of one file-format input into Arrow tables (one per
-    block).  `heads`, `workers`, `foreign` and the time/record counts feed the
+    block): blockrows.py reads the records a block at a time; the records it leaves
+    (errors, jobs, multi-line key=value records, ...) are parsed here, once per distinct
+    text.  `heads`, `workers`, `bad`, `foreign` and the time/record counts feed the
     reader's facts."""
 
     def __init__(self, path: str, want_workers=lambda: False):
@@ -168,59 +131,50 @@ class FileTables:
         self.bad = []          # (first line, what, records) of header values that cannot be read
         self.workers = []      # worker names of thread_job records (daemon name)
         self.foreign = []      # (line, nlines) before / between records
-        self._reset()
+        self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
+        self._plains = {}      # message of a located debug/info record -> the same
 
-    def _reset(self):
-        self._cache = {}
-        self._new = []
-        self._nls = []         # newlines inside each entry's message (for line numbers)
-        self._dict = None      # list of Arrow arrays, one per entry column
-
-    # -- one entry (level .. fields) of a record, from its text after the thread id
+    # -- one record parsed in Python, from its text after the thread id
     def _entry(self, key):
-        eid = self._cache.get(key)
-        if eid is not None:
-            return eid
+        tail = self._cache.get(key)
+        if tail is None:
+            tail = _remember(self._cache, key, *self._parse_entry(key))
+        return tail
+
+    # -- a message of a located record of level debug, info or unknown, parsed in Python
+    def _plain(self, msg):
+        tail = self._plains.get(msg)
+        if tail is None:
+            tail = _remember(self._plains, msg, *self._classify(msg))
+        return tail
+
+    def _parse_entry(self, key):
         m = AFTER_TID.match(key)
         level, funcloc = m.groups()
         msg = key[m.end():]
-        self._nls.append(msg.count("\n"))
         if msg.endswith("\r"):
             msg = msg[:-1]
         if funcloc is None:
             kind, fields = unlocated(msg)
             if kind != "text":
                 self.heads.append((kind, dict(fields)))
-            ent = (level, None, None, kind, msg) + fields_tail(fields)
-        else:
-            func, sl = split_funcloc(funcloc)
-            if not msg:
-                ent = (level, func, sl, "text", msg) + NONE_TAIL
-            elif level == "error" or level == "warning":
-                ent = (level, func, sl, "error", msg) + fields_tail(error_fields(msg))
-            else:
-                kind, fields = classify(msg)
-                if kind == "thread_job" and self.want_workers():
-                    w = fields.get("worker")
-                    if w:
-                        self.workers.append(w)
-                ent = (level, func, sl, kind, msg) + fields_tail(fields)
-        eid = len(self._cache)
-        self._cache[key] = eid
-        self._new.append(ent)
-        return eid
+            return kind, fields
+        if not msg:
+            return "text", None
+        if level == "error" or level == "warning":
+            return "error", error_fields(msg)
+        return self._classify(msg)
+
+    def _classify(self, msg):
+        kind, fields = classify(msg)
+        if kind == "thread_job" and self.want_workers():
+            w = fields.get("worker")
+            if w:
+                self.workers.append(w)
+        return kind, fields
 
     def blocks_to_tables(self, blocks):
         """Arrow tables of the records in blocks (formats.Block)."""
-        was = gc.isenabled()
-        gc.disable()   # millions of short-lived tuples: the cycle collector only costs time here
-        try:
-            yield from self._blocks_to_tables(blocks)
-        finally:
-            if was:
-                gc.enable()
-
-    def _blocks_to_tables(self, blocks):
         for kind, line, text in record_chunks(blocks, RECORD_START.match):
             if kind is RECORDS:
                 table = self._table(text, line)
@@ -234,62 +188,91 @@ class FileTables:
     def _table(self, text, line):
         """The records of text (which ends where a record ends) as one table (None: only
         foreign lines, which are counted)."""
-        if text.endswith("\n"):
-            text = text[:-1]
-        parts = SPLIT_AT_START.split("\n" + text)
-        pre = parts[0]
-        if pre:
-            n = pre.count("\n")
-            self.foreign.append((line, n))
-            line += n
-        if len(parts) == 1:
+        blk = Block(text)
+        if blk.n == 0 or blk.starts[0]:
+            self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
+        if blk.n == 0:
             return None
-        keys = parts[3::3]
-        get = self._cache.get
-        ids = [get(k) for k in keys]
-        if None in ids:
-            entry = self._entry
-            ids = [entry(k) if i is None else i for k, i in zip(keys, ids)]
-        idx = np.array(ids, dtype=np.int32)
-        steps = np.array(self._nls, dtype=np.int64)[idx] + 1
-        ends = np.cumsum(steps)
-        lines = ends - steps + line
-        table = self._make_table(lines, parts[1::3], parts[2::3], idx)
-        if len(self._cache) > DICT_LIMIT:
-            self._reset()
-        return table
-
-    def _make_table(self, lines, stamps, tids, idx) -> pa.Table:
-        n = len(lines)
+        n = blk.n
         self.records += n
-        time, bad_time = _time_from_stamps(stamps)
-        tid, bad_tid = _tids(tids)
-        if bad_time is not None or bad_tid is not None:
-            self._note_bad(lines, stamps, tids, bad_time, bad_tid)
-        if time.null_count < n:
-            ms = time.cast(pa.int64()).drop_null()
+        lines = blk.starts + line
+        ms, time_ok = blk.times()
+        tid, tid_ok = blk.tids()
+        bad = (blk.dated & ~time_ok) | ((blk.tid_len > 0) & ~tid_ok)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            self.bad.append((int(lines[i]), header_values(blk.stamp_text(i), blk.tid_text(i))[2],
+                             int(bad.sum())))
+        if time_ok.any():
+            t = ms[time_ok]
             if self.first_time is None:
-                self.first_time = ms[0].as_py() / 1000.0
-            self.last_time = ms[-1].as_py() / 1000.0
-        if self._new:
-            cols = list(zip(*self._new))
-            new = [_dict_col(cols[0], _LEVELS_ARR).indices, strings(cols[1]), ints(cols[2]), strings(cols[3]),
-                   strings(cols[4])] + [strings(c) for c in cols[5:]]
-            self._new = []
-            if self._dict is None:
-                self._dict = new
-            else:
-                self._dict = [pa.concat_arrays([old, x]) for old, x in zip(self._dict, new)]
-        idx = from_numpy(idx, pa.int32())
-        d = self._dict
-        level = pa.DictionaryArray.from_arrays(d[0].take(idx), _LEVELS_ARR)
-        kind = d[3].take(idx).dictionary_encode()
-        entry_cols = [level, d[1].take(idx), d[2].take(idx), kind] + [c.take(idx) for c in d[4:]]
-        return _table(self.path, n, from_numpy(lines, pa.int64()), time, tid, entry_cols)
+                self.first_time = int(t[0]) / 1000.0
+            self.last_time = int(t[-1]) / 1000.0
+        # kind, the common fields and the others' JSON, once per distinct message: vectorised,
+        # or parsed here
+        msgs = blk.distinct
+        nu = len(msgs)
+        text_rows, easy = blk.routes()
+        cols = [None] * (_NCOMMON + 1)
+        kind = _TEXT.take(from_numpy(np.zeros(nu, np.int64), pa.int64()))
+        if easy.any():
+            mask = from_numpy(easy, pa.bool_())
+            e_kind, e_common, e_fields = easy_columns(msgs.filter(mask), COMMON)
+            kind = pc.replace_with_mask(kind, mask, e_kind)
+            for j, c in enumerate(e_common + [e_fields]):
+                if c is not None:
+                    cols[j] = pc.replace_with_mask(pa.nulls(nu, pa.string()), mask, c)
+        py = ~text_rows & ~easy
+        if py.any():
+            plain = self._plain
+            kind, cols = _put(kind, cols, py, [plain(m) for m in msgs.filter(from_numpy(py, pa.bool_())).to_pylist()])
+        code = from_numpy(blk.code, pa.int32())
+        kind = kind.take(code)
+        cols = [None if c is None else c.take(code) for c in cols]
+        # records whose level or missing FUNC:LINE decides their family, one by one
+        other = ~blk.plain
+        if other.any():
+            entry = self._entry
+            kind, cols = _put(kind, cols, other, [entry(blk.after_tid(i)) for i in np.flatnonzero(other).tolist()])
+        cols = [pa.nulls(n, pa.string()) if c is None else c for c in cols]
+        level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
+        entry_cols = [level, blk.func, _src_lines(blk.src), pc.dictionary_encode(kind), blk.message] + cols
+        return _table(self.path, n, _ints(lines), from_numpy(ms, _TIME, time_ok),
+                      from_numpy(tid, pa.int64(), tid_ok), entry_cols)
 
-    def _note_bad(self, lines, stamps, tids, bad_time, bad_tid):
-        bad = bad_time if bad_tid is None else bad_tid if bad_time is None else bad_time | bad_tid
-        i = int(np.flatnonzero(bad)[0])
-        tid = tids[i][:-len(TERMINAL_END)] if tids[i] else None
-        what = header_values(stamps[i], tid)[2]
-        self.bad.append((int(lines[i]), what, int(bad.sum())))
+
+_TEXT = strings(["text"])
+
+
+def _remember(cache: dict, key: str, kind: str, fields) -> tuple:
+    """(kind, *COMMON, fields JSON) of a parsed message, kept in cache (bounded)."""
+    if len(cache) >= DICT_LIMIT:
+        cache.clear()
+    tail = cache[key] = (kind,) + fields_tail(fields)
+    return tail
+
+
+def _put(kind, cols, where, tails):
+    """kind and cols with the rows of `where` replaced by tails ((kind, *COMMON, fields) each)."""
+    tails = list(zip(*tails))
+    mask = from_numpy(where, pa.bool_())
+    kind = pc.replace_with_mask(kind, mask, strings(tails[0]))
+    for j, values in enumerate(tails[1:]):
+        if any(v is not None for v in values):
+            col = cols[j] if cols[j] is not None else pa.nulls(len(where), pa.string())
+            cols[j] = pc.replace_with_mask(col, mask, strings(values))
+        elif cols[j] is not None:
+            cols[j] = pc.replace_with_mask(cols[j], mask, pa.nulls(int(where.sum()), pa.string()))
+    return kind, cols
+
+
+def _ints(a) -> pa.Array:
+    return from_numpy(np.ascontiguousarray(a, np.int64), pa.int64())
+
+
+def _src_lines(src: pa.Array) -> pa.Array:
+    """FUNC:LINE's line numbers (None when absent or too large for 64 bits)."""
+    try:
+        return src.cast(pa.int64())
+    except (pa.ArrowInvalid, OverflowError):
+        return ints([None if x is None else to_int(x) for x in src.to_pylist()])
