@@ -125,3 +125,18 @@ def test_interest_pattern_reads_the_first_line_only():
                'Line [{"return": {}, "id": "libvirt-1"}]')
     assert INTEREST.match(death) and INTEREST.match(close)
     assert not INTEREST.match(chatter)
+
+
+def test_two_cores_give_the_answers_of_one(monkeypatch):
+    """On one big file the prefilter uses both cores: blocks are scanned ahead in threads
+    (Arrow and NumPy release the GIL) while Python parses and correlates the current one.
+    The correlator ends in the same state as when everything runs on one thread."""
+    from loganalyzer.analysis import read_streams
+    monkeypatch.setattr(prefilter, "BLOCK", 64 << 10)      # dozens of blocks in flight
+    path = os.path.join(SAMPLES, "not-converging", "src-libvirtd.log")
+    [one] = read_streams([path], "src", fast=True, read_ahead=False)
+    [both] = read_streams([path], "src", fast=True, read_ahead=True)
+    for k in CORRELATOR_RESULTS:
+        assert _plain(getattr(both.correlator, k)) == _plain(getattr(one.correlator, k)), k
+    assert both.facts == one.facts
+    assert [m.outcome for m in both.correlator.migrations] == [m.outcome for m in one.correlator.migrations]
