@@ -414,17 +414,18 @@ def _read_text(host: HostLog, rec, wrapped: bool) -> None:
 
 def _worth_prefiltering(path: str, opener=None) -> bool:
     """Is the input big enough for the fast routes to pay for their imports (NumPy, Arrow)?
-    Streams (archive members) and compressed files are taken to be."""
+    Streams (archive members, pipes) and compressed files are taken to be."""
     from .codecs import compression_of
     if opener is not None:
         return True
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size >= PREFILTER_MIN_BYTES:
+            return True        # (a pipe is read once, by the reference route: _sniff)
         with open(path, "rb") as fh:
-            magic = fh.read(6)
-            size = os.fstat(fh.fileno()).st_size
+            return compression_of(fh.read(6)) is not None
     except OSError:
-        return True   # either route reports the problem
-    return size >= PREFILTER_MIN_BYTES or compression_of(magic) is not None
+        return True            # either route reports the problem
 
 
 def _sniff(path: str, opener=None) -> tuple:
