@@ -239,15 +239,16 @@ class FastHostReader:
             if on_text is not None:
                 on_text(self.display, line0 + li, ln)
         interest = interest[is_start]
+        # where each record is and its stamp's time, as Python numbers in one go
         nxt_start = np.searchsorted(starts, interest, side="right")
-        rec_times = scan.times
-        for li, k in zip(interest.tolist(), nxt_start.tolist()):
-            a = int(off[li])
-            b = int(off[starts[k]]) if k < nstarts else len(buf)
+        ends = np.append(off[starts], len(buf))[nxt_start]
+        k = nxt_start - 1
+        stamps = np.where(scan.has_date[k], scan.times[k], np.nan).tolist()
+        display = self.display
+        for li, a, b, t in zip((interest + line0).tolist(), off[interest].tolist(), ends.tolist(), stamps):
             raw = buf[a:b].decode("utf-8", "replace")
             text = raw[:-1].removesuffix("\r") if raw.endswith("\n") else raw
-            rec = parse_record(text, self.display, line0 + li, raw,
-                               stamp_time=float(rec_times[k - 1]) if scan.has_date[k - 1] else None)
+            rec = parse_record(text, display, li, raw, stamp_time=None if t != t else t)
             if rec is None:
                 continue
             kind = rec.kind
