@@ -234,13 +234,18 @@ def _run_dask(tasks, dask, n: int, scratch=None):
     for t in tasks:
         for m in t.members:
             m.source = os.path.abspath(m.source)
+    import gc
+    gc_was_on = gc.isenabled()
     try:
         order = sorted(tasks, key=lambda t: -t.size)
         futs = client.map(run_stream, order, pure=False)
         task_of = {f.key: t for f, t in zip(futs, order)}
         _warm_imports()   # what pairing, judging and the table need, while the workers run
+        gc.disable()      # results are unpickled here too (as for the pool)
         for f in as_completed(futs):
             yield _result(f, task_of[f.key])
     finally:
+        if gc_was_on:
+            gc.enable()
         for o in own:
             o.close()
