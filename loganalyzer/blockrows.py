@@ -121,7 +121,6 @@ class Block:
         nxt = np.empty(n, np.int64)
         nxt[:-1] = o[1:]
         nxt[-1] = len(data)
-        self.single = np.diff(np.append(starts, nlines)) == 1
         # -- the header at its fixed places
         top = len(b) - 1
         dated = b[np.minimum(o + 4, top)] == 45          # '-' of YYYY-MM-DD
@@ -248,7 +247,6 @@ class Block:
 
 # scalars made from buffers: a Python value handed to Arrow would make pyarrow import pandas
 _KV, _NULL, _OPEN, _CLOSE, _COLON, _JOIN, _EMPTY = strings(["kv", None, '{"', '"}', '": "', '", "', ""])
-_FIRST, _SECOND = from_numpy(np.array([0, 1], np.int64), pa.int64())
 
 
 def easy_columns(msgs: pa.Array, common: tuple):
