@@ -21,7 +21,7 @@ from .values import header_values
 # A debug log says the same things over and over (a client's keepalive pings, the same API
 # calls, the same FUNC:LINE): each distinct message is classified once, each FUNC:LINE split
 # once; every record still gets its own copy of the fields.
-_located = functools.lru_cache(maxsize=1 << 14)(located)
+_located = functools.lru_cache(maxsize=1 << 13)(located)
 _split_funcloc = functools.lru_cache(maxsize=1 << 12)(split_funcloc)
 
 
