@@ -15,8 +15,6 @@ import functools
 import json
 import math
 
-import numpy as np
-
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 # The instants Python's datetime (and with it every report) can show:
 # 0001-01-01 00:00:00 up to, not including, 10000-01-01 (UTC epoch seconds).
@@ -166,6 +164,7 @@ def stamp_times(y, mon, day, h, mi, s, ms, east, oh, om):
     """The rule of stamp_to_epoch on NumPy int arrays of the stamps' numbers (east:
     the offset's sign is '+'), for the prefilter's route -> (epoch seconds, mask
     of the stamps that are real dates and times; the others' seconds are junk)."""
+    import numpy as np     # here: only the vectorised routes need NumPy, not every command
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(mon, 0, 12)]
     mdays = mdays + ((mon == 2) & leap)
