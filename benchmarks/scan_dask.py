@@ -38,6 +38,7 @@ def main() -> int:
     ap.add_argument("--seed", default="1")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    import dask
     from distributed import LocalCluster
 
     work = Path(args.workdir).resolve()
@@ -48,6 +49,7 @@ def main() -> int:
     os.environ["PYTHONPATH"] = str(B.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
     # and so does the scheduler (in this process): it unpickles the tasks
     sys.path.insert(0, str(B.REPO))
+    from loganalyzer.fleet.run import WORKER_ENVIRON
     cli = B.loganalyzer_base()
     rows, ok = [], True
     print(f"# {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; median of {args.repeat}")
@@ -69,8 +71,11 @@ def main() -> int:
         timed("scan --jobs 1", ["--jobs", "1"], work / "j1.csv")
         timed("scan --jobs 2", ["--jobs", "2"], work / "j2.csv")
         for w in (int(x) for x in args.workers.split(",")):
-            with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                              dashboard_address=None) as cluster:
+            # configured as the README asks of a cluster scan uses (the workers keep glibc's
+            # own malloc trimming)
+            with dask.config.set(WORKER_ENVIRON), \
+                    LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                                 dashboard_address=None) as cluster:
                 addr = cluster.scheduler_address
                 B.run_once(cli + ["scan", str(d), "--dask", addr, "-o", str(work / "warm.csv")])
                 timed(f"scan --dask <{w} worker process{'es' if w > 1 else ''}>", ["--dask", addr],
