@@ -249,7 +249,7 @@ def read_streams(group: list[str], label: str, input_format=None, fast: bool | N
     `scan` turns it off because it runs one stream per core already.
     grammar: (reference route only) build every record from the lark grammar alone,
     the slow definition the fast routes are checked against."""
-    from .wrapfilter import Fallback
+    from .formats import Fallback
     # a stream leaves tens of thousands of objects alive: the cycle collector would walk them
     # again and again while reading (a tenth of analyze's time); it runs once after
     gc_was_on = gc.isenabled()

@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from .header import RECORD_START_PATTERN
 from .sources import STREAM_ERRORS, Block
 
@@ -98,6 +96,7 @@ class _Record:
 
 
 def _newlines(data) -> int:
+    import numpy as np    # (only for cut records: analyze of a small file imports no NumPy)
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))   # (bytes.count is slower)
 
 

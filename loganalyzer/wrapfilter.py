@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import formats
+from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
 from .prefilter import SCAN_THREADS, true_positions
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
@@ -36,11 +37,6 @@ from .values import stamp_times
 
 BLOCK = 8 << 20
 FORMATS = ("syslog", "journal-json")
-
-
-class Fallback(Exception):
-    """The input holds what this route does not read (another daemon, a record over several
-    wrapper lines): read it through the reference route."""
 
 
 # ---------------------------------------------------------------- what may be read, wrapped
