@@ -40,9 +40,12 @@ def load() -> Localised:
     patterns: list[ErrorPattern] = []
     anchors: dict[str, list[int]] = {}
     seen: dict[str, int] = {}
+    hands: dict[str, Optional[ErrorPattern]] = {}
     for lang, table in sorted(cat.translations.items()):
         for english, translations in sorted(table.items()):
-            hand = _hand_pattern(PATTERNS, english)
+            if english not in hands:
+                hands[english] = _hand_pattern(PATTERNS, english)
+            hand = hands[english]
             if hand is None:
                 continue      # a code's prefix, or a text no rule depends on
             if english.endswith(": %s") and english[:-4] in table:
