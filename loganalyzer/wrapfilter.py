@@ -32,7 +32,7 @@ from .correlate.build import GAP_SECONDS, READING
 from .prefilter import SCAN_THREADS, true_positions
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign, Record
-from .sources import STREAM_ERRORS, open_binary
+from .sources import STREAM_ERRORS, note_end, open_binary
 from .values import stamp_times
 
 BLOCK = 8 << 20
@@ -368,6 +368,7 @@ class FastWrappedReader:
                     line0 += scan.nlines
             finally:
                 scans.close()
+            note_end(stream, facts)
         except STREAM_ERRORS as e:
             if facts.error is None:
                 facts.error = (f"{self.display}: compressed stream is truncated or corrupt "

@@ -388,3 +388,16 @@ def merge_syslog(parts, dst) -> list[dict]:
             where[(k, i)] = n
             out.write(ln)
     return [{fl: where[(k, cl)] for fl, cl in m.items()} for k, (_, m) in enumerate(parts)]
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="Re-emit a libvirt file-format log in another form.")
+    ap.add_argument("form", choices=FORMS)
+    ap.add_argument("src", help="file-format log (plain, .gz or .xz)")
+    ap.add_argument("dst", nargs="?", help="output file (default: SRC.<form suffix>)")
+    ap.add_argument("--host"), ap.add_argument("--ident"), ap.add_argument("--pid", type=int)
+    a = ap.parse_args()
+    dst = a.dst or f"{a.src}.{SUFFIX[a.form]}"
+    n = len(convert(a.src, a.form, dst, host=a.host, ident=a.ident, pid=a.pid))
+    print(f"{dst}: {n} records")

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from samplelib import SAMPLES, analyzed, both, quote
+from samplelib import SAMPLES, analyzed, quote
 
 from loganalyzer.report.jsonout import analysis_to_dict
 from loganalyzer.rules import remedies as R
@@ -67,16 +67,22 @@ HEADLINE_FACTS = {
     "refused-zerocopy": (["error whose text the daemon did not log", "before anything was sent"], ["hung"]),
     "refused-shmem-device": (["QEMU names a migration blocker", "ivshmem", "before anything was sent"], ["hung"]),
     # two migrations leave one source at once (issue 13's thread-less samples): tiny cancelled
-    # with domjobabort while tiny2 succeeds; tiny2's dconn to a frozen third daemon (dst2, not
-    # given here) dies by keepalive while tiny succeeds
+    # with domjobabort while tiny2 succeeds; tiny2's dconn to a third daemon (dst2) frozen with
+    # SIGSTOP dies by keepalive while tiny succeeds
     "forms-concurrent-abort": (["tiny src-libvirtd.log->dst-libvirtd.log was cancelled", "on request",
                                 "nothing failed"], ["failed:"]),
-    "forms-concurrent-keepalive": (["tiny2 src-libvirtd.log->", "keepalive heard nothing from the "
-                                    "destination daemon for 30 s", "killed the dconn"], []),
+    "forms-concurrent-keepalive": (["tiny2 src-libvirtd.log->dst2-libvirtd.log failed", "destination libvirtd hung for",
+                                    "its log is silent", "keepalive killed the dconn after 30 s"], ["network"]),
 }
 HUNG = [s for s, (want, _) in HEADLINE_FACTS.items() if any("hung for" in w for w in want)]
 NETWORK_ADVICE = re.compile(r"--migrateuri|migration_address|--bandwidth|migrate-setspeed|firewall|conntrack",
                             re.I)
+
+
+def both(scenario: str):
+    """The sample's daemons: src and dst, and dst2 where a third daemon ran."""
+    names = ["src-libvirtd.log", "dst-libvirtd.log", "dst2-libvirtd.log"]
+    return analyzed(*(f"{scenario}/{n}" for n in names if (SAMPLES / scenario / n).exists()))
 
 
 def _first_failure(a):
