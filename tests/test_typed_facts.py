@@ -3,6 +3,7 @@ written for the reader.  On every real lab scenario, rewording every note the co
 leaves every verdict and finding as it was; and every line the correlator cites has a kind."""
 from __future__ import annotations
 
+import ast
 import dataclasses
 
 import pytest
@@ -121,7 +122,6 @@ _READS = {"startswith", "endswith", "find", "rfind", "index", "count", "split", 
 
 
 def _note_text_reads(path):
-    import ast
     tree = ast.parse(path.read_text(), str(path))
 
     def is_note(n):
@@ -147,3 +147,115 @@ def test_no_code_decides_on_the_text_of_a_note():
     files = [pkg / "analysis.py"] + [p for d in ("correlate", "rules", "report") for p in sorted((pkg / d).rglob("*.py"))]
     found = [f"{p.relative_to(pkg.parent)}:{ln}" for p in files for ln in _note_text_reads(p)]
     assert found == []
+
+
+# ---------------------------------------------------------------- remedies: rules read their Topic
+def _is_remedy_list(n) -> bool:
+    """`v.remedies`, `remedies`, `pattern.remedies[:2]`, `list(v.remedies)`: a list of remedies."""
+    if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice):
+        return _is_remedy_list(n.value)
+    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("list", "tuple", "reversed", "sorted"):
+        return bool(n.args) and _is_remedy_list(n.args[0])
+    return (isinstance(n, ast.Attribute) and n.attr == "remedies") or (isinstance(n, ast.Name) and n.id == "remedies")
+
+
+def _remedy_text_reads_in(source: str, name: str = "<source>"):
+    """Lines where code reads the words of a remedy: a substring test (`"x" in r`), a string
+    method or a regular expression on a remedy taken from a list of remedies, by iterating it
+    (`for r in v.remedies`, `... for r in v.remedies`), by index (`v.remedies[0]`) or joined."""
+    tree = ast.parse(source, name)
+    scopes = []                                         # (node, names bound to one remedy in it)
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            names = {g.target.id for g in n.generators if isinstance(g.target, ast.Name) and _is_remedy_list(g.iter)}
+        elif isinstance(n, ast.For) and isinstance(n.target, ast.Name) and _is_remedy_list(n.iter):
+            names = {n.target.id}
+        else:
+            continue
+        if names:
+            scopes.append((n, names))
+
+    def is_remedy(x, names) -> bool:
+        return (isinstance(x, ast.Name) and x.id in names) \
+            or (isinstance(x, ast.Subscript) and not isinstance(x.slice, ast.Slice) and _is_remedy_list(x.value)) \
+            or (isinstance(x, ast.Call) and isinstance(x.func, ast.Attribute) and x.func.attr == "join"
+                and bool(x.args) and _is_remedy_list(x.args[0]))
+
+    def reads(root, names):
+        for n in ast.walk(root):
+            if isinstance(n, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops) \
+                    and any(is_remedy(x, names) for x in n.comparators):
+                yield n.lineno
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _READS \
+                    and is_remedy(n.func.value, names):
+                yield n.lineno
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) \
+                    and n.func.value.id == "re" and any(is_remedy(a, names) for a in n.args):
+                yield n.lineno
+
+    found = set(reads(tree, set()))
+    for root, names in scopes:
+        found.update(reads(root, names))
+    return sorted(found)
+
+
+def test_the_remedy_text_check_finds_what_the_rules_used_to_do():
+    """The check below flags the text tests tunnel.py and postcopy.py made before remedies had a
+    Topic, and leaves alone what is not a reading of the words (a remedy looked up in a list)."""
+    for old in ('v.remedies = [r for r in v.remedies if not any(k in r for k in ("49152", "--migrateuri"))]',
+                'if not any("postcopy-resume" in r for r in v.remedies): pass',
+                'x = [r for r in list(v.remedies) if "postcopy-resume" not in r]',
+                'for r in v.remedies:\n    if r.startswith("Recover"): pass',
+                'ok = "49152" in v.remedies[0] or re.search("resume", " ".join(v.remedies))'):
+        assert _remedy_text_reads_in(old), old
+    for fine in ('v.remedies = (list(p.remedies) + [r for r in v.remedies if r not in p.remedies])[:5]',
+                 'if remedies.POSTCOPY_RESUME not in v.remedies: pass',
+                 'v.remedies = [r for r in v.remedies if not about(r, Topic.DIRECT_PATH)] or v.remedies'):
+        assert not _remedy_text_reads_in(fine), fine
+
+
+def test_no_code_decides_on_the_text_of_a_remedy():
+    """Remedies are text for the reader; rules that keep or drop them by context read their Topic
+    (rules/remedies.py), so rewording a remedy changes no verdict."""
+    pkg = SAMPLES.parent / "loganalyzer"
+    files = [pkg / "analysis.py"] + [p for d in ("correlate", "rules", "report") for p in sorted((pkg / d).rglob("*.py"))]
+    found = [f"{p.relative_to(pkg.parent)}:{ln}" for p in files for ln in _remedy_text_reads_in(p.read_text(), str(p))]
+    assert found == []
+
+
+@pytest.mark.parametrize("scenario", ["tunnelled-dst-qemu-killed", "postcopy-failed"])
+def test_rewording_the_remedies_drops_the_same_ones(scenario, monkeypatch):
+    """The context rules drop remedies by Topic: tunnel.py the advice about QEMU's own migration
+    socket (tunnelled-dst-qemu-killed/EXPECTED.md: flags=0x7, tunnelled), postcopy.py the
+    --postcopy-resume advice once the destination QEMU is gone (postcopy-failed).  With every
+    remedy of each verdict reworded into words that say nothing before they run, they drop the
+    same remedies, and every verdict ends as it does without the rewording."""
+    import loganalyzer.rules as rules
+    from loganalyzer.rules.remedies import Remedy
+
+    postcopy_context, tunnel_context = rules.add_postcopy_context, rules.add_tunnel_context
+    stands_for: dict = {}                # reworded text -> the remedy it replaced
+    given: list = []
+    dropped: list = []
+
+    def reworded_then_postcopy(case, v):     # the first context rule judge_migration runs
+        given[:] = [Remedy(f"reworded remedy {len(stands_for) + i}", *(r.topics if isinstance(r, Remedy) else ()))
+                    for i, r in enumerate(v.remedies)]
+        stands_for.update(zip(given, v.remedies))
+        v.remedies = list(given)
+        postcopy_context(case, v)
+
+    def tunnel_then_original_words(case, v):  # the last one
+        tunnel_context(case, v)
+        dropped.extend(stands_for[r] for r in given if r not in v.remedies)
+        v.remedies = [stands_for.get(r, r) for r in v.remedies]
+
+    wants = [analyzed(*logs) for logs in _views(scenario)]      # judged before the rewording
+    monkeypatch.setattr(rules, "add_postcopy_context", reworded_then_postcopy)
+    monkeypatch.setattr(rules, "add_tunnel_context", tunnel_then_original_words)
+    for logs, want in zip(_views(scenario), wants):
+        a = analyze([str(SAMPLES / p) for p in logs], judge=False)
+        judge(a)
+        assert [(m.id, _answer(m.verdict)) for m in a.migrations] == \
+               [(m.id, _answer(m.verdict)) for m in want.migrations], logs
+    assert stands_for and dropped, "the context rules dropped none of the reworded remedies"

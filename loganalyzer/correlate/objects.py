@@ -89,7 +89,6 @@ class EvidenceKind(StrEnum):
     FINISH_CALLED = "finish-called"
     ASYNC_JOB_STARTED = "async-job-started"
     ASYNC_JOB_STOPPED = "async-job-stopped"
-    JOB_LOCK_WAIT = "job-lock-wait"
     ABORT_REQUESTED = "abort-requested"
     MIGRATION_CANCELLING = "migration-cancelling"      # libvirt cancels the QEMU migration
     API_ERROR_RETURNED = "api-error-returned"          # virNetServerProgramSendError of a migration call

@@ -50,7 +50,7 @@ from .patterns import ROLES, ROOT, SYMPTOM, ErrorPattern, Hit
 from .remedies import (R_ABORT_CALLER, R_BANDWIDTH, R_CONVERGE, R_CPU_FEATURES, R_CPU_MODEL, R_DEST_DAEMON,
                        R_DEST_UNDEFINE, R_FIREWALL, R_LISTEN, R_LOCK_OWNER, R_MAX_CLIENT_REQUESTS,
                        R_MIGRATION_NETWORK, R_QEMU_KEEPALIVE, R_QEMU_LOG, R_QEMU_VERSIONS, R_SERVER_KEEPALIVE,
-                       R_SSH_HOSTKEY, R_STORAGE_SHARED, R_UNSAFE, R_VIRSH_KEEPALIVE)
+                       R_SSH_HOSTKEY, R_STORAGE_SHARED, R_UNSAFE, R_VIRSH_KEEPALIVE, Remedy, Topic)
 
 __all__ = [
     "Cause",
@@ -288,8 +288,8 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         Cause.CONNECT_FAILED,
         ROOT,
         "The destination host name in the URI does not resolve (DNS or /etc/hosts).",
-        ("Fix name resolution of the destination on the source host (DNS, /etc/hosts) or use "
-         "an address in the dconnuri / --migrateuri.",),
+        (Remedy("Fix name resolution of the destination on the source host (DNS, /etc/hosts) or use "
+                "an address in the dconnuri / --migrateuri.", Topic.DIRECT_PATH),),
         "≥0.9",
         ("Unable to resolve address",),
         "Unable to resolve address 'dst-host' service '16509': Name or service not known",
@@ -580,8 +580,8 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ROOT,
         "The migration broke after switching to post-copy (usually the network between the "
         "QEMUs); the guest is left paused on the source / running degraded on the destination.",
-        ("Recover with virsh migrate --postcopy-resume once the network is back (do not "
-         "destroy either side).", R_FIREWALL, R_MIGRATION_NETWORK),
+        (Remedy("Recover with virsh migrate --postcopy-resume once the network is back (do not "
+                "destroy either side).", Topic.POSTCOPY_RESUME), R_FIREWALL, R_MIGRATION_NETWORK),
         "≈8.5+",
         ("'migration out' failed", "'migration in' failed"),
         "operation failed: job 'migration out' failed in post-copy phase",
@@ -594,7 +594,8 @@ PATTERNS: Tuple[ErrorPattern, ...] = (
         ROOT,
         "Post-copy migration failed; the source leaves the domain paused, and a destination QEMU "
         "that is still alive keeps the guest with pages missing until recovery.",
-        ("Recover with virsh migrate --postcopy-resume once the network is back.", R_FIREWALL),
+        (Remedy("Recover with virsh migrate --postcopy-resume once the network is back.", Topic.POSTCOPY_RESUME),
+         R_FIREWALL),
         "≈8.5+",
         ("failed during post-copy",),
         "Migration of domain tiny failed during post-copy; leaving the domain paused",

@@ -8,6 +8,7 @@ from ..correlate.objects import Evidence, MigrationFact
 from . import remedies
 from .case import Case
 from .headline import cause_words
+from .remedies import Topic, about
 from .verdict import Verdict
 
 def add_postcopy_context(case: Case, v: Verdict) -> None:
@@ -38,12 +39,13 @@ def add_postcopy_context(case: Case, v: Verdict) -> None:
         v.reason = (v.reason or cause_words(v.cause)) + "; it had switched to post-copy and the guest is lost"
         told.append("the destination QEMU is gone, so --postcopy-resume cannot recover the guest: its state "
                     "since the switch is lost")
-        v.remedies = [remedies.postcopy_guest_lost(case.domain)] + [r for r in v.remedies if "postcopy-resume" not in r]
+        v.remedies = [remedies.postcopy_guest_lost(case.domain)] + [r for r in v.remedies
+                                                                  if not about(r, Topic.POSTCOPY_RESUME)]
     else:
         if switched is not None or paused is not None:
             v.reason = ((v.reason or cause_words(v.cause))
                         + "; it had switched to post-copy: recover with --postcopy-resume, destroy neither side")
         told.append("both hosts hold part of the guest: do not destroy either side")
-        if not any("postcopy-resume" in r for r in v.remedies):
+        if not any(about(r, Topic.POSTCOPY_RESUME) for r in v.remedies):
             v.remedies.insert(0, remedies.POSTCOPY_RESUME)
     v.summary = f"{v.summary} {'; '.join(told)}."

@@ -1,8 +1,37 @@
 """Every remedy text: what to change, by cause (REMEDIES), the shared texts the catalogue's
-messages cite (R_*), and the remedies some rules write with the migration's own names."""
+messages cite (R_*), and the remedies some rules write with the migration's own names.
+A remedy a rule keeps or drops by context is a Remedy tagged with its Topic: rules read the
+tag, never the words, so rewording a remedy changes no verdict."""
 from __future__ import annotations
 
+from enum import Enum
+
 from .causes import Cause
+
+
+class Topic(Enum):
+    """What a remedy is about, where a rule keeps or drops remedies by the migration's context."""
+    DIRECT_PATH = "direct-path"          # QEMU's own migration socket (ports 49152-49215, --migrateuri):
+                                         # void when the data is tunnelled through the daemons
+    POSTCOPY_RESUME = "postcopy-resume"  # recovering a broken post-copy migration with --postcopy-resume
+
+
+class Remedy(str):
+    """A remedy: its text is what every report, the JSON and the notebooks show (a str, as a
+    Cause is), and its topics are what rules filter by."""
+    topics: frozenset
+
+    def __new__(cls, text: str, *topics: Topic) -> "Remedy":
+        remedy = super().__new__(cls, text)
+        remedy.topics = frozenset(topics)
+        return remedy
+
+
+def about(remedy: str, topic: Topic) -> bool:
+    """Whether a remedy is tagged with the topic; a plain text (most of the catalogue's own advice)
+    is about nothing a rule filters on."""
+    return isinstance(remedy, Remedy) and topic in remedy.topics
+
 
 # Where the settings live (the modular daemons read their own file instead of libvirtd.conf).
 QEMU_CONF = "/etc/libvirt/qemu.conf"
@@ -19,10 +48,10 @@ KEEPALIVE_SERVER = (
     f"Tolerate longer silences on the connections a daemon accepts: keepalive_interval and "
     f"keepalive_count in {DAEMON_CONF} of the daemon that dropped the connection."
 )
-MIGRATION_NETWORK = (
+MIGRATION_NETWORK = Remedy(
     f"Give the migration stream its own network so it cannot starve the daemons' connection: "
     f"virsh migrate --migrateuri tcp://<address-on-the-migration-network> (the migrate_uri parameter), "
-    f"or migration_address / migration_host in the destination's {QEMU_CONF}."
+    f"or migration_address / migration_host in the destination's {QEMU_CONF}.", Topic.DIRECT_PATH
 )
 BANDWIDTH = (
     "Leave room for the daemons' connection on a shared link: virsh migrate --bandwidth <MiB/s> "
@@ -104,8 +133,8 @@ REMEDIES: dict[Cause, list[str]] = {
     Cause.QEMU_FAILED: [
         "Read the QEMU log of the domain on both hosts (/var/log/libvirt/qemu/<name>.log) for the "
         "exit reason: a crash, OOM kill, or a device/state mismatch between QEMU versions.",
-        "Check the migration data path (the migration URI's address and ports 49152-49215: "
-        f"migration_port_min / migration_port_max in {QEMU_CONF}) for resets.",
+        Remedy("Check the migration data path (the migration URI's address and ports 49152-49215: "
+               f"migration_port_min / migration_port_max in {QEMU_CONF}) for resets.", Topic.DIRECT_PATH),
         "Align QEMU/machine types between the hosts if the destination rejected the incoming state.",
     ],
     Cause.NOT_CONVERGING: [
@@ -197,19 +226,20 @@ R_VIRSH_KEEPALIVE = (
     "For a virsh/client connection: virsh -k/--keepalive-interval and -K/--keepalive-count "
     "(virsh -k 0 disables it); API users call virConnectSetKeepAlive."
 )
-R_MIGRATION_NETWORK = (
+R_MIGRATION_NETWORK = Remedy(
     "Send the migration stream over a separate network: virsh migrate --migrateuri "
     "tcp://<addr-on-migration-net> (migrate_uri parameter; migration_address in "
-    "/etc/libvirt/qemu.conf, --listen-address) so the libvirt RPC socket does not starve behind it."
+    "/etc/libvirt/qemu.conf, --listen-address) so the libvirt RPC socket does not starve behind it.",
+    Topic.DIRECT_PATH
 )
 R_BANDWIDTH = (
     "Cap the migration stream with virsh migrate --bandwidth <MiB/s> (or virsh "
     "migrate-setspeed) so control traffic keeps flowing."
 )
-R_FIREWALL = (
+R_FIREWALL = Remedy(
     "Check the firewall/routing between the hosts: 16509/tcp (qemu+tcp) or 16514/tcp "
     "(qemu+tls) for the daemon, 22/tcp for qemu+ssh, and 49152-49215/tcp for the QEMU "
-    "migration and NBD streams (qemu.conf migration_port_min/migration_port_max)."
+    "migration and NBD streams (qemu.conf migration_port_min/migration_port_max).", Topic.DIRECT_PATH
 )
 R_DEST_DAEMON = (
     "Check the destination daemon is up and responsive (systemctl status "
@@ -253,10 +283,11 @@ R_ABORT_CALLER = (
     "source log (its client= names the caller: virsh domjobabort, Ctrl-C on virsh migrate, an "
     "orchestrator)."
 )
-R_CONVERGE = (
+R_CONVERGE = Remedy(
     "Help the migration converge: virsh migrate --auto-converge, --postcopy (plus "
     "migrate-postcopy or --timeout N --timeout-postcopy), --timeout N --timeout-suspend, more "
-    "--bandwidth or a faster dedicated migration network (--migrateuri), or less guest load."
+    "--bandwidth or a faster dedicated migration network (--migrateuri), or less guest load.",
+    Topic.DIRECT_PATH
 )
 R_STORAGE_SHARED = (
     "Make the disk reachable on the destination at the same path (mount the shared storage "
@@ -293,18 +324,18 @@ def source_qemu_died(domain: str) -> list[str]:
 def stream_stalled(migrate_uri: str | None, port: str | None) -> list[str]:
     where = f" (here {migrate_uri})" if migrate_uri else ""
     return [
-        f"Check the migration data path{where}: what listens on that port on the destination "
-        f"(ss -ltnp{' sport = :' + port if port and port.isdigit() else ''}), a firewall that drops "
-        "instead of rejecting, a wrong address in --migrateuri or migration_address.",
-        "Let libvirt choose a free port from qemu.conf's migration_port_min..migration_port_max "
-        "(49152-49215), and open that range between the hosts.",
+        Remedy(f"Check the migration data path{where}: what listens on that port on the destination "
+               f"(ss -ltnp{' sport = :' + port if port and port.isdigit() else ''}), a firewall that drops "
+               "instead of rejecting, a wrong address in --migrateuri or migration_address.", Topic.DIRECT_PATH),
+        Remedy("Let libvirt choose a free port from qemu.conf's migration_port_min..migration_port_max "
+               "(49152-49215), and open that range between the hosts.", Topic.DIRECT_PATH),
         "Use virsh migrate --timeout N (with --timeout-suspend or --timeout-postcopy) or an "
         "orchestrator timeout: libvirt itself waits for a stalled stream until TCP gives up.",
     ]
 
 
-POSTCOPY_RESUME = ("Recover with virsh migrate --postcopy-resume once the cause is fixed; do not destroy "
-                   "either side.")
+POSTCOPY_RESUME = Remedy("Recover with virsh migrate --postcopy-resume once the cause is fixed; do not destroy "
+                         "either side.", Topic.POSTCOPY_RESUME)
 
 
 def postcopy_guest_lost(domain: str) -> str:

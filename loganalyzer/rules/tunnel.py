@@ -5,16 +5,15 @@ is the other end of the tunnel failing, not the daemons' connection."""
 from __future__ import annotations
 
 from .case import Case
+from .remedies import Topic, about
 from .verdict import Verdict
-
-_DIRECT_PATH = ("49152", "--migrateuri", "migration URI")
 
 
 def add_tunnel_context(case: Case, v: Verdict) -> None:
     src = case.source
     if src is None or "tunnelled" not in src.flag_names:
         return
-    v.remedies = [r for r in v.remedies if not any(k in r for k in _DIRECT_PATH)] or v.remedies
+    v.remedies = [r for r in v.remedies if not about(r, Topic.DIRECT_PATH)] or v.remedies
     hc = case.hc_of(src)
     if hc is None or src.start is None:
         return
