@@ -9,7 +9,9 @@ fresh process with resource.getrusage(RUSAGE_CHILDREN).
 """
 from __future__ import annotations
 
+import gzip
 import json
+import lzma
 import os
 import subprocess
 import sys
@@ -43,6 +45,9 @@ def big_log(path, kind: str, mib: int):
             chunk, added, tail = b" x=" + b"y" * (MiB - 3), 0, b"\n"
         elif kind == "continuation":        # one line after it
             chunk, added, tail = b"z" * MiB, 1, b"\n"
+            f.write(b"\n")
+        elif kind == "blank lines":         # empty continuation lines after it
+            chunk, added, tail = b"\n" * MiB, mib * MiB, b""
             f.write(b"\n")
         else:                               # short continuation lines after it
             chunk = XML * (MiB // len(XML))
@@ -115,7 +120,7 @@ def _route_dicts(paths):
     return out
 
 
-@pytest.mark.parametrize("kind", ["line", "continuation lines"])
+@pytest.mark.parametrize("kind", ["line", "continuation lines", "blank lines"])
 def test_every_route_cuts_the_same_record(tmp_path, kind):
     """Small enough for the lark route: 2 MiB cut on every route, the same answers."""
     p, added, size = big_log(tmp_path / "src-libvirtd.log", kind, 2)
@@ -158,3 +163,71 @@ def test_a_cut_never_splits_a_character(tmp_path):
     [tbl] = [t for t in iter_event_tables([str(p)]) if DEATH in t.column("line").to_pylist()]
     msg = tbl.column("message")[tbl.column("line").to_pylist().index(DEATH)].as_py()
     assert "\ufffd" not in msg and msg.endswith("é中𝄞")
+
+
+# ---------------------------------------------------------------- compressed floods
+def _xz_flood(path, gib: int):
+    """The sample's first 50 records in one xz stream, then `gib` GiB of one byte without a line
+    break as concatenated streams of 64 MiB (a few hundred kB on disk)."""
+    head = b"\n".join(KA_SRC.read_bytes().split(b"\n")[:50]) + b"\n"
+    flood = lzma.compress(b"y" * (64 * MiB), preset=1)
+    with open(path, "wb") as f:
+        f.write(lzma.compress(head))
+        for _ in range(gib * 16):
+            f.write(flood)
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_a_gibibyte_without_a_line_break_in_an_xz(tmp_path):
+    """50 records then 1 GiB without a newline (the 10 GiB case runs the same code: peak RSS does
+    not grow with the size): the records are kept, the last one is cut, memory stays bounded."""
+    d = tmp_path / "hv01"
+    d.mkdir()
+    p = d / "libvirtd.log.xz"
+    _xz_flood(p, 1)
+    rc, out, err, rss = measured("analyze", p, "-f", "json")
+    assert rc == 0, err
+    assert rss <= RSS_LIMIT_MB, f"analyze: {rss:.0f} MB"
+    [facts] = json.loads(out)["inputs"]
+    head = KA_SRC.read_bytes().split(b"\n")[:50]
+    [alone] = analyze([str(_write(tmp_path / "head.log", b"\n".join(head) + b"\n"))]).inputs
+    size = len(head[-1]) + 1 + (1 << 30)        # the last record, its line break and the flood
+    assert (facts["records"], facts["lines"], facts["unparsed"]) == (alone.records, 51, alone.unparsed)
+    assert (facts["cut_records"], facts["cut_bytes"]) == (1, size - CAP)
+    # scan lists the cut as an input that was read in part (exit 1), its 50 records analysed
+    rc, out, err, rss = measured("scan", d, "--jobs", "1", "-o", tmp_path / "s.csv")
+    assert rc == 1, err
+    assert rss <= RSS_LIMIT_MB, f"scan: {rss:.0f} MB"
+    assert f"  {p}: line 50: a record of 1024.0 MiB: its first 1.0 MiB and last 64 KiB are read" in err
+    assert err.rstrip().endswith("(cut)")
+
+
+def test_empty_lines_in_a_gz_under_max_bytes(tmp_path):
+    """100 MiB of empty lines after the keepalive death, in a .gz: read as the death record's
+    continuation and cut; `scan --max-bytes 100M` stops at the limit with an error row, both in
+    bounded memory, and the verdict is still found."""
+    lines = KA_SRC.read_bytes().split(b"\n")
+    d = tmp_path / "hv01"
+    d.mkdir()
+    p = d / "libvirtd.log.gz"
+    with gzip.open(p, "wb", compresslevel=6) as f:
+        f.write(b"\n".join(lines[:DEATH]) + b"\n")
+        for _ in range(100):
+            f.write(b"\n" * MiB)
+        f.write(b"\n".join(lines[DEATH:]))
+    rc, out, err, rss = measured("analyze", p, "-f", "json")
+    assert rc == 0, err
+    assert rss <= RSS_LIMIT_MB, f"analyze: {rss:.0f} MB"
+    d_out = json.loads(out)
+    assert d_out["inputs"][0]["cut_records"] == 1
+    assert [m["verdict"]["cause"] for m in d_out["migrations"]] == ["dconn-keepalive-timeout"]
+    csv = tmp_path / "s.csv"
+    rc, out, err, rss = measured("scan", d, "--jobs", "1", "--max-bytes", "100M", "-o", csv)
+    assert rc == 1, err
+    assert rss <= RSS_LIMIT_MB, f"scan: {rss:.0f} MB"
+    assert f"{p}: decompressed size exceeds the 100.0 MiB limit (--max-bytes); only the first part was read" in err
+    assert "dconn-keepalive-timeout" in csv.read_text()

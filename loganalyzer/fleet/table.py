@@ -11,7 +11,7 @@ class ScanError:
     """An input (or part of one) that could not be used, and why."""
     path: str
     reason: str
-    kind: str = "input"   # unreadable | corrupt | truncated | not-a-log | unsafe | too-large | internal | input
+    kind: str = "input"   # unreadable | corrupt | truncated | cut | not-a-log | unsafe | too-large | internal | input
 
     def as_dict(self) -> dict:
         return asdict(self)
