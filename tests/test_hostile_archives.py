@@ -169,7 +169,7 @@ def peak_rss_mb(*args, timeout=300) -> tuple:
     """(CompletedProcess, peak RSS in MB) of `python -m loganalyzer ARGS`, measured by a
     wrapper process whose only child is that run (RUSAGE_CHILDREN: the largest of them)."""
     code = ("import resource, subprocess, sys;"
-            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
+            "p = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=280);"
             "sys.stderr.write(p.stderr); sys.stdout.write(p.stdout);"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr);"
             "sys.exit(p.returncode)")

@@ -64,7 +64,7 @@ def measured(*args):
     """`python -m loganalyzer ARGS` as the only child of a fresh interpreter ->
     (return code, stdout, stderr, peak RSS of that child in MB)."""
     probe = ("import json, resource, subprocess, sys\n"
-             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "p = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=280)\n"
              "print(json.dumps([p.returncode, p.stdout, p.stderr,"
              " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
