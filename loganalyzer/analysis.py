@@ -266,7 +266,7 @@ def read_streams(group: list[str], label: str, input_format=None, fast: bool | N
 
 
 # the wrapped forms with a fast route (wrapfilter.py)
-WRAPPED_FAST = ("syslog", "journal-json")
+WRAPPED_FAST = ("syslog", "journal-json", "journal")
 
 
 def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar, fast_wrapped):

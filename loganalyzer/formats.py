@@ -398,7 +398,6 @@ def _wrapped_items(blocks, path, with_fields, ctx, syslog):
     ctx = ctx or Context()
     out = _Streams(path, with_fields)
     line = 1
-    match = _WRAP.match
     for block in blocks:
         if block.tail:
             out.end_line()
@@ -406,26 +405,50 @@ def _wrapped_items(blocks, path, with_fields, ctx, syslog):
             yield Overflow(path, line - 1, block.text)
             continue
         for phys in block.text.splitlines(keepends=True):
-            text = _strip_eol(phys)
-            m = match(text)
-            if m is not None:
-                out.end_line()
-                _wrapped_line(out, m, text, phys, line, ctx, syslog)
-            elif out.last is not None and text[:1] in (" ", "\t"):
-                # journalctl indents the further lines of a multi-line message to the width of
-                # its prefix (a line of only that indentation is an empty line of the message)
-                indent = len(text) - len(text.lstrip(" "))
-                head = out.last.raws[0]
-                w = head.find(": ") + 2 if head[:1] != " " else 0
-                cont = text[w:] if 0 < w <= indent else text.lstrip()
-                out.indented(phys, cont)
-            else:
-                out.end_line()
-                out.foreign(line, phys)
+            _wrapped_phys(out, phys, line, ctx, syslog)
             line += 1
             yield from out.ready()
     out.end_line()
     yield from out.close()
+
+
+def _wrapped_phys(out: _Streams, phys: str, line: int, ctx: Context, syslog: bool):
+    """One physical line of a wrapped form: a record starts, a message goes on, or foreign text."""
+    text = _strip_eol(phys)
+    m = _WRAP.match(text)
+    if m is not None:
+        out.end_line()
+        _wrapped_line(out, m, text, phys, line, ctx, syslog)
+    elif out.last is not None and text[:1] in (" ", "\t"):
+        # journalctl indents the further lines of a multi-line message to the width of
+        # its prefix (a line of only that indentation is an empty line of the message)
+        indent = len(text) - len(text.lstrip(" "))
+        head = out.last.raws[0]
+        w = head.find(": ") + 2 if head[:1] != " " else 0
+        cont = text[w:] if 0 < w <= indent else text.lstrip()
+        out.indented(phys, cont)
+    else:
+        out.end_line()
+        out.foreign(line, phys)
+
+
+class JournalTextRecords:
+    """Records of journalctl text built one at a time from their physical lines, as the
+    reference route builds them (the fast route, wrapfilter.py, hands over only the records
+    the correlator may read); one per input, so each daemon's recogniser keeps its state."""
+
+    def __init__(self, path: str, ctx: Context):
+        self.out = _Streams(path, True)
+        self.ctx = ctx
+
+    def record(self, lines):
+        """The item of one record's (line number, physical line) pairs: a Record, or Foreign."""
+        out = self.out
+        for line, phys in lines:
+            _wrapped_phys(out, phys, line, self.ctx, False)
+        out.end_line()
+        items = list(out.ready())
+        return items[0] if len(items) == 1 else None
 
 
 def syslog_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):

@@ -149,14 +149,20 @@ _PIECES = {
 _TOKEN = re.compile(r"%[psudxUD*]")
 
 
-def _pattern(fmt: str) -> re.Pattern:
+def format_pattern(fmt: str) -> str:
+    """The regular expression of a format string's messages, without its end (RE2 and re read
+    it the same way: the fast route for journal text uses it as a prefix)."""
     out, pos = [], 0
     for m in _TOKEN.finditer(fmt):
         out.append(re.escape(fmt[pos:m.start()]))
         out.append(_PIECES[m.group()])
         pos = m.end()
     out.append(re.escape(fmt[pos:]))
-    return re.compile("".join(out) + r"(?:\n|$)")
+    return "".join(out)
+
+
+def _pattern(fmt: str) -> re.Pattern:
+    return re.compile(format_pattern(fmt) + r"(?:\n|$)")
 
 
 def _first_word(s: str) -> str:

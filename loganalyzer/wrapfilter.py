@@ -1,20 +1,24 @@
-"""The fast route for the wrapped forms that keep one record per line: rsyslog files of
-`log_outputs="N:syslog:IDENT"` (libvirt's `TID: level : func:line : msg` after the syslog
-prefix, multi-line records escaped onto one line) and `journalctl -o json` of
-`log_outputs="N:journald"`.
+"""The fast route for the wrapped forms: rsyslog files of `log_outputs="N:syslog:IDENT"`
+(libvirt's `TID: level : func:line : msg` after the syslog prefix, multi-line records escaped
+onto one line), `journalctl -o json` of `log_outputs="N:journald"`, and journalctl's text of
+the same records (`short`, `short-precise`, `short-iso`: a bare message after the prefix, its
+further lines indented below it).
 
 As prefilter.py does for the file form: the input is read in large byte blocks cut at line
-ends; for each block Arrow (RE2, GIL released) marks the lines of the daemon the input is
-about and, among them, the lines the correlator may read (a pattern made from the same
-reading list, on the wrapped line: a superset, since the correlator's own test on the parsed
-record decides), and NumPy reads every line's time (whole seconds) for the silence detector.
-Only those lines are parsed in Python, by the same code as the reference route
-(formats.body_record / formats.native_record).
+ends (journal text: at the start of a record); for each block Arrow (RE2, GIL released) marks
+the lines of the daemon the input is about and, among them, the lines the correlator may read
+(a pattern made from the same reading list, on the wrapped line: a superset, since the
+correlator's own test on the parsed record decides; for a bare message, from the format
+strings signatures.py recognises its function by), and NumPy reads every line's time (whole
+seconds) for the silence detector.  Only those records are parsed in Python, by the same code
+as the reference route (formats.body_record / formats.native_record /
+formats.JournalTextRecords).
 
 The route covers one daemon per input.  A line of another libvirt daemon (a
-/var/log/messages of several, a journal with a daemon restart) or a record that spans
-several wrapper lines raises Fallback, and the caller reads the input through the reference
-route instead.  tests/test_forms.py proves both routes give the same analysis.
+/var/log/messages of several, a journal with a daemon restart), a record that spans several
+wrapper lines (libvirt's stderr or file-format lines read back from the journal) raises
+Fallback, and the caller reads the input through the reference route instead.
+tests/test_forms.py proves both routes give the same analysis.
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from .sources import STREAM_ERRORS, note_end, open_binary
 from .values import stamp_times
 
 BLOCK = 8 << 20
-FORMATS = ("syslog", "journal-json")
+FORMATS = ("syslog", "journal-json", "journal")
 
 
 # ---------------------------------------------------------------- what may be read, wrapped
@@ -94,9 +98,10 @@ def _leading_text(pattern: str) -> str:
 
 
 # ---------------------------------------------------------------- blocks
-def _blocks(stream, blocksize):
+def _blocks(stream, blocksize, whole_records: bool = False):
     """Blocks of whole lines; each byte is copied once after the read (a block is the carried
-    part of a line plus the chunk up to its last line break)."""
+    part of a line plus the chunk up to its last line break).  whole_records: a block ends
+    before a line that starts a record (not an indented further line of a message)."""
     carry = b""
     while True:
         chunk = stream.read(blocksize)
@@ -104,7 +109,9 @@ def _blocks(stream, blocksize):
             if carry:
                 yield carry
             return
-        cut = chunk.rfind(b"\n") + 1
+        cut = _record_cut(chunk) if whole_records else chunk.rfind(b"\n") + 1
+        if cut == 0 and len(carry) > MAX_CARRY:
+            raise Fallback(f"a record of more than {MAX_CARRY >> 20} MiB")
         if cut == 0:
             carry += chunk
             continue
@@ -118,10 +125,23 @@ def _blocks(stream, blocksize):
         yield block
 
 
+# the most one journal-text record may hold in this route (indented lines of one message)
+MAX_CARRY = 64 << 20
+
+
+def _record_cut(chunk: bytes) -> int:
+    """Where the last line of chunk that starts a record (its first byte not blank) begins;
+    0 if none is known to (the line after the chunk's last line break may go on below)."""
+    i = chunk.rfind(b"\n")
+    while i >= 0 and (i + 1 >= len(chunk) or chunk[i + 1] in b" \t"):
+        i = chunk.rfind(b"\n", 0, i)
+    return i + 1
+
+
 class _Scan:
     """One block: its lines, the daemon's own lines (plain), the candidates, whole seconds."""
 
-    __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8")
+    __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8", "cont", "further")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
@@ -143,7 +163,15 @@ class _Scan:
         plain = profile.plain(lines, buf, n)
         cand = pc.match_substring_regex(lines, profile.candidate)
         further = pc.match_substring_regex(lines, profile.further_error)
-        if further.true_count:
+        self.cont = self.further = None
+        inside = getattr(profile, "libvirt_inside", None)
+        if inside is not None:
+            # journal text: further lines of a message are lines of their own here
+            if pc.any(pc.match_substring_regex(lines, inside)).as_py():
+                raise Fallback("libvirt lines inside journal messages")
+            self.cont = true_positions(pc.match_substring_regex(lines, profile.continuation))
+            self.further = true_positions(further)
+        elif further.true_count:
             cand = pc.or_(cand, further)
         if plain is None:           # every line is one of the daemon's
             self.plain = np.arange(n, dtype=np.int64)
@@ -166,16 +194,21 @@ class _SyslogProfile:
         self.stamp_len = m.end("iso") if m["iso"] else m.end("bsd")
         prefix = sample_line[self.stamp_len:m.end()]
         self.ctx = ctx
-        stamp = r"[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]" if self.bsd else \
+        # (journalctl's short-precise: a fraction after the seconds)
+        stamp = r"[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9](?:\.[0-9]+)?" if self.bsd else \
             r"[0-9]{4}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
         if not self.bsd:
             stamp += sample_line[19:self.stamp_len].translate(str.maketrans("0123456789", "dddddddddd")) \
                 .replace("d", "[0-9]").replace("+", r"\+").replace(".", r"\.")
-        # (a thread id of 19 digits or more may not fit: the reference route reads those lines)
-        self.head = "^" + stamp + re.escape(prefix) + "[0-9]{1,18}: (?:debug|info|warning|error) : "
-        self.candidate = "^" + stamp + re.escape(prefix) + _syslog_body_pattern()
-        self.further_error = _SYSLOG_FURTHER_ERROR
+        self.line_head = "^" + stamp + re.escape(prefix)
         self._year_cache: dict = {}
+        self.patterns()
+
+    def patterns(self):
+        # (a thread id of 19 digits or more may not fit: the reference route reads those lines)
+        self.head = self.line_head + "[0-9]{1,18}: (?:debug|info|warning|error) : "
+        self.candidate = self.line_head + _syslog_body_pattern()
+        self.further_error = _SYSLOG_FURTHER_ERROR
 
     def plain(self, lines, buf, n):
         return pc.match_substring_regex(lines, self.head)
@@ -246,6 +279,53 @@ def _utc_offset(s: str):
     if not m or (m.group(2) == "00" and m.group(3) == "00"):
         return None
     return m.group(1) == "+", int(m.group(2)), int(m.group(3))
+
+
+class _JournalTextProfile(_SyslogProfile):
+    """journalctl text (short, short-precise, short-iso) of one daemon's native journald
+    records: `STAMP HOST IDENT[PID]: MESSAGE`, a bare message (no thread, level or function),
+    the further lines of a multi-line message indented below it."""
+
+    def patterns(self):
+        self.head = self.line_head
+        self.candidate = self.line_head + "(?:" + _bare_message_pattern() + ")"
+        # (error text on an indented further line: its record is read)
+        self.further_error = r"^[ \t][^\n]*(?:error|warning) ?: "
+        self.continuation = r"^[ \t]"
+        # a libvirt line inside the message (stderr or syslog output read back from the
+        # journal): records that span wrapper lines, for the reference route
+        from .header import RECORD_START_PATTERN
+        self.libvirt_inside = self.line_head + "(?:" + RECORD_START_PATTERN + "|[0-9]+: (?:debug|info|warning|error) : )"
+
+    def record(self, raw: str, path: str, line: int):
+        raise NotImplementedError("journal text records are built from all their lines")
+
+
+def _bare_message_pattern() -> str:
+    """What the correlator may read of a bare journal message (no thread, level or function),
+    on the text after the wrapper's prefix: a superset, as the reference route decides a bare
+    message's function and level from libvirt's format strings (signatures.py) and its kind
+    from its words (formats.bare_record)."""
+    from . import signatures
+    from .grammar import TERMINALS as T
+    wanted = set(READING.funcs) | set(signatures._MIGRATE_APIS)
+    alts = set()
+    for func, level, fmt in (*signatures.FORMATS, (signatures.DISPATCH_UNNAMED, None, signatures.DISPATCH_FORMAT)):
+        if func in wanted or level in ("error", "warning") or func == signatures.DISPATCH_UNNAMED:
+            # the recogniser's own pattern of the format (RE2 reads it the same way)
+            alts.add(signatures.format_pattern(fmt))
+    alts.update(re.escape(p) for p in signatures._API_LATER_LINES)
+    for d in READING.declarations:
+        if d.probe:
+            alts.add(re.escape(d.probe) + ": " + (d.message or ""))
+        elif d.message and (d.kind or d.func_pattern):
+            alts.add(_leading_text(d.message))
+    alts.update(("libvirt version: ", "hostname: "))
+    # messages the reference route calls errors by their words (formats._level_less)
+    alts.add(T["ERR_PREFIX"].rstrip("/").lstrip("/").replace(" (?=.)", " "))
+    alts.add("[^\n]*" + formats._SYSTEM_ERROR.pattern.replace(")$", ")\r?\n?$"))
+    # (an empty alternative would make every message a candidate)
+    return "|".join(sorted(alts)) if all(alts) else ""
 
 
 class _JsonProfile:
@@ -334,7 +414,7 @@ class _JsonProfile:
 # (from its rare first byte, RE2 finds this key three times faster than with its quote and
 # underscore; no other journal field ends so)
 _SOURCE_TIME = 'SOURCE_REALTIME_TIMESTAMP":"(?P<us>[0-9]{16})"'
-_PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile}
+_PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile, "journal": _JournalTextProfile}
 
 
 def _fixed_width(arr, width: int):
@@ -371,7 +451,10 @@ class FastWrappedReader:
         self.facts = FileFacts(self.display)
         self.ctx = formats.Context(mtime=mtime, warn=self.facts.warn)
         first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
-                      if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))), None)
+                      if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))
+                      and (fmt != "journal" or formats.wrapper_origin(ln)[1])), None)
+        # journal text: its records are built from all their lines, by the reference route's code
+        self.records = formats.JournalTextRecords(self.display, self.ctx) if fmt == "journal" else None
         if first is None:
             raise Fallback("no record in the first block")
         self.profile = _PROFILES[fmt](first, self.ctx)
@@ -387,10 +470,12 @@ class FastWrappedReader:
         line0 = 1
         last = None
         try:
-            scans = _scan_ahead(_blocks(stream, BLOCK), self.profile, self.read_ahead)
+            text = self.fmt == "journal"
+            scans = _scan_ahead(_blocks(stream, BLOCK, whole_records=text), self.profile, self.read_ahead)
+            block = self._text_block if text else self._block
             try:
                 for scan in scans:
-                    last = self._block(scan, line0, correlator, on_foreign, on_record, last)
+                    last = block(scan, line0, correlator, on_foreign, on_record, last)
                     line0 += scan.nlines
             finally:
                 scans.close()
@@ -436,7 +521,17 @@ class FastWrappedReader:
                 facts.unparsed += 1
                 if on_foreign is not None and raw:
                     on_foreign(Foreign(display, line0 + i, raw))
-        # silences: every record's whole second, in order
+        last = self._gaps(scan, line0, hc, last)
+        # the records the correlator may read
+        for i in scan.candidates.tolist():
+            rec = profile.record(self._line(scan, i), display, line0 + i)
+            if rec is not None:
+                self._feed(rec, hc, on_record)
+        return last
+
+    def _gaps(self, scan, line0, hc, last):
+        """Silences: every record's whole second, in order -> the last (second, record)."""
+        facts, display, plain = self.facts, self.display, scan.plain
         secs = scan.secs
         if len(plain):
             prev = np.concatenate(([last[0] if last else secs[0]], secs[:-1]))
@@ -454,25 +549,71 @@ class FastWrappedReader:
             facts.last_time = rec.time
             hc.seen_until(rec.time, rec.line)
             last = (int(secs[-1]), rec)
-        # the records the correlator may read
-        for i in scan.candidates.tolist():
-            rec = profile.record(self._line(scan, i), display, line0 + i)
-            if rec is None:
-                continue
-            if rec.bad is not None:
-                facts.note_bad(rec.line, rec.bad)
-            kind = rec.kind
-            if kind == "version" or kind == "hostname":
-                facts.note_header(kind, rec.fields)
-            elif kind == "thread_job" and facts.daemon is None:
-                facts.daemon = daemon_from_worker(rec.fields.get("worker") or "")
-            hc.feed(rec)
-            if on_record is not None:
-                on_record(rec)
         return last
 
+    def _feed(self, rec, hc, on_record):
+        facts = self.facts
+        if rec.bad is not None:
+            facts.note_bad(rec.line, rec.bad)
+        kind = rec.kind
+        if kind == "version" or kind == "hostname":
+            facts.note_header(kind, rec.fields)
+        elif kind == "thread_job" and facts.daemon is None:
+            facts.daemon = daemon_from_worker(rec.fields.get("worker") or "")
+        hc.feed(rec)
+        if on_record is not None:
+            on_record(rec)
+
+    def _text_block(self, scan: _Scan, line0: int, hc, on_foreign, on_record, last):
+        """A block of journal text: a record is its prefixed line and the indented lines below
+        it; an indented line below anything else is foreign text, as in the reference route."""
+        facts = self.facts
+        display, profile = self.display, self.profile
+        n = scan.nlines
+        facts.bytes += len(scan.buf)
+        facts.lines += n
+        facts.records += len(scan.plain)
+        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
+            facts.warnings.append(f"{display}: invalid UTF-8 replaced (first near line {line0})")
+        is_cont = np.zeros(n, bool)
+        is_cont[scan.cont] = True
+        is_plain = np.zeros(n, bool)
+        is_plain[scan.plain] = True
+        # each line's record head: the nearest line above (or itself) that is not indented
+        head = np.maximum.accumulate(np.where(is_cont, -1, np.arange(n)))
+        member = is_cont & (head >= 0) & is_plain[np.maximum(head, 0)]
+        starts = np.flatnonzero(~is_cont)            # where each record (or foreign line) begins
+        self._ends = (starts, n)
+        for i in np.flatnonzero(~is_plain & ~member).tolist():
+            raw = self._line(scan, i)
+            if not is_cont[i]:
+                profile.other(raw)
+            facts.unparsed += 1
+            if on_foreign is not None and raw:
+                on_foreign(Foreign(display, line0 + i, raw))
+        last = self._gaps(scan, line0, hc, last)
+        further = scan.further[member[scan.further]] if len(scan.further) else scan.further
+        for i in np.union1d(scan.candidates, head[further]).tolist():
+            rec = self.records.record(self._record_lines(scan, i, line0))
+            if not isinstance(rec, Record):
+                continue
+            self._feed(rec, hc, on_record)
+        return last
+
+    def _record_lines(self, scan, i, line0):
+        """(line number, physical line) of the record that starts at line i of the block."""
+        starts, n = self._ends
+        k = int(np.searchsorted(starts, i, side="right"))
+        end = int(starts[k]) if k < len(starts) else n
+        return [(line0 + j, self._line(scan, j)) for j in range(i, end)]
+
     def _dated(self, scan, i, line0) -> Record:
-        rec = self.profile.record(self._line(scan, i), self.display, line0 + i)
+        if self.records is not None:
+            # (built apart, so that the stream's recogniser sees only the records it reads)
+            rec = formats.JournalTextRecords(self.display, self.ctx).record(self._record_lines(scan, i, line0))
+            rec = rec if isinstance(rec, Record) else None
+        else:
+            rec = self.profile.record(self._line(scan, i), self.display, line0 + i)
         if rec is None or rec.time is None:
             raise Fallback("a record without a time")
         return rec
