@@ -12,8 +12,12 @@ def render(analysis, fmt: str = "text", output: str | None = None, timeline: str
         from .timeline import draw_timeline
         draw_timeline(analysis, timeline, migration=migration)
     if fmt == "json":
-        from .jsonout import to_json
-        _write(to_json(analysis) + "\n", output)
+        from .jsonout import write_json
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                write_json(analysis, fh)
+        else:
+            write_json(analysis, sys.stdout)
     elif fmt in ("markdown", "md"):
         from .markdown import to_markdown
         _write(to_markdown(analysis, output=output, timeline=timeline, migration=migration), output)

@@ -119,6 +119,20 @@ def to_json(a, indent: int = 2) -> str:
     return json.dumps(analysis_to_dict(a), indent=indent, ensure_ascii=False)
 
 
+def write_json(a, fh, indent: int = 2) -> None:
+    """to_json(a) and a newline written to fh a few thousand pieces at a time: the text of a
+    busy day's answer (tens of MB, and the millions of pieces it is joined from) is never
+    held whole."""
+    pieces = []
+    for piece in json.JSONEncoder(indent=indent, ensure_ascii=False).iterencode(analysis_to_dict(a)):
+        pieces.append(piece)
+        if len(pieces) >= 8192:
+            fh.write("".join(pieces))
+            pieces.clear()
+    pieces.append("\n")
+    fh.write("".join(pieces))
+
+
 # -- flat rows for the DataFrames
 def migration_row(a, m) -> dict:
     v = m.verdict
