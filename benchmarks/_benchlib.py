@@ -26,9 +26,10 @@ LNAV_FORMAT_NAME = "libvirtd_log"
 # ------------------------------------------------------------------------------------------
 
 class RunResult:
-    def __init__(self, cmd, seconds, maxrss_kb, rc, stdout, stderr, timed_out=False):
+    def __init__(self, cmd, seconds, maxrss_kb, rc, stdout, stderr, timed_out=False, cpu_seconds=None):
         self.cmd = cmd
         self.seconds = seconds
+        self.cpu_seconds = cpu_seconds      # user + sys of the command and its children
         self.maxrss_kb = maxrss_kb
         self.rc = rc
         self.stdout = stdout
@@ -93,7 +94,7 @@ def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = str(REPO))
         err.seek(0)
         return RunResult(cmd, t1 - t0, maxrss, p.returncode,
                          out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                         timed_out.is_set())
+                         timed_out.is_set(), ru.ru_utime + ru.ru_stime)
 
 
 def run_repeated(cmd: list[str], repeat: int = 3, timeout: float = 3600,
@@ -114,6 +115,8 @@ def run_repeated(cmd: list[str], repeat: int = 3, timeout: float = 3600,
         "timed_out": any(r.timed_out for r in runs),
         "times": [round(r.seconds, 4) for r in runs],
         "seconds": statistics.median(r.seconds for r in runs),
+        # CPU time of the run of median wall time: on a shared machine wall time alone misleads
+        "cpu_seconds": sorted(runs, key=lambda r: r.seconds)[len(runs) // 2].cpu_seconds,
         "peak_rss_mb": max(r.maxrss_kb for r in runs) / 1024.0,
         "stdout": last.stdout,
         "stderr": last.stderr,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -137,6 +138,7 @@ def main(argv=None) -> int:
         args.skip_scan = True
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     failures: list[str] = []
     results: list[dict] = []
 
@@ -186,14 +188,16 @@ def main(argv=None) -> int:
         if res is None:
             row["status"] = "not available"
         else:
-            row.update({k: res[k] for k in ("ok", "rc", "times", "seconds", "peak_rss_mb", "timed_out")})
+            row.update({k: res[k] for k in ("ok", "rc", "times", "seconds", "cpu_seconds", "peak_rss_mb",
+                                            "timed_out")})
             row["status"] = "ok" if res["ok"] else ("timeout" if res["timed_out"] else f"rc={res['rc']}")
             if not res["ok"]:
                 tail = (res["stderr"] or res["stdout"]).strip().splitlines()[-5:]
                 row["error"] = "\n".join(tail)
         results.append(row)
         print(f"  {label:<58} {row['status']:<14} "
-              + (f"{row['seconds']:.3f} s  {row['peak_rss_mb']:.0f} MB" if res is not None else ""),
+              + (f"{row['seconds']:.3f} s  (cpu {row['cpu_seconds']:.3f} s)  {row['peak_rss_mb']:.0f} MB"
+                 if res is not None else ""),
               flush=True)
         if res is not None and not res["ok"]:
             for ln in row.get("error", "").splitlines():
@@ -305,8 +309,10 @@ def main(argv=None) -> int:
                 return row
         return None
 
-    print("\n" + "=" * 118)
-    hdr = (f"{'input':<14} {'command':<44} {'seconds':>9} {'lines/s':>12} {'MB/s':>8} "
+    print("\n" + "=" * 127)
+    print(f"load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"load at the start: {load_at_start}")
+    hdr = (f"{'input':<14} {'command':<44} {'seconds':>9} {'cpu s':>8} {'lines/s':>12} {'MB/s':>8} "
            f"{'peak RSS MB':>11} {'x grep':>8} {'x lnav':>8}")
     print(hdr)
     print("-" * len(hdr))
@@ -322,7 +328,8 @@ def main(argv=None) -> int:
         row["ratio_grep"] = s / g["seconds"] if g and g["seconds"] > 0 else None
         row["ratio_lnav"] = s / ln["seconds"] if ln and ln["seconds"] > 0 else None
         fr = lambda v: f"{v:8.2f}" if v is not None else f"{'-':>8}"  # noqa: E731
-        print(f"{row['dataset']:<14} {row['label']:<44} {s:9.3f} {row['lines_per_s']:12,.0f} "
+        print(f"{row['dataset']:<14} {row['label']:<44} {s:9.3f} {row['cpu_seconds']:8.3f} "
+              f"{row['lines_per_s']:12,.0f} "
               f"{row['mb_per_s']:8.1f} {row['peak_rss_mb']:11.1f} {fr(row['ratio_grep'])} "
               f"{fr(row['ratio_lnav'])}")
 
@@ -390,6 +397,8 @@ def main(argv=None) -> int:
             "targets": [{"name": n, "value": v, "op": o, "limit": l, "status": s}
                         for n, v, o, l, s in targets],
             "startup_seconds": startup,
+            "load_at_start": load_at_start, "load_at_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "cpus": os.cpu_count(),
             "failures": failures}, indent=1) + "\n")
     if failures:
         return 1
