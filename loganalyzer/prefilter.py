@@ -31,7 +31,10 @@ from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
 from .values import header_values, stamp_times, to_int
 
-BLOCK = 8 << 20
+# bytes per block: 2 MB costs no more CPU than 8 MB (measured on 1M lines) and keeps the
+# blocks in flight, their line offsets and masks small (peak RSS of analyze on a 5 GB log:
+# 311 MB with 8 MB blocks, 226 MB with 2 MB)
+BLOCK = 2 << 20
 # blocks scanned at once ahead of the parser: the scan (RE2, NumPy) is the longer half of
 # the work, and two scanners keep both cores busy while Python parses
 SCAN_THREADS = 2
