@@ -126,7 +126,7 @@ def empty_frame() -> "pd.DataFrame":
 
 def iter_event_tables(paths, input_format=None, event_filter: EventFilter | None = None,
                       facts_out: list | None = None, errors: str = "raise", skipped: list | None = None):
-    """Arrow tables (rows.SCHEMA) of every input, streamed (about one per 4 MB block).
+    """Arrow tables (rows.SCHEMA) of every input, streamed (about one per 2 MB block, rows.TABLE_BLOCK).
 
     facts_out, when given, receives each input's FileFacts as it finishes.
     errors="raise": unusable input raises InputError (one line naming the

@@ -36,7 +36,9 @@ NONE_TAIL = (None,) * (_NCOMMON + 1)
 
 # distinct entries kept per file before the dictionary starts afresh (bounds memory)
 DICT_LIMIT = 75_000          # distinct entries kept before the dictionary starts over (memory bound)
-TABLE_BLOCK = 4 << 20        # bytes of text per block on this route (memory against per-block costs)
+# bytes of text per block on this route (memory against per-block costs): 2 MB against 4 MB,
+# ~4% more CPU and ~50 MB less peak RSS for events -o x.parquet (each block is a row group)
+TABLE_BLOCK = 2 << 20
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 SCHEMA = pa.schema([
