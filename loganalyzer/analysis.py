@@ -266,7 +266,7 @@ def read_streams(group: list[str], label: str, input_format=None, fast: bool | N
 
 
 # the wrapped forms with a fast route (wrapfilter.py)
-WRAPPED_FAST = ("syslog", "journal-json", "journal")
+WRAPPED_FAST = ("syslog", "journal-json", "journal", "journal-export")
 
 
 def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar, fast_wrapped):
@@ -275,8 +275,8 @@ def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar,
     for path in group:
         use_fast = fast if fast is not None else _worth_prefiltering(path, opener)
         fmt, head = _sniff(path, opener) if use_fast and input_format in (None, "file") else (None, b"")
-        if use_fast and fast_wrapped and input_format is None and fmt in WRAPPED_FAST and len(formats.origins(
-                head[:head.rfind(b"\n") + 1].decode("utf-8", "replace"), fmt)) <= 1:
+        if use_fast and fast_wrapped and input_format is None and fmt in WRAPPED_FAST and len(
+                formats.origins(formats.whole_head(head, fmt), fmt)) <= 1:
             from .wrapfilter import FastWrappedReader
             stream = opener(path) if opener is not None else None
             try:
@@ -284,7 +284,7 @@ def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar,
             except OSError:
                 mtime = None
             reader = FastWrappedReader(path, fmt, head, stream=stream, read_ahead=read_ahead, mtime=mtime)
-            origin = formats.origins(head[:head.rfind(b"\n") + 1].decode("utf-8", "replace"), fmt)
+            origin = formats.origins(formats.whole_head(head, fmt), fmt)
             host = streams.of(origin[0] if origin else None)
             try:
                 reader.run(host.correlator, on_foreign=streams.foreign,

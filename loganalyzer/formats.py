@@ -627,6 +627,34 @@ def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Cont
     yield from out.close()
 
 
+def export_entry(text: str) -> dict | None:
+    """The fields of one whole `-o export` entry (Latin-1 text, as journal_export_items reads
+    it, up to its empty line), read as journal_export_items reads them; None if it is not one."""
+    return export_fields(text)[0]
+
+
+def export_fields(text: str):
+    """(fields or None, where they end: the empty line) of the -o export entry text starts with."""
+    entry, pos, end = {}, 0, len(text)
+    while pos < end:
+        nl = text.find("\n", pos)
+        if nl < 0 or nl == pos:
+            break
+        eq = text.find("=", pos, nl)
+        if eq >= 0:
+            entry[text[pos:eq]] = _export_value(text[eq + 1:nl])
+            pos = nl + 1
+            continue
+        if nl + 9 > end:
+            return None, pos
+        stop = nl + 9 + int.from_bytes(text[nl + 1:nl + 9].encode("latin-1"), "little")
+        if stop >= end:
+            return None, pos
+        entry[text[pos:nl]] = _export_value(text[nl + 9:stop])
+        pos = stop + 1
+    return entry, pos
+
+
 def _export_value(s: str) -> str:
     return s.encode("latin-1").decode("utf-8", "replace")
 
@@ -678,6 +706,15 @@ def kubevirt_items(blocks, path: str, with_fields: bool = False, ctx: Context | 
 
 
 # ---------------------------------------------------------------- daemons in a sample
+def whole_head(head: bytes, fmt: str) -> str:
+    """The first bytes of an input up to its last whole line (-o export: whole entry), as
+    text: a cut entry at the end would show a daemon without its _PID."""
+    if fmt == "journal-export":
+        cut = head.rfind(b"\n\n") + 2
+        return head[:cut if cut >= 2 else len(head)].decode(BINARY_SAFE[fmt])
+    return head[:head.rfind(b"\n") + 1 or len(head)].decode("utf-8", "replace")
+
+
 def origins(sample: str, fmt: str, path: str = "") -> list:
     """The daemons (host, ident, pid) whose records the start of an input holds, in order."""
     from .sources import Block

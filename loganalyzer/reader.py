@@ -219,8 +219,7 @@ class LogReader:
                 mtime = None
         ctx = formats.Context(mtime=mtime, warn=facts.warn)
         # the daemons the first block shows (a syslog file or journal export may hold several)
-        cut = head.rfind(b"\n") + 1 or len(head)
-        self.origins_ahead = formats.origins(head[:cut].decode(encoding, "replace"), fmt, d) \
+        self.origins_ahead = formats.origins(formats.whole_head(head, fmt), fmt, d) \
             if fmt not in ("file", "pasted", "text") else []
         self._ctx = ctx
         self._broken = None

@@ -40,7 +40,7 @@ from .sources import STREAM_ERRORS, note_end, open_binary
 from .values import stamp_times
 
 BLOCK = 8 << 20
-FORMATS = ("syslog", "journal-json", "journal")
+FORMATS = ("syslog", "journal-json", "journal", "journal-export")
 
 
 # ---------------------------------------------------------------- what may be read, wrapped
@@ -58,31 +58,39 @@ _SYSLOG_FURTHER_ERROR = "#012[^\n]*(?:error|warning) ?: "
 _JSON_FURTHER_ERROR = r'\\n[^"]*(?:error|warning) ?: '
 
 
-def _json_pattern() -> str:
-    """The reading list on a `journalctl -o json` line, whose fields come in any order: the
-    functions it reads (CODE_FUNC), errors and warnings (PRIORITY 0-4), and the messages it
-    reads by their start (probes, job, phase and thread-job lines, the start-up header lines).
-    Message patterns are cut to their leading text (JSON escapes quotes): a superset."""
-    alts = ['"PRIORITY":"[0-4]"']
+def _json_pattern(export: bool = False) -> str:
+    """The reading list on a `journalctl -o json` line (export: on an `-o export` entry), whose
+    fields come in any order: the functions it reads (CODE_FUNC), errors and warnings (PRIORITY
+    0-4), and the messages it reads by their start (probes, job, phase and thread-job lines, the
+    start-up header lines).  Message patterns are cut to their leading text (JSON escapes
+    quotes): a superset."""
+    if export:
+        def field(name, value, whole=True):
+            return "\n" + name + "=" + value + ("\n" if whole else "")
+    else:
+        def field(name, value, whole=True):
+            return '"' + name + '":"' + value + ('"' if whole else "")
+    alts = [field("PRIORITY", "[0-4]")]
     funcs = sorted(READING.funcs)
     if funcs:
-        alts.append('"CODE_FUNC":"(?:' + "|".join(re.escape(f) for f in funcs) + ')"')
+        alts.append(field("CODE_FUNC", "(?:" + "|".join(re.escape(f) for f in funcs) + ")"))
     msgs = []
     for d in READING.declarations:
         if d.func_pattern and d.message:
             # (a pattern that names any function, narrowed by its message: the message decides)
             msgs.append(_leading_text(d.message))
         elif d.func_pattern:
-            alts.append('"CODE_FUNC":"(?:' + d.func_pattern + ')"')
+            alts.append(field("CODE_FUNC", "(?:" + d.func_pattern + ")"))
         elif d.probe:
             # a probe's narrowing pattern, with JSON's escaped quotes
-            msgs.append(re.escape(d.probe) + ": " + (d.message or "").replace('"', r'\\"'))
+            msgs.append(re.escape(d.probe) + ": " + (d.message or "" if export else (d.message or "").replace('"', r'\\"')))
         elif d.kind and d.kind != "error":
             msgs.append(_leading_text(d.message or ""))
     msgs += ["libvirt version: ", "hostname: "]
-    alts.append('"MESSAGE":"(?:' + "|".join(m for m in msgs) + ")")
-    # (entries whose MESSAGE journalctl left out: read as records, which counts them for the warning)
-    alts.append('"MESSAGE":null')
+    alts.append(field("MESSAGE", "(?:" + "|".join(m for m in msgs) + ")", whole=False))
+    if not export:
+        # (entries whose MESSAGE journalctl left out: read as records, which counts them for the warning)
+        alts.append('"MESSAGE":null')
     return "(?:" + "|".join(alts) + ")"
 
 
@@ -98,7 +106,7 @@ def _leading_text(pattern: str) -> str:
 
 
 # ---------------------------------------------------------------- blocks
-def _blocks(stream, blocksize, whole_records: bool = False):
+def _blocks(stream, blocksize, whole_records: bool = False, cut_at=None):
     """Blocks of whole lines; each byte is copied once after the read (a block is the carried
     part of a line plus the chunk up to its last line break).  whole_records: a block ends
     before a line that starts a record (not an indented further line of a message)."""
@@ -109,7 +117,10 @@ def _blocks(stream, blocksize, whole_records: bool = False):
             if carry:
                 yield carry
             return
-        cut = _record_cut(chunk) if whole_records else chunk.rfind(b"\n") + 1
+        if cut_at is not None:
+            cut = cut_at(chunk)
+        else:
+            cut = _record_cut(chunk) if whole_records else chunk.rfind(b"\n") + 1
         if cut == 0 and len(carry) > MAX_CARRY:
             raise Fallback(f"a record of more than {MAX_CARRY >> 20} MiB")
         if cut == 0:
@@ -136,6 +147,63 @@ def _record_cut(chunk: bytes) -> int:
     while i >= 0 and (i + 1 >= len(chunk) or chunk[i + 1] in b" \t"):
         i = chunk.rfind(b"\n", 0, i)
     return i + 1
+
+
+_ENTRY = b"\n\n__CURSOR="       # an -o export entry ends with an empty line, the next starts so
+
+
+def _entry_cut(chunk: bytes) -> int:
+    """Where the last -o export entry that starts in chunk begins (0: none known to)."""
+    return chunk.rfind(_ENTRY) + 2 if chunk.rfind(_ENTRY) >= 0 else 0
+
+
+class _EntryScan:
+    """One block of `-o export` entries (each up to and with its empty line): the daemon's
+    entries (plain), the candidates, whole seconds; a line number for each entry."""
+
+    __slots__ = ("buf", "starts", "nlines", "first_lines", "plain", "candidates", "secs", "valid_utf8",
+                 "nentries")
+
+    def __init__(self, buf: bytes, profile):
+        self.buf = buf
+        self.valid_utf8 = True
+        b = np.frombuffer(buf, np.uint8)
+        nl = np.flatnonzero(b == 10)
+        self.nlines = len(nl) + (0 if buf.endswith(b"\n") or not buf else 1)
+        one = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(buf)], np.int64)),
+                                                            pa.py_buffer(buf)])
+        pieces = pc.split_pattern(one, pattern=_ENTRY).flatten()
+        k = np.arange(len(pieces), dtype=np.int64)
+        po = np.frombuffer(pieces.buffers()[1], np.int64, count=len(pieces) + 1, offset=pieces.offset * 8)
+        # where each entry starts in buf: its piece, plus the separators cut out before it, less
+        # the 9 bytes of "__CURSOR=" the separator took from it
+        starts = po[:-1] - po[0] + k * len(_ENTRY) - np.where(k > 0, len(_ENTRY) - 2, 0)
+        if not buf.endswith(b"\n\n") or buf.endswith(b"\n\n\n") or not buf.startswith(b"__CURSOR="):
+            raise Fallback("-o export text that is not whole entries")
+        off = np.append(starts, len(buf))
+        # An entry that ends in three line breaks: its last value is raw bytes that end in one,
+        # or an empty line follows the entry's own (the reference route reads that as foreign
+        # text: here, the end of this route).  Read field by field to tell.
+        for i in np.flatnonzero(b[off[1:] - 3] == 10).tolist():
+            text = buf[off[i]:off[i + 1]].decode("latin-1")
+            if formats.export_fields(text)[1] != len(text) - 1:
+                raise Fallback("empty lines between -o export entries")
+        self.starts, self.nentries = starts, len(starts)
+        self.first_lines = np.searchsorted(nl, starts)          # newlines before each entry
+        entries = pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(off), pa.py_buffer(buf)])
+        n = len(starts)
+        plain = profile.plain(entries, buf, n)
+        cand = pc.match_substring_regex(entries, profile.candidate)
+        further = pc.match_substring_regex(entries, profile.further_error)
+        if further.true_count:
+            cand = pc.or_(cand, further)
+        if plain is None:
+            self.plain = np.arange(n, dtype=np.int64)
+            self.candidates = true_positions(cand)
+        else:
+            self.plain = true_positions(plain)
+            self.candidates = true_positions(pc.and_(plain, cand))
+        self.secs = profile.seconds(b, off[self.plain], entries, self.plain, buf)
 
 
 class _Scan:
@@ -328,6 +396,21 @@ def _bare_message_pattern() -> str:
     return "|".join(sorted(alts)) if all(alts) else ""
 
 
+def _native_daemon(obj) -> tuple:
+    """(host, pid) of a libvirt daemon's native journald entry; Fallback for any other."""
+    host, ident, pid = formats.journal_origin(obj)
+    if not pid or formats._field(obj, "_TRANSPORT") != "journal":
+        raise Fallback("not a native journald record")
+    return host, pid
+
+
+def _not_a_daemon(obj):
+    """Fallback if an entry that is not the input's daemon's is a libvirt daemon's record."""
+    if isinstance(obj, dict) and "MESSAGE" in obj and (
+            formats._field(obj, "CODE_FUNC") or formats._LIBVIRT_IDENT.match(formats.journal_origin(obj)[1] or "")):
+        raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
+
+
 class _JsonProfile:
     """`journalctl -o json` lines of one daemon's native journald records."""
 
@@ -336,9 +419,7 @@ class _JsonProfile:
             obj = json.loads(sample_line)
         except ValueError:
             raise Fallback("no JSON") from None
-        host, ident, pid = formats.journal_origin(obj)
-        if not pid or formats._field(obj, "_TRANSPORT") != "journal":
-            raise Fallback("not a native journald record")
+        host, pid = _native_daemon(obj)
         self.ctx = ctx
         # Each needle without its key's leading quote and underscore: RE2 then finds it from a
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
@@ -406,15 +487,63 @@ class _JsonProfile:
             obj = json.loads(s)
         except ValueError:
             return
-        if isinstance(obj, dict) and "MESSAGE" in obj and (
-                formats._field(obj, "CODE_FUNC") or formats._LIBVIRT_IDENT.match(formats.journal_origin(obj)[1] or "")):
-            raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
+        _not_a_daemon(obj)
+
+
+class _ExportProfile(_JsonProfile):
+    """`journalctl -o export` entries of one daemon's native journald records (fields one a
+    line, `NAME=value`; a value with a control character as its length and raw bytes)."""
+
+    def __init__(self, sample_entry: str, ctx):
+        obj = formats.export_entry(sample_entry)
+        if not obj:
+            raise Fallback("no -o export entry")
+        host, pid = _native_daemon(obj)
+        self.ctx = ctx
+        self.needles = [re.escape(f"\n_PID={pid}\n"), re.escape("\n_TRANSPORT=journal\n")]
+        if host:
+            self.needles.append(re.escape(f"\n_HOSTNAME={host}\n"))
+        self.candidate = _json_pattern(export=True)
+        # (error text on a further line of a message: such a message comes as raw bytes)
+        self.further_error = "\nMESSAGE\n[^\x00]*?\n[^\n]*(?:error|warning) ?: "
+
+    def plain(self, entries, buf, n):
+        m = pc.match_substring_regex(entries, self.needles[0])
+        for nd in self.needles[1:]:
+            m = pc.and_(m, pc.match_substring_regex(entries, nd))
+        return None if m.true_count == n else m
+
+    def seconds(self, b, starts, entries, idx, buf) -> np.ndarray:
+        if len(idx) == 0:
+            return np.empty(0, np.int64)
+        sub = entries if len(idx) == len(entries) else pc.take(entries, pa.array(idx))
+        out = np.full(len(idx), -1, np.int64)
+        for name in ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"):
+            got = pc.extract_regex(sub, f"\n{name}=(?P<us>[0-9]{{16}})\n").field(0)
+            if got.null_count == 0 and (out < 0).all():
+                us = _fixed_width(got, 16)
+                if us is not None:
+                    return (us[:, :10].astype(np.int64) - 48) @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+            for i, v in enumerate(got.to_pylist()):
+                if v is not None and out[i] < 0:
+                    out[i] = int(v) // 1_000_000
+        if (out < 0).any():
+            raise Fallback("an entry without a time stamp")
+        return out
+
+    def record(self, raw: str, path: str, line: int):
+        obj = formats.export_entry(raw)
+        return formats.native_record(obj, line, raw, self.ctx, path) if obj else None
+
+    def other(self, raw: str):
+        _not_a_daemon(formats.export_entry(raw))
 
 
 # (from its rare first byte, RE2 finds this key three times faster than with its quote and
 # underscore; no other journal field ends so)
 _SOURCE_TIME = 'SOURCE_REALTIME_TIMESTAMP":"(?P<us>[0-9]{16})"'
-_PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile, "journal": _JournalTextProfile}
+_PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile, "journal": _JournalTextProfile,
+             "journal-export": _ExportProfile}
 
 
 def _fixed_width(arr, width: int):
@@ -450,9 +579,15 @@ class FastWrappedReader:
         self.read_ahead = read_ahead
         self.facts = FileFacts(self.display)
         self.ctx = formats.Context(mtime=mtime, warn=self.facts.warn)
-        first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
-                      if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))
-                      and (fmt != "journal" or formats.wrapper_origin(ln)[1])), None)
+        if fmt == "journal-export":
+            # (its first entry, whole)
+            text = head.decode("latin-1")
+            end = text.find("\n\n")
+            first = text[:end + 2] if end >= 0 else None
+        else:
+            first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
+                          if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))
+                          and (fmt != "journal" or formats.wrapper_origin(ln)[1])), None)
         # journal text: its records are built from all their lines, by the reference route's code
         self.records = formats.JournalTextRecords(self.display, self.ctx) if fmt == "journal" else None
         if first is None:
@@ -470,9 +605,10 @@ class FastWrappedReader:
         line0 = 1
         last = None
         try:
-            text = self.fmt == "journal"
-            scans = _scan_ahead(_blocks(stream, BLOCK, whole_records=text), self.profile, self.read_ahead)
-            block = self._text_block if text else self._block
+            text, export = self.fmt == "journal", self.fmt == "journal-export"
+            blocks = _blocks(stream, BLOCK, whole_records=text, cut_at=_entry_cut if export else None)
+            scans = _scan_ahead(blocks, self.profile, self.read_ahead, _EntryScan if export else _Scan)
+            block = self._text_block if text else self._entry_block if export else self._block
             try:
                 for scan in scans:
                     last = block(scan, line0, correlator, on_foreign, on_record, last)
@@ -600,6 +736,33 @@ class FastWrappedReader:
             self._feed(rec, hc, on_record)
         return last
 
+    def _entry_block(self, scan: _EntryScan, line0: int, hc, on_foreign, on_record, last):
+        """A block of -o export entries: as _block, an entry for a line."""
+        facts = self.facts
+        display, profile = self.display, self.profile
+        facts.bytes += len(scan.buf)
+        facts.lines += scan.nlines
+        facts.records += len(scan.plain)
+        plain = scan.plain
+        if len(plain) != scan.nentries:
+            for i in np.setdiff1d(np.arange(scan.nentries), plain, assume_unique=True).tolist():
+                raw = self._entry(scan, i)
+                profile.other(raw)
+                facts.unparsed += 1
+                if on_foreign is not None:
+                    on_foreign(Foreign(display, line0 + int(scan.first_lines[i]), raw))
+        last = self._gaps(scan, line0, hc, last)
+        for i in scan.candidates.tolist():
+            rec = profile.record(self._entry(scan, i), display, line0 + int(scan.first_lines[i]))
+            if rec is not None:
+                self._feed(rec, hc, on_record)
+        return last
+
+    def _entry(self, scan, i) -> str:
+        starts = scan.starts
+        end = int(starts[i + 1]) if i + 1 < len(starts) else len(scan.buf)
+        return scan.buf[int(starts[i]):end].decode("latin-1")
+
     def _record_lines(self, scan, i, line0):
         """(line number, physical line) of the record that starts at line i of the block."""
         starts, n = self._ends
@@ -608,7 +771,9 @@ class FastWrappedReader:
         return [(line0 + j, self._line(scan, j)) for j in range(i, end)]
 
     def _dated(self, scan, i, line0) -> Record:
-        if self.records is not None:
+        if isinstance(scan, _EntryScan):
+            rec = self.profile.record(self._entry(scan, i), self.display, line0 + int(scan.first_lines[i]))
+        elif self.records is not None:
             # (built apart, so that the stream's recogniser sees only the records it reads)
             rec = formats.JournalTextRecords(self.display, self.ctx).record(self._record_lines(scan, i, line0))
             rec = rec if isinstance(rec, Record) else None
@@ -619,16 +784,17 @@ class FastWrappedReader:
         return rec
 
 
-def _scan_ahead(blocks, profile, ahead: bool = True):
+def _scan_ahead(blocks, profile, ahead: bool = True, scan=None):
+    scan = scan or _Scan
     if not ahead:
         for b in blocks:
-            yield _Scan(b, profile)
+            yield scan(b, profile)
         return
     from collections import deque
     with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
         inflight = deque()
         for buf in blocks:
-            inflight.append(pool.submit(_Scan, buf, profile))
+            inflight.append(pool.submit(scan, buf, profile))
             if len(inflight) > SCAN_THREADS:
                 yield inflight.popleft().result()
         while inflight:

@@ -297,7 +297,7 @@ def test_every_sample_in_every_form(tmp_root, scenario, form):
 # ---------------------------------------------------------------- the fast route reads the same
 from test_prefilter import _dict  # noqa: E402  (the analysis and every correlator result as data)
 
-FAST_FORMS = ("syslog", "syslog-precise", "journal-json", "journal-short")
+FAST_FORMS = ("syslog", "syslog-precise", "journal-json", "journal-short", "journal-export")
 
 
 @pytest.mark.parametrize("form", FAST_FORMS)
@@ -307,12 +307,13 @@ def test_fast_route_equals_feeding_every_record(tmp_root, scenario, form):
     results as the reference route, which feeds EVERY record, unfiltered, to the correlator."""
     paths, _ = _converted(tmp_root, scenario, form)
     fast, every = _dict(paths, True), _dict(paths, False)
-    assert [i["format"] for i in fast["inputs"]] == [form.split("-")[0] if form != "journal-json" else form] * len(paths)
+    assert [i["format"] for i in fast["inputs"]] == [form if form in ("journal-json", "journal-export") else form.split("-")[0]] * len(paths)
     assert fast == every
 
 
 @pytest.mark.parametrize("name", ["src-syslog.log.xz", "src-syslog-precise.log.xz", "src-journal.json.xz",
                                   "src-journal-short-precise.txt.xz", "src-stderr-journal-short-precise.txt.xz",
+                                  "src-journal.export.xz",
                                   "syslog-messages.log.xz"])
 def test_fast_route_on_the_real_forms(name, monkeypatch):
     """Also when blocks are cut small (64 KiB), and on /var/log/messages with three daemons
