@@ -14,8 +14,9 @@ Commands timed (each --repeat times, median wall time, peak RSS = max ru_maxrss 
   taskset -c 0 loganalyzer events FILE -o WORKDIR/x.parquet     (one core)
   loganalyzer analyze FILE --format json -o WORKDIR/x.json
   loganalyzer scan DIR --jobs 1 -o WORKDIR/s1.csv   and   --jobs 2 -o WORKDIR/s2.csv
-  loganalyzer analyze on the 1x file re-emitted in other forms (--forms, default syslog and
-  journal-json: the file as rsyslog and as `journalctl -o json` would keep the same records)
+  loganalyzer analyze on the 1x file re-emitted in other forms (--forms, default syslog,
+  journal-json, journal-short and journal-export: the file as rsyslog, `journalctl -o json`,
+  `journalctl -o short-precise` and `journalctl -o export` would keep the same records)
   python -X importtime -m loganalyzer analyze samples/p2p-ok/src-libvirtd.log   (start-up)
 
 loganalyzer is this checkout's code (`python -m loganalyzer` run in the repository), byte code
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
                     help="comma list of what to run (default: %(default)s)")
     ap.add_argument("--skip-routes", action="store_true",
                     help="skip checking the fast route against the grammar route on the 1x file")
-    ap.add_argument("--forms", default="syslog,journal-json",
+    ap.add_argument("--forms", default="syslog,journal-json,journal-short,journal-export",
                     help="forms of the 1x file to time analyze on (tests/forms.py names; '' for none)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--json-out", help="also write all results as JSON here")
