@@ -324,6 +324,31 @@ def test_fast_route_on_the_real_forms(name, monkeypatch):
     assert _dict(path, True) == _dict(path, False)
 
 
+_MONTH = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+
+
+@pytest.mark.parametrize("stamp", ["short", "short-iso"])
+def test_fast_route_on_journal_text_of_every_precision(tmp_path, stamp, monkeypatch):
+    """`journalctl -o short` (the default: what `journalctl -u libvirtd > file` writes, no
+    fraction) and `-o short-iso`, made from the real short-precise capture by rewriting its
+    stamps: the fast route equals the reference route, with small blocks, and finds the death."""
+    import loganalyzer.wrapfilter as wrapfilter
+    monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
+    text = lzma.decompress((DUAL / "src-journal-short-precise.txt.xz").read_bytes()).decode()
+
+    def iso(m):
+        return f"2026-{_MONTH[m[1]]:02d}-{int(m[2]):02d}T{m[3]}+00:00 "
+    head = re.compile(r"^([A-Z][a-z]{2}) ([ 0-9][0-9]) ([0-9:]{8})\.[0-9]+ ", re.M)
+    text = head.sub(r"\1 \2 \3 ", text) if stamp == "short" else head.sub(iso, text)
+    p = tmp_path / f"src-{stamp}.txt"
+    p.write_text(text)
+    fast, every = _dict([str(p)], True), _dict([str(p)], False)
+    assert fast == every
+    assert fast["inputs"][0]["format"] == "journal"
+    causes = [(m["role"], (m.get("verdict") or {}).get("cause")) for m in fast["migrations"]]
+    assert ("source", "dconn-keepalive-timeout") in causes
+
+
 def test_scan_reads_each_daemon_of_a_syslog_file(tmp_path):
     """`scan` of a folder holding an rsyslog file of three daemons: one stream per daemon, the
     same migrations and verdicts as the three file logs."""
