@@ -275,8 +275,10 @@ def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar,
     for path in group:
         use_fast = fast if fast is not None else _worth_prefiltering(path, opener)
         fmt, head = _sniff(path, opener) if use_fast and input_format in (None, "file") else (None, b"")
-        if use_fast and fast_wrapped and input_format is None and fmt in WRAPPED_FAST and len(
-                formats.origins(formats.whole_head(head, fmt), fmt)) <= 1:
+        fast_form = use_fast and fast_wrapped and input_format is None and fmt in WRAPPED_FAST
+        # (the daemons the input starts with: the fast route reads one)
+        origin = formats.origins(formats.whole_head(head, fmt), fmt) if fast_form else []
+        if fast_form and len(origin) <= 1:
             from .wrapfilter import FastWrappedReader
             stream = opener(path) if opener is not None else None
             try:
@@ -284,7 +286,6 @@ def _read_streams(group, label, input_format, fast, opener, read_ahead, grammar,
             except OSError:
                 mtime = None
             reader = FastWrappedReader(path, fmt, head, stream=stream, read_ahead=read_ahead, mtime=mtime)
-            origin = formats.origins(formats.whole_head(head, fmt), fmt)
             host = streams.of(origin[0] if origin else None)
             try:
                 reader.run(host.correlator, on_foreign=streams.foreign,

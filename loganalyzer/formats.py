@@ -606,20 +606,13 @@ def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Cont
                 continue
             if start is None:
                 start, start_line = pos, line
-            eq = buf.find("=", pos, nl)
-            if eq >= 0:
-                entry[buf[pos:eq]] = _export_value(buf[eq + 1:nl])
-                pos = nl + 1
-                line += 1
-                continue
-            if nl + 9 > len(buf):
-                break                           # the value's length is in the next block
-            end = nl + 9 + int.from_bytes(buf[nl + 1:nl + 9].encode("latin-1"), "little")
-            if end >= len(buf):
-                break                           # the value goes on in the next block
-            entry[buf[pos:nl]] = _export_value(buf[nl + 9:end])
-            line += buf.count("\n", pos, end + 1)
-            pos = end + 1
+            field = _export_field(buf, pos, nl)
+            if field is None:
+                break                           # a raw value (or its length) goes on in the next block
+            name, value, nxt = field
+            entry[name] = value
+            line += 1 if nxt == nl + 1 else buf.count("\n", pos, nxt)
+            pos = nxt
     if start is not None and entry:
         _journal_entry(out, entry, start_line, buf[start:], ctx)
     elif buf[pos:].strip():
@@ -635,24 +628,31 @@ def export_entry(text: str) -> dict | None:
 
 def export_fields(text: str):
     """(fields or None, where they end: the empty line) of the -o export entry text starts with."""
-    entry, pos, end = {}, 0, len(text)
-    while pos < end:
+    entry, pos = {}, 0
+    while pos < len(text):
         nl = text.find("\n", pos)
         if nl < 0 or nl == pos:
             break
-        eq = text.find("=", pos, nl)
-        if eq >= 0:
-            entry[text[pos:eq]] = _export_value(text[eq + 1:nl])
-            pos = nl + 1
-            continue
-        if nl + 9 > end:
+        field = _export_field(text, pos, nl)
+        if field is None:
             return None, pos
-        stop = nl + 9 + int.from_bytes(text[nl + 1:nl + 9].encode("latin-1"), "little")
-        if stop >= end:
-            return None, pos
-        entry[text[pos:nl]] = _export_value(text[nl + 9:stop])
-        pos = stop + 1
+        name, value, pos = field
+        entry[name] = value
     return entry, pos
+
+
+def _export_field(buf: str, pos: int, nl: int):
+    """The field whose line starts at pos (nl: that line's break) -> (name, value, where the
+    next field starts), or None when a raw value, or its length, runs past the end of buf."""
+    eq = buf.find("=", pos, nl)
+    if eq >= 0:
+        return buf[pos:eq], _export_value(buf[eq + 1:nl]), nl + 1
+    if nl + 9 > len(buf):
+        return None
+    end = nl + 9 + int.from_bytes(buf[nl + 1:nl + 9].encode("latin-1"), "little")
+    if end >= len(buf):
+        return None
+    return buf[pos:nl], _export_value(buf[nl + 9:end]), end + 1
 
 
 def _export_value(s: str) -> str:

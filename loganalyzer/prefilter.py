@@ -154,7 +154,8 @@ class FastHostReader:
             if looks_binary(head):
                 raise InputError(f"{shown(self.display)}: binary data, not a text log")
             cuts = []
-            scans = _scan_ahead(record_blocks(_Prepend(stream, head), BLOCK), self.read_ahead)
+            scans = scan_ahead(record_blocks(_Prepend(stream, head), BLOCK), lambda bc: BlockScan(*bc),
+                               self.read_ahead)
             try:
                 for scan in scans:
                     last_time = self._block(scan, line0, correlator, on_foreign, on_text, last_time)
@@ -170,9 +171,7 @@ class FastHostReader:
                 facts.note_cuts(cuts)
             note_end(stream, facts)
         except STREAM_ERRORS as e:
-            if facts.error is None:
-                facts.error = (f"{self.display}: compressed stream is truncated or corrupt "
-                               f"({str(e).splitlines()[0][:100]}); records before the break are kept")
+            facts.stream_broke(e)
         finally:
             if self.stream is None:
                 stream.close()
@@ -271,19 +270,19 @@ def _bad_value(buf: bytes, start: int) -> str:
     return header_values(m[1], m[3][:-2] if m[3] else None)[2]
 
 
-def _scan_ahead(blocks, ahead: bool = True):
-    """BlockScans of the blocks, read and scanned one block ahead in a worker thread
+def scan_ahead(blocks, scan, ahead: bool = True):
+    """scan(block) of each block, the next blocks read and scanned ahead in worker threads
     (Arrow and NumPy release the GIL) while the caller parses the current one.
     ahead=False keeps to one thread (one core), for callers that parallelise by process."""
     if not ahead:
-        for b, cut in blocks:
-            yield BlockScan(b, cut)
+        for b in blocks:
+            yield scan(b)
         return
     from collections import deque
     with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
         inflight = deque()
-        for buf, cut in blocks:
-            inflight.append(pool.submit(BlockScan, buf, cut))
+        for b in blocks:
+            inflight.append(pool.submit(scan, b))
             if len(inflight) > SCAN_THREADS:
                 yield inflight.popleft().result()
         while inflight:

@@ -66,6 +66,12 @@ class FileFacts:
                   f"and last {_size(TAIL)} are read, the {c.nbytes} bytes between are cut "
                   f"({len(cuts)} cut in all, {self.cut_bytes} bytes)")
 
+    def stream_broke(self, e: Exception):
+        """A compressed stream that failed part way (the fast routes): the first such error."""
+        if self.error is None:
+            self.error = (f"{self.path}: compressed stream is truncated or corrupt "
+                          f"({str(e).splitlines()[0][:100]}); records before the break are kept")
+
     def warn_bad(self):
         """The one warning about bad_values, once the input is read."""
         if self.bad_values:

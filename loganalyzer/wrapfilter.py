@@ -33,14 +33,13 @@ import pyarrow.compute as pc
 from . import formats
 from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
-from .prefilter import SCAN_THREADS, true_positions
+from .prefilter import scan_ahead, true_positions
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign, Record
 from .sources import STREAM_ERRORS, note_end, open_binary
 from .values import stamp_times
 
 BLOCK = 8 << 20
-FORMATS = ("syslog", "journal-json", "journal", "journal-export")
 
 
 # ---------------------------------------------------------------- what may be read, wrapped
@@ -106,10 +105,14 @@ def _leading_text(pattern: str) -> str:
 
 
 # ---------------------------------------------------------------- blocks
-def _blocks(stream, blocksize, whole_records: bool = False, cut_at=None):
-    """Blocks of whole lines; each byte is copied once after the read (a block is the carried
-    part of a line plus the chunk up to its last line break).  whole_records: a block ends
-    before a line that starts a record (not an indented further line of a message)."""
+def _line_cut(chunk: bytes) -> int:
+    """Where the line after chunk's last line break begins (0: chunk holds no line break)."""
+    return chunk.rfind(b"\n") + 1
+
+
+def _blocks(stream, blocksize, cut_at=_line_cut):
+    """Blocks of whole lines (cut_at: of whole records); each byte is copied once after the
+    read (a block is the carried part of a record plus the chunk up to where cut_at cuts it)."""
     carry = b""
     while True:
         chunk = stream.read(blocksize)
@@ -117,10 +120,7 @@ def _blocks(stream, blocksize, whole_records: bool = False, cut_at=None):
             if carry:
                 yield carry
             return
-        if cut_at is not None:
-            cut = cut_at(chunk)
-        else:
-            cut = _record_cut(chunk) if whole_records else chunk.rfind(b"\n") + 1
+        cut = cut_at(chunk)
         if cut == 0 and len(carry) > MAX_CARRY:
             raise Fallback(f"a record of more than {MAX_CARRY >> 20} MiB")
         if cut == 0:
@@ -154,7 +154,23 @@ _ENTRY = b"\n\n__CURSOR="       # an -o export entry ends with an empty line, th
 
 def _entry_cut(chunk: bytes) -> int:
     """Where the last -o export entry that starts in chunk begins (0: none known to)."""
-    return chunk.rfind(_ENTRY) + 2 if chunk.rfind(_ENTRY) >= 0 else 0
+    at = chunk.rfind(_ENTRY)
+    return at + 2 if at >= 0 else 0
+
+
+def _mark(scan, profile, items, cand, b, off, buf):
+    """A scan's daemon items (plain), its candidates among them (cand: what the reading list
+    may read) and the daemon items' whole seconds; items: the block's lines or entries, off
+    where each begins."""
+    n = len(items)
+    plain = profile.plain(items, buf, n)
+    if plain is None:           # every item is one of the daemon's
+        scan.plain = np.arange(n, dtype=np.int64)
+        scan.candidates = true_positions(cand)
+    else:
+        scan.plain = true_positions(plain)
+        scan.candidates = true_positions(pc.and_(plain, cand))
+    scan.secs = profile.seconds(b, off[scan.plain], items, scan.plain, buf)
 
 
 class _EntryScan:
@@ -191,25 +207,18 @@ class _EntryScan:
         self.starts, self.nentries = starts, len(starts)
         self.first_lines = np.searchsorted(nl, starts)          # newlines before each entry
         entries = pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(off), pa.py_buffer(buf)])
-        n = len(starts)
-        plain = profile.plain(entries, buf, n)
         cand = pc.match_substring_regex(entries, profile.candidate)
         further = pc.match_substring_regex(entries, profile.further_error)
         if further.true_count:
             cand = pc.or_(cand, further)
-        if plain is None:
-            self.plain = np.arange(n, dtype=np.int64)
-            self.candidates = true_positions(cand)
-        else:
-            self.plain = true_positions(plain)
-            self.candidates = true_positions(pc.and_(plain, cand))
-        self.secs = profile.seconds(b, off[self.plain], entries, self.plain, buf)
+        _mark(self, profile, entries, cand, b, off, buf)
 
 
 class _Scan:
     """One block: its lines, the daemon's own lines (plain), the candidates, whole seconds."""
 
-    __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8", "cont", "further")
+    __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8", "cont", "further",
+                 "starts")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
@@ -228,26 +237,21 @@ class _Scan:
             self.valid_utf8 = True
         except pa.ArrowInvalid:
             self.valid_utf8 = False
-        plain = profile.plain(lines, buf, n)
         cand = pc.match_substring_regex(lines, profile.candidate)
         further = pc.match_substring_regex(lines, profile.further_error)
-        self.cont = self.further = None
+        self.cont = self.further = self.starts = None
         inside = getattr(profile, "libvirt_inside", None)
         if inside is not None:
             # journal text: further lines of a message are lines of their own here
             if pc.any(pc.match_substring_regex(lines, inside)).as_py():
                 raise Fallback("libvirt lines inside journal messages")
-            self.cont = true_positions(pc.match_substring_regex(lines, profile.continuation))
+            cont = pc.match_substring_regex(lines, profile.continuation)
+            self.cont = true_positions(cont)
+            self.starts = true_positions(pc.invert(cont))    # where each record or foreign line begins
             self.further = true_positions(further)
         elif further.true_count:
             cand = pc.or_(cand, further)
-        if plain is None:           # every line is one of the daemon's
-            self.plain = np.arange(n, dtype=np.int64)
-            self.candidates = true_positions(cand)
-        else:
-            self.plain = true_positions(plain)
-            self.candidates = true_positions(pc.and_(plain, cand))
-        self.secs = profile.seconds(b, off[self.plain], lines, self.plain, buf)
+        _mark(self, profile, lines, cand, b, off, buf)
 
 
 class _SyslogProfile:
@@ -606,8 +610,9 @@ class FastWrappedReader:
         last = None
         try:
             text, export = self.fmt == "journal", self.fmt == "journal-export"
-            blocks = _blocks(stream, BLOCK, whole_records=text, cut_at=_entry_cut if export else None)
-            scans = _scan_ahead(blocks, self.profile, self.read_ahead, _EntryScan if export else _Scan)
+            blocks = _blocks(stream, BLOCK, _record_cut if text else _entry_cut if export else _line_cut)
+            scan_of = _EntryScan if export else _Scan
+            scans = scan_ahead(blocks, lambda buf: scan_of(buf, self.profile), self.read_ahead)
             block = self._text_block if text else self._entry_block if export else self._block
             try:
                 for scan in scans:
@@ -617,9 +622,7 @@ class FastWrappedReader:
                 scans.close()
             note_end(stream, facts)
         except STREAM_ERRORS as e:
-            if facts.error is None:
-                facts.error = (f"{self.display}: compressed stream is truncated or corrupt "
-                               f"({str(e).splitlines()[0][:100]}); records before the break are kept")
+            facts.stream_broke(e)
         finally:
             if self.stream is None:
                 stream.close()
@@ -718,8 +721,6 @@ class FastWrappedReader:
         # each line's record head: the nearest line above (or itself) that is not indented
         head = np.maximum.accumulate(np.where(is_cont, -1, np.arange(n)))
         member = is_cont & (head >= 0) & is_plain[np.maximum(head, 0)]
-        starts = np.flatnonzero(~is_cont)            # where each record (or foreign line) begins
-        self._ends = (starts, n)
         for i in np.flatnonzero(~is_plain & ~member).tolist():
             raw = self._line(scan, i)
             if not is_cont[i]:
@@ -765,9 +766,9 @@ class FastWrappedReader:
 
     def _record_lines(self, scan, i, line0):
         """(line number, physical line) of the record that starts at line i of the block."""
-        starts, n = self._ends
+        starts = scan.starts
         k = int(np.searchsorted(starts, i, side="right"))
-        end = int(starts[k]) if k < len(starts) else n
+        end = int(starts[k]) if k < len(starts) else scan.nlines
         return [(line0 + j, self._line(scan, j)) for j in range(i, end)]
 
     def _dated(self, scan, i, line0) -> Record:
@@ -782,21 +783,3 @@ class FastWrappedReader:
         if rec is None or rec.time is None:
             raise Fallback("a record without a time")
         return rec
-
-
-def _scan_ahead(blocks, profile, ahead: bool = True, scan=None):
-    scan = scan or _Scan
-    if not ahead:
-        for b in blocks:
-            yield scan(b, profile)
-        return
-    from collections import deque
-    with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
-        inflight = deque()
-        for buf in blocks:
-            inflight.append(pool.submit(scan, buf, profile))
-            if len(inflight) > SCAN_THREADS:
-                yield inflight.popleft().result()
-        while inflight:
-            yield inflight.popleft().result()
-

@@ -78,12 +78,7 @@ def bridge(st, rec, c) -> None:
     d, interval, count, sev = pend
     if rec.time is not None and sev.time is not None and rec.time - sev.time > 1.0:
         return
-    c.conn = d
-    st.live.conns[d] = c
-    if c.direction == "outgoing":
-        c.keepalive_interval, c.keepalive_count = interval, count
-    c.evidence.append(noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}",
-                            K.CONNECTION_POINTER))
+    _bridge(st, c, d, interval, count, sev)
     mig = t.migration
     if mig is not None and mig.role == "source" and (mig.dconn is None or mig.dconn is c):
         st.link_dconn(mig, c)
@@ -100,14 +95,19 @@ def _bridge_threadless(st, rec, c) -> None:
                                                and rec.time - sev.time > 1.0):
             pending.clear()         # the older ones are older still
             return
-        c.conn = d
-        st.live.conns[d] = c
-        if c.direction == "outgoing":
-            c.keepalive_interval, c.keepalive_count = interval, count
-        c.evidence.append(noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}",
-                                K.CONNECTION_POINTER))
+        _bridge(st, c, d, interval, count, sev)
         # (the migration is linked by the pointer: qemuMigrationSrcPerformPeer2Peer3's dconn=)
         return
+
+
+def _bridge(st, c, d, interval, count, sev) -> None:
+    """The keepalive's connection c is the virConnect d that virConnectSetKeepAlive (sev) set."""
+    c.conn = d
+    st.live.conns[d] = c
+    if c.direction == "outgoing":
+        c.keepalive_interval, c.keepalive_count = interval, count
+    c.evidence.append(noted(sev, f"virConnectSetKeepAlive: the connection's virConnect pointer is {d}",
+                            K.CONNECTION_POINTER))
 
 
 @handles(func_pattern=DISPATCH_READ)
