@@ -309,6 +309,9 @@ def test_fast_route_equals_feeding_every_record(tmp_root, scenario, form):
     fast, every = _dict(paths, True), _dict(paths, False)
     assert [i["format"] for i in fast["inputs"]] == [form if form in ("journal-json", "journal-export") else form.split("-")[0]] * len(paths)
     assert fast == every
+    # one daemon per file: each is one host named after its file (a cut entry at the end of
+    # the first 64 KiB of an export once showed a second daemon, without _PID)
+    assert [h["host"] for h in fast["hosts"]] == [Path(p).name for p in paths]
 
 
 @pytest.mark.parametrize("name", ["src-syslog.log.xz", "src-syslog-precise.log.xz", "src-journal.json.xz",
