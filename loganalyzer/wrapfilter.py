@@ -163,7 +163,7 @@ def _mark(scan, profile, items, cand, b, off, buf):
     may read) and the daemon items' whole seconds; items: the block's lines or entries, off
     where each begins."""
     n = len(items)
-    plain = profile.plain(items, buf, n)
+    plain = profile.plain(items, b, off, n)
     if plain is None:           # every item is one of the daemon's
         scan.plain = np.arange(n, dtype=np.int64)
         scan.candidates = true_positions(cand)
@@ -175,27 +175,28 @@ def _mark(scan, profile, items, cand, b, off, buf):
 
 class _EntryScan:
     """One block of `-o export` entries (each up to and with its empty line): the daemon's
-    entries (plain), the candidates, whole seconds; a line number for each entry."""
+    entries (plain), the candidates, whole seconds; a line number for each entry that is read."""
 
-    __slots__ = ("buf", "starts", "nlines", "first_lines", "plain", "candidates", "secs", "valid_utf8",
-                 "nentries")
+    __slots__ = ("buf", "starts", "nlines", "plain", "candidates", "secs", "valid_utf8", "nentries", "_nl",
+                 "_chunk_lines", "_lines_at")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
         self.valid_utf8 = True
         b = np.frombuffer(buf, np.uint8)
-        nl = np.flatnonzero(b == 10)
-        self.nlines = len(nl) + (0 if buf.endswith(b"\n") or not buf else 1)
-        one = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(buf)], np.int64)),
-                                                            pa.py_buffer(buf)])
-        pieces = pc.split_pattern(one, pattern=_ENTRY).flatten()
-        k = np.arange(len(pieces), dtype=np.int64)
-        po = np.frombuffer(pieces.buffers()[1], np.int64, count=len(pieces) + 1, offset=pieces.offset * 8)
-        # where each entry starts in buf: its piece, plus the separators cut out before it, less
-        # the 9 bytes of "__CURSOR=" the separator took from it
-        starts = po[:-1] - po[0] + k * len(_ENTRY) - np.where(k > 0, len(_ENTRY) - 2, 0)
+        self._nl = nl = b == 10
+        self.nlines = int(np.count_nonzero(nl)) + (0 if buf.endswith(b"\n") or not buf else 1)
         if not buf.endswith(b"\n\n") or buf.endswith(b"\n\n\n") or not buf.startswith(b"__CURSOR="):
             raise Fallback("-o export text that is not whole entries")
+        # where each entry starts: after every "\n\n" that "__CURSOR=" follows (found two bytes
+        # at a time, on both byte parities: a 16-bit compare costs less than the byte mask's
+        # positions)
+        dbl = np.union1d(2 * np.flatnonzero(b[:len(b) & ~1].view("<u2") == 0x0A0A),
+                         2 * np.flatnonzero(b[1:1 + ((len(b) - 1) & ~1)].view("<u2") == 0x0A0A) + 1)
+        at = dbl[dbl + len(_ENTRY) <= len(b)] + 2
+        for k, c in enumerate(_ENTRY[2:]):
+            at = at[b[at + k] == c]
+        starts = np.concatenate(([0], at)).astype(np.int64)
         off = np.append(starts, len(buf))
         # An entry that ends in three line breaks: its last value is raw bytes that end in one,
         # or an empty line follows the entry's own (the reference route reads that as foreign
@@ -205,13 +206,30 @@ class _EntryScan:
             if formats.export_fields(text)[1] != len(text) - 1:
                 raise Fallback("empty lines between -o export entries")
         self.starts, self.nentries = starts, len(starts)
-        self.first_lines = np.searchsorted(nl, starts)          # newlines before each entry
+        self._chunk_lines = self._lines_at = None
         entries = pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(off), pa.py_buffer(buf)])
         cand = pc.match_substring_regex(entries, profile.candidate)
         further = pc.match_substring_regex(entries, profile.further_error)
         if further.true_count:
             cand = pc.or_(cand, further)
         _mark(self, profile, entries, cand, b, off, buf)
+        for i in self.candidates.tolist():
+            self.first_line(i)
+
+    _CHUNK = 1 << 16
+
+    def first_line(self, i: int) -> int:
+        """The number of line breaks before entry i (counted once per 64 KiB, then within one)."""
+        if self._chunk_lines is None:
+            nl, c = self._nl, self._CHUNK
+            self._chunk_lines = np.cumsum([0] + [int(np.count_nonzero(nl[k:k + c])) for k in range(0, len(nl), c)])
+            self._lines_at = {}
+        got = self._lines_at.get(i)
+        if got is None:
+            s = int(self.starts[i])
+            k = s // self._CHUNK
+            got = self._lines_at[i] = int(self._chunk_lines[k]) + int(np.count_nonzero(self._nl[k * self._CHUNK:s]))
+        return got
 
 
 class _Scan:
@@ -282,7 +300,7 @@ class _SyslogProfile:
         self.candidate = self.line_head + _syslog_body_pattern()
         self.further_error = _SYSLOG_FURTHER_ERROR
 
-    def plain(self, lines, buf, n):
+    def plain(self, lines, b, off, n):
         return pc.match_substring_regex(lines, self.head)
 
     def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
@@ -427,33 +445,34 @@ class _JsonProfile:
         self.ctx = ctx
         # Each needle without its key's leading quote and underscore: RE2 then finds it from a
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
-        # (bytes.count holds it).  "PID" is the one *PID field of the line (a coredump's or an
-        # OBJECT_PID line has two), so that the needle stands for "_PID.
+        # (bytes.count holds it).  The first is found, not only matched, and the two bytes
+        # before it must be '"_', so that it stands for "_PID" (not a coredump's COREDUMP_PID
+        # or an OBJECT_PID).
         self.needles = [re.escape(f'PID":"{pid}"'), re.escape('TRANSPORT":"journal"')]
         if host:
             self.needles.append(re.escape(f'HOSTNAME":{json.dumps(host)}'))
         self.candidate = _json_pattern()
         self.further_error = _JSON_FURTHER_ERROR
 
-    def plain(self, lines, buf, n):
+    def plain(self, lines, b, off, n):
         """None when every line is one of the daemon's (the usual case), else a mask of its lines."""
-        m = pc.equal(pc.count_substring_regex(lines, 'PID":"'), 1)
-        for nd in self.needles:
+        pos = _ints(pc.find_substring_regex(lines, self.needles[0]))
+        at = off[:n] + pos - 2
+        ok = (pos >= 2) & (b[np.maximum(at, 0)] == 34) & (b[np.maximum(at + 1, 0)] == 95)     # '"_'
+        m = pa.array(ok)
+        for nd in self.needles[1:]:
             m = pc.and_(m, pc.match_substring_regex(lines, nd))
         return None if m.true_count == n else m
 
     def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
         if len(idx) == 0:
             return np.empty(0, np.int64)
-        if len(idx) == len(lines):
-            # every line has its sender's time: its 16 digits taken out by RE2 (GIL released,
-            # so both scan threads run), a fixed-width column read as NumPy digits
-            got = pc.extract_regex(lines, _SOURCE_TIME).field(0)
-            us = _fixed_width(got, 16) if got.null_count == 0 else None
-            if us is not None:
-                digits = us[:, :10].astype(np.int64) - 48
-                return digits @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
-        sub = pc.take(lines, pa.array(idx))
+        sub = lines if len(idx) == len(lines) else pc.take(lines, pa.array(idx))
+        # (the usual case: every line has its sender's time, found from the key's rare first
+        # byte by RE2 with the GIL released; the two bytes before the key must be '"_')
+        fast = _seconds_after(b, starts, sub, _SOURCE_TIME, b'"', b'"_')
+        if fast is not None:
+            return fast
         out = np.full(len(idx), -1, np.int64)
         for name in ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"'):
             pos = _ints(pc.find_substring(sub, name))
@@ -511,7 +530,7 @@ class _ExportProfile(_JsonProfile):
         # (error text on a further line of a message: such a message comes as raw bytes)
         self.further_error = "\nMESSAGE\n[^\x00]*?\n[^\n]*(?:error|warning) ?: "
 
-    def plain(self, entries, buf, n):
+    def plain(self, entries, b, off, n):
         m = pc.match_substring_regex(entries, self.needles[0])
         for nd in self.needles[1:]:
             m = pc.and_(m, pc.match_substring_regex(entries, nd))
@@ -521,13 +540,12 @@ class _ExportProfile(_JsonProfile):
         if len(idx) == 0:
             return np.empty(0, np.int64)
         sub = entries if len(idx) == len(entries) else pc.take(entries, pa.array(idx))
+        fast = _seconds_after(b, starts, sub, b"SOURCE_REALTIME_TIMESTAMP=", b"\n", b"\n_")
+        if fast is not None:
+            return fast
         out = np.full(len(idx), -1, np.int64)
         for name in ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"):
             got = pc.extract_regex(sub, f"\n{name}=(?P<us>[0-9]{{16}})\n").field(0)
-            if got.null_count == 0 and (out < 0).all():
-                us = _fixed_width(got, 16)
-                if us is not None:
-                    return (us[:, :10].astype(np.int64) - 48) @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
             for i, v in enumerate(got.to_pylist()):
                 if v is not None and out[i] < 0:
                     out[i] = int(v) // 1_000_000
@@ -544,20 +562,32 @@ class _ExportProfile(_JsonProfile):
 
 
 # (from its rare first byte, RE2 finds this key three times faster than with its quote and
-# underscore; no other journal field ends so)
-_SOURCE_TIME = 'SOURCE_REALTIME_TIMESTAMP":"(?P<us>[0-9]{16})"'
+# underscore)
+_SOURCE_TIME = b'SOURCE_REALTIME_TIMESTAMP":"'
 _PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile, "journal": _JournalTextProfile,
              "journal-export": _ExportProfile}
 
 
-def _fixed_width(arr, width: int):
-    """The bytes of a string array whose every value is `width` bytes long, as a NumPy
-    (len, width) uint8 view of its data buffer; None if they are not laid out so."""
-    ow = 8 if pa.types.is_large_string(arr.type) else 4
-    offs = np.frombuffer(arr.buffers()[1], np.dtype(f"i{ow}"), count=len(arr) + 1, offset=arr.offset * ow)
-    if len(arr) == 0 or int(offs[-1]) - int(offs[0]) != width * len(arr):
+def _seconds_after(b, starts, items, key: bytes, end: bytes, before: bytes = b""):
+    """Whole seconds of the 16 digits of microseconds after the first key (with before just
+    ahead of it) in each item (items begin at starts in b), found by one literal search (RE2
+    skips to the key's first byte) and read as NumPy digits; None unless every item holds
+    before, key, 16 digits and end there (the callers then read each item field by field)."""
+    if len(starts) == 0:
+        return np.empty(0, np.int64)
+    pos = _ints(pc.find_substring_regex(items, re.escape(key.decode())))
+    if (pos < len(before)).any():
         return None
-    return np.frombuffer(arr.buffers()[2], np.uint8, count=width * len(arr), offset=int(offs[0])).reshape(-1, width)
+    for k, c in enumerate(before):
+        if (b[starts + pos - len(before) + k] != c).any():
+            return None
+    at = starts + pos + len(key)
+    if int(at[-1]) + 16 + len(end) > len(b):
+        return None
+    digits = b[at[:, None] + np.arange(16)]
+    if not ((digits >= 48) & (digits <= 57)).all() or (b[at + 16] != end[0]).any():
+        return None
+    return (digits[:, :10].astype(np.int64) - 48) @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
 
 
 def _ints(arr) -> np.ndarray:
@@ -751,10 +781,10 @@ class FastWrappedReader:
                 profile.other(raw)
                 facts.unparsed += 1
                 if on_foreign is not None:
-                    on_foreign(Foreign(display, line0 + int(scan.first_lines[i]), raw))
+                    on_foreign(Foreign(display, line0 + scan.first_line(i), raw))
         last = self._gaps(scan, line0, hc, last)
         for i in scan.candidates.tolist():
-            rec = profile.record(self._entry(scan, i), display, line0 + int(scan.first_lines[i]))
+            rec = profile.record(self._entry(scan, i), display, line0 + scan.first_line(i))
             if rec is not None:
                 self._feed(rec, hc, on_record)
         return last
@@ -773,7 +803,7 @@ class FastWrappedReader:
 
     def _dated(self, scan, i, line0) -> Record:
         if isinstance(scan, _EntryScan):
-            rec = self.profile.record(self._entry(scan, i), self.display, line0 + int(scan.first_lines[i]))
+            rec = self.profile.record(self._entry(scan, i), self.display, line0 + scan.first_line(i))
         elif self.records is not None:
             # (built apart, so that the stream's recogniser sees only the records it reads)
             rec = formats.JournalTextRecords(self.display, self.ctx).record(self._record_lines(scan, i, line0))
