@@ -628,6 +628,14 @@ def export_entry(text: str) -> dict | None:
 
 def export_fields(text: str):
     """(fields or None, where they end: the empty line) of the -o export entry text starts with."""
+    end = text.find("\n\n")
+    if end > 0 and text.isascii():
+        # (the usual entry: ASCII, every field a NAME=value line; a line without "=" is the
+        # name of a raw value, read below)
+        try:
+            return dict(ln.split("=", 1) for ln in text[:end].split("\n")), end + 1
+        except ValueError:
+            pass
     entry, pos = {}, 0
     while pos < len(text):
         nl = text.find("\n", pos)

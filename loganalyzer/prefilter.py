@@ -271,22 +271,60 @@ def _bad_value(buf: bytes, start: int) -> str:
 
 
 def scan_ahead(blocks, scan, ahead: bool = True):
-    """scan(block) of each block, the next blocks read and scanned ahead in worker threads
-    (Arrow and NumPy release the GIL) while the caller parses the current one.
-    ahead=False keeps to one thread (one core), for callers that parallelise by process."""
+    """scan(block) of each block, in order.  ahead: a reader thread takes the blocks (reading
+    and decompressing release the GIL) and hands each to SCAN_THREADS workers (Arrow and NumPy
+    release it too), while the caller parses the current one; an error while reading reaches
+    the caller after the blocks read before it.  ahead=False keeps to one thread (one core),
+    for callers that parallelise by process."""
     if not ahead:
         for b in blocks:
             yield scan(b)
         return
-    from collections import deque
+    import queue
+    import threading
+    ready = queue.Queue(maxsize=SCAN_THREADS + 1)       # futures of scans, in block order
+    stop = threading.Event()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     with ThreadPoolExecutor(max_workers=SCAN_THREADS) as pool:
-        inflight = deque()
-        for b in blocks:
-            inflight.append(pool.submit(scan, b))
-            if len(inflight) > SCAN_THREADS:
-                yield inflight.popleft().result()
-        while inflight:
-            yield inflight.popleft().result()
+        def read():
+            try:
+                for b in blocks:
+                    if not hand(pool.submit(scan, b)):
+                        return
+            except BaseException as e:          # (handed to the caller, raised there)
+                hand(_ReadFailed(e))
+                return
+            hand(None)
+
+        reader = threading.Thread(target=read, name="loganalyzer-read", daemon=True)
+        reader.start()
+        try:
+            while True:
+                item = ready.get()
+                if item is None:
+                    return
+                if isinstance(item, _ReadFailed):
+                    raise item.error
+                yield item.result()
+        finally:
+            stop.set()
+            reader.join()
+
+
+class _ReadFailed:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException):
+        self.error = error
 
 
 class _Prepend:
