@@ -760,8 +760,11 @@ class FastWrappedReader:
                 on_foreign(Foreign(display, line0 + i, raw))
         last = self._gaps(scan, line0, hc, last)
         further = scan.further[member[scan.further]] if len(scan.further) else scan.further
-        for i in np.union1d(scan.candidates, head[further]).tolist():
-            rec = self.records.record(self._record_lines(scan, i, line0))
+        heads = np.union1d(scan.candidates, head[further])
+        # (each record ends where the next line that is not indented begins)
+        ends = np.append(scan.starts, n)[np.searchsorted(scan.starts, heads, side="right")]
+        for i, end in zip(heads.tolist(), ends.tolist()):
+            rec = self.records.record(self._record_lines(scan, i, line0, end))
             if not isinstance(rec, Record):
                 continue
             self._feed(rec, hc, on_record)
@@ -794,11 +797,13 @@ class FastWrappedReader:
         end = int(starts[i + 1]) if i + 1 < len(starts) else len(scan.buf)
         return scan.buf[int(starts[i]):end].decode("latin-1")
 
-    def _record_lines(self, scan, i, line0):
-        """(line number, physical line) of the record that starts at line i of the block."""
-        starts = scan.starts
-        k = int(np.searchsorted(starts, i, side="right"))
-        end = int(starts[k]) if k < len(starts) else scan.nlines
+    def _record_lines(self, scan, i, line0, end=None):
+        """(line number, physical line) of the record that starts at line i of the block (and
+        ends before line end, when known)."""
+        if end is None:
+            starts = scan.starts
+            k = int(np.searchsorted(starts, i, side="right"))
+            end = int(starts[k]) if k < len(starts) else scan.nlines
         return [(line0 + j, self._line(scan, j)) for j in range(i, end)]
 
     def _dated(self, scan, i, line0) -> Record:
