@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
