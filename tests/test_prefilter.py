@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import io
 import os
 
 import pytest
@@ -140,3 +141,70 @@ def test_two_cores_give_the_answers_of_one(monkeypatch):
         assert _plain(getattr(both.correlator, k)) == _plain(getattr(one.correlator, k)), k
     assert both.facts == one.facts
     assert [m.outcome for m in both.correlator.migrations] == [m.outcome for m in one.correlator.migrations]
+
+
+class _BreaksAfter(io.RawIOBase):
+    """A file whose reading fails (EIO, as a failing disk or a corrupt compressed stream
+    does) once `limit` bytes have been read."""
+
+    def __init__(self, path, limit):
+        self._f = open(path, "rb")
+        self._left = limit
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self._left <= 0:
+            raise OSError(5, "Input/output error")
+        data = self._f.read(min(len(b), self._left))
+        self._left -= len(data)
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self):
+        self._f.close()
+        super().close()
+
+
+def test_a_read_error_keeps_every_block_read_before_it(monkeypatch):
+    """When reading breaks part way, the records before the break are analysed and the break
+    is reported, also when the blocks are read and scanned ahead in threads: the blocks read
+    before the error still reach the correlator, as with one thread."""
+    from loganalyzer.correlate.build import HostCorrelator
+    monkeypatch.setattr(prefilter, "BLOCK", 64 << 10)      # dozens of blocks, several in flight
+    path = os.path.join(SAMPLES, "not-converging", "src-libvirtd.log")
+    limit = os.path.getsize(path) * 2 // 3
+    got = {}
+    for ahead in (False, True):
+        hc = HostCorrelator("src")
+        facts = prefilter.FastHostReader(path, stream=_BreaksAfter(path, limit), read_ahead=ahead).run(hc)
+        got[ahead] = (facts, hc)
+    (one, hc1), (both, hc2) = got[False], got[True]
+    assert one.error and "records before the break are kept" in one.error
+    assert both == one
+    # every block read before the break: all the lines but those of the last, cut block
+    with open(path, "rb") as f:
+        lines_before = f.read(limit).count(b"\n")
+    assert lines_before - 2000 < one.lines <= lines_before + 1      # (+ the cut line)
+    for k in CORRELATOR_RESULTS:
+        assert _plain(getattr(hc2, k)) == _plain(getattr(hc1, k)), k
+
+
+def test_reading_ahead_stops_when_the_reader_stops():
+    """A caller that stops early (the fast route gives up on an input) leaves no thread
+    reading behind."""
+    import threading
+    produced = []
+
+    def endless():
+        while True:
+            produced.append(1)
+            yield b"x" * 100
+
+    scans = prefilter.scan_ahead(endless(), len)
+    assert next(scans) == 100
+    scans.close()
+    assert not any(t.name == "loganalyzer-read" for t in threading.enumerate())
+    n = len(produced)
+    assert n <= 2 * prefilter.SCAN_THREADS + 4          # read ahead, bounded
