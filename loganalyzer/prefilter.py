@@ -8,7 +8,7 @@ same pattern as correlate/interest.py), and NumPy turns the record-start time
 stamps into seconds for the silence detector.  Only the interesting records
 (a few per cent of a debug log) are decoded and parsed in Python, by the same
 fastpath.parse_record as everywhere else.  While Python parses one block, a
-worker thread scans the next.
+reader thread reads the next ones and two worker threads scan them (scan_ahead).
 
 tests/test_prefilter.py proves the route gives the same analysis as feeding
 every record, on every sample.
