@@ -313,8 +313,8 @@ def _inputs_on_stderr(a, listed: bool = False) -> None:
         _print_input_problems(a.inputs)
         return
     for f in a.inputs:
-        for w in (f.warnings if f.ends_early else ()):
-            if "input ends early" in w:
+        for kind, w in f.problems:
+            if kind == "truncated":
                 typer.echo(f"loganalyzer: warning: {w}", err=True)
         if f.error:
             typer.echo(f"loganalyzer: {f.error}", err=True)

@@ -42,9 +42,14 @@ class FileFacts:
     # records longer than recordcut.CAP bytes, and the bytes cut from their middles
     cut_records: int = 0
     cut_bytes: int = 0
+    # the warnings that say the input was not read whole, as (kind, message): "truncated"
+    # (ends early), "cut" (records cut); what scan lists as its problems
+    problems: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        del d["problems"]               # (the same text is in warnings)
+        return d
 
     def note_bad(self, line: int, what: str, n: int = 1):
         """n records with an unreadable value; what: the first one's (at line)."""
@@ -62,9 +67,9 @@ class FileFacts:
         self.unparsed += sum(c.nlines for c in cuts if c.foreign)
         c = cuts[0]
         what = "the text before the first record" if c.foreign else "a record"
-        self.warn(f"{self.path}: line {c.line}: {what} of {_size(c.nbytes + CAP)}: its first {_size(HEAD)} "
-                  f"and last {_size(TAIL)} are read, the {c.nbytes} bytes between are cut "
-                  f"({len(cuts)} cut in all, {self.cut_bytes} bytes)")
+        self.warn_problem("cut", f"{self.path}: line {c.line}: {what} of {_size(c.nbytes + CAP)}: its first "
+                                 f"{_size(HEAD)} and last {_size(TAIL)} are read, the {c.nbytes} bytes between are "
+                                 f"cut ({len(cuts)} cut in all, {self.cut_bytes} bytes)")
 
     def stream_broke(self, e: Exception):
         """A compressed stream that failed part way (the fast routes): the first such error."""
@@ -83,6 +88,12 @@ class FileFacts:
     def warn(self, msg: str):
         if msg not in self.warnings:
             self.warnings.append(msg)
+
+    def warn_problem(self, kind: str, msg: str):
+        """A warning that the input was not read whole (see problems)."""
+        if msg not in self.warnings:
+            self.problems.append((kind, msg))
+        self.warn(msg)
 
     def note_header(self, kind: str, fields: dict) -> None:
         """A `libvirt version:` or `hostname:` header line: the first of each counts."""

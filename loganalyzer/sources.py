@@ -166,7 +166,7 @@ def note_end(stream, facts) -> None:
     where = f"after line {facts.lines}; the {facts.records} records before the break are read"
     if d.kind == "truncated":
         facts.ends_early = True
-        facts.warn(f"{shown(facts.path)}: input ends early: {d.describe()} {where}")
+        facts.warn_problem("truncated", f"{shown(facts.path)}: input ends early: {d.describe()} {where}")
     elif d.kind == "trailing":
         facts.warn(f"{shown(facts.path)}: {d.describe()}")
     elif facts.error is None:

@@ -59,9 +59,7 @@ def run_stream(task):
         for f in host.facts:
             # a member cut short, or corrupt from some point on: its records before are analysed
             # a record over recordcut.CAP read only in part (a flood without line breaks)
-            for msg, kind in [(w, "truncated") for w in f.warnings if f.ends_early and "input ends early" in w] \
-                    + [(w, "cut") for w in f.warnings if f.cut_bytes and "bytes between are cut" in w] \
-                    + ([(f.error, "corrupt")] if f.error else []):
+            for kind, msg in f.problems + ([("corrupt", f.error)] if f.error else []):
                 prefix = shown(f.path) + ": "
                 errors.append(ScanError(f.path, msg[len(prefix):] if msg.startswith(prefix) else msg, kind))
     if hosts:
