@@ -144,7 +144,8 @@ class Block:
         # level, its ' :' the first after that; the text between is checked with RE2
         colons = np.append(np.flatnonzero(b == 58), len(b))
         colon = np.minimum(colons[np.searchsorted(colons, after)], nxt)
-        seps = np.append(np.flatnonzero((b[:-1] == 32) & (b[1:] == 58)), len(b))
+        after_one = colons[:-1][colons[:-1] > 0]
+        seps = np.append(after_one[b[after_one - 1] == 32] - 1, len(b))      # ' :', from the colons
         sep = np.minimum(seps[np.searchsorted(seps, colon)], nxt - 2)
         upto = np.maximum(sep + 2, after)
         said = self._cut(int(o[0]), [after, upto]).take(_ints(np.arange(n, dtype=np.int64) * 3 + 1))
@@ -161,13 +162,10 @@ class Block:
         self.src = pieces.take(from_numpy(np.arange(n, dtype=np.int64) * 8 + 3, pa.int64(), located))
         self.message = pieces.take(_ints(np.arange(n, dtype=np.int64) * 8 + 5))
         # Debug logs say the same things over and over: the families are read once per
-        # distinct message (`rep`: its first record)
+        # distinct message
         codes = pc.dictionary_encode(self.message)
         self.code = _np(codes.indices, np.int32)
         self.distinct = codes.dictionary
-        rep = np.empty(len(codes.dictionary), np.int64)
-        rep[self.code[::-1]] = np.arange(n - 1, -1, -1)
-        self.rep = rep
         # records whose family the level or a missing FUNC:LINE decides: Python's, one by one
         self.plain = located & ~np.isin(self.level, _ERROR_LEVELS) & (msg_at < end)
 
@@ -233,16 +231,15 @@ class Block:
             z -= 1
         return self.data[a:z].decode()
 
-    # -- families ------------------------------------------------------------------------
-    def routes(self):
-        """(text, easy) masks of the distinct messages: read as text, or as key=value items
-        split here; Python reads the others."""
-        msg = self.distinct
-        text = ~_mask(pc.match_substring_regex(msg, _MAYBE_NOT_TEXT))
-        easy = ~text
-        easy[easy] = _mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _EASY_HEAD))
-        easy[easy] = ~_mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _NOT_EASY))
-        return text, easy
+
+def routes(msg: pa.Array):
+    """(text, easy) masks of distinct messages: read as text, or as key=value items split
+    here; Python reads the others."""
+    text = ~_mask(pc.match_substring_regex(msg, _MAYBE_NOT_TEXT))
+    easy = ~text
+    easy[easy] = _mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _EASY_HEAD))
+    easy[easy] = ~_mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _NOT_EASY))
+    return text, easy
 
 
 # scalars made from buffers: a Python value handed to Arrow would make pyarrow import pandas

@@ -67,3 +67,14 @@ def test_empty_frame_has_columns(tmp_path):
     f.write_text("")
     df = events_frame(str(f))
     assert len(df) == 0 and tuple(df.columns) == COLUMNS
+
+
+def test_message_memory_starting_afresh(monkeypatch):
+    """The families of messages are remembered across blocks up to rows.KNOWN_LIMIT; past it
+    the memory starts afresh and the table stays the same."""
+    from loganalyzer import rows
+    monkeypatch.setattr(rows, "KNOWN_LIMIT", 300)
+    monkeypatch.setattr(rows, "TABLE_BLOCK", 64 << 10)     # many blocks
+    fast = events_frame(str(KA))
+    slow = records_to_frame(list(LogReader(str(KA), with_fields=True)))
+    pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
