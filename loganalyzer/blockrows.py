@@ -111,6 +111,7 @@ class Block:
         off[1:len(nl) + 1] = nl + 1
         off[nlines] = len(data)
         self.nlines = nlines
+        self.newlines = len(nl)
         lines = pa.StringArray.from_buffers(nlines, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
         starts = _np(pc.indices_nonzero(pc.match_substring_regex(lines, _LINE_START)), np.uint64).astype(np.int64)
         self.starts = starts

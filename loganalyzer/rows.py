@@ -19,8 +19,7 @@ import pyarrow.compute as pc
 from .arrays import from_numpy, ints, strings
 from .blockrows import Block, easy_columns, routes
 from .families import classify, error_fields, unlocated
-from .formats import FOREIGN, RECORDS, record_chunks
-from .header import AFTER_TID, RECORD_START
+from .header import AFTER_TID
 from .records import LEVELS
 from .values import header_values, to_int
 
@@ -176,25 +175,24 @@ class FileTables:
         return kind, fields
 
     def blocks_to_tables(self, blocks):
-        """Arrow tables of the records in blocks (formats.Block)."""
-        for kind, line, text in record_chunks(blocks, RECORD_START.match):
-            if kind is RECORDS:
-                table = self._table(text, line)
-                if table is not None:
-                    yield table
-            elif kind is FOREIGN:
-                self.foreign.append((line, text.count("\n") + (0 if text.endswith("\n") else 1)))
-            else:
+        """Arrow tables of the records in blocks (sources.Block of recordcut.record_blocks:
+        each begins where a record starts, the first perhaps after other text, and ends where
+        a record ends)."""
+        line = 1
+        for block in blocks:
+            if block.tail:
                 self.foreign.append((line, 0))   # the rest of an over-long line
+                line += block.text.count("\n")
+                continue
+            blk = Block(block.text)
+            if blk.n == 0 or blk.starts[0]:
+                self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
+            if blk.n:
+                yield self._table(blk, line)
+            line += blk.newlines + (block.cut.nlines if block.cut is not None else 0)
 
-    def _table(self, text, line):
-        """The records of text (which ends where a record ends) as one table (None: only
-        foreign lines, which are counted)."""
-        blk = Block(text)
-        if blk.n == 0 or blk.starts[0]:
-            self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
-        if blk.n == 0:
-            return None
+    def _table(self, blk: Block, line: int) -> pa.Table:
+        """The records of a block (which ends where a record ends) as one table."""
         n = blk.n
         self.records += n
         lines = blk.starts + line
