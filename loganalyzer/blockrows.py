@@ -150,7 +150,9 @@ class Block:
         sep = np.minimum(seps[np.searchsorted(seps, colon)], nxt - 2)
         upto = np.maximum(sep + 2, after)
         said = self._cut(int(o[0]), [after, upto]).take(_ints(np.arange(n, dtype=np.int64) * 3 + 1))
-        located = _mask(pc.match_substring_regex(said, _FUNCLOC))
+        # (a block has a few hundred distinct FUNC:LINEs: each is checked once)
+        said = pc.dictionary_encode(said)
+        located = _mask(pc.match_substring_regex(said.dictionary, _FUNCLOC))[_np(said.indices, np.int32)]
         colon = np.where(located, colon, after)
         sep = np.where(located, sep, after)
         # -- the message: the rest of the record without its final line end
@@ -206,7 +208,7 @@ class Block:
         has = self.tid_len > 0
         short = has & (self.tid_len < 19)
         v = np.zeros(self.n, np.int64)
-        for j in range(18):
+        for j in range(int(self.tid_len[short].max(initial=0))):
             take = short & (self.tid_len > j)
             v = np.where(take, v * 10 + (b[np.minimum(self.p + j, len(b) - 1)].astype(np.int64) - 48), v)
         valid = short.copy()

@@ -294,8 +294,8 @@ def _put(kind, cols, where, tails):
         if any(v is not None for v in values):
             col = cols[j] if cols[j] is not None else pa.nulls(len(where), pa.string())
             cols[j] = pc.replace_with_mask(col, mask, strings(values))
-        elif cols[j] is not None:
-            cols[j] = pc.replace_with_mask(cols[j], mask, pa.nulls(int(where.sum()), pa.string()))
+        elif cols[j] is not None and cols[j].filter(mask).null_count < len(values):
+            cols[j] = pc.replace_with_mask(cols[j], mask, pa.nulls(len(values), pa.string()))
     return kind, cols
 
 
