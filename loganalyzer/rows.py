@@ -36,8 +36,8 @@ NONE_TAIL = (None,) * (_NCOMMON + 1)
 DICT_LIMIT = 75_000          # distinct entries kept before the dictionary starts over (memory bound)
 # the families of the distinct messages are read once per file, not once per block (a log
 # says the same things in every block: 8x fewer messages to read on the benchmark's log, 4x
-# on the busy one);
-# past this many messages, or bytes of them and their columns, the memory starts afresh
+# on the busy one); past this many messages, or bytes of them and their columns, only
+# the most recently used half is kept
 KNOWN_LIMIT = 100_000
 KNOWN_BYTES = 16 << 20
 # bytes of text per block on this route (memory against per-block costs): 2 MB against 4 MB,
@@ -139,8 +139,11 @@ class FileTables:
         self.foreign = []      # (line, nlines) before / between records
         self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
         self._known = {}       # message of a located record -> its row in _store
-        self._known_bytes = 0  # (characters of the messages and bytes of their columns)
+        self._known_bytes = 0  # (bytes of the messages and their columns)
         self._store = []       # [kind, *COMMON, fields] of known messages: Arrow columns, in chunks
+        self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
+        self._cost = np.zeros(0, np.int64)   # per row of _store: its bytes
+        self._blocks = 0
 
     # -- one record parsed in Python, from its text after the thread id
     def _entry(self, key):
@@ -230,19 +233,25 @@ class FileTables:
         get = self._known.get
         rows = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
         new = rows < 0
+        self._blocks += 1
+        self._used[rows[~new]] = self._blocks
         if not new.any():
             return rows
+        if len(self._known) + int(new.sum()) > KNOWN_LIMIT or self._known_bytes > KNOWN_BYTES:
+            to = self._forget()
+            if len(to):
+                rows = np.where(new, -1, to[np.where(new, 0, rows)])
+            new = rows < 0
         at = np.flatnonzero(new)
         fresh = [keys[i] for i in at.tolist()]
-        if len(self._known) + len(fresh) > KNOWN_LIMIT or self._known_bytes > KNOWN_BYTES:
-            self._known.clear()
-            self._store = []
-            self._known_bytes = 0
-            at, fresh, new = np.arange(len(keys)), keys, np.ones(len(keys), bool)
-        cols = self._families(msgs.filter(from_numpy(new, pa.bool_())))
+        fresh_msgs = msgs.filter(from_numpy(new, pa.bool_()))
+        cols = self._families(fresh_msgs)
         base = len(self._known)
         self._known.update(zip(fresh, range(base, base + len(fresh))))
-        self._known_bytes += sum(map(len, fresh)) + sum(c.nbytes for c in cols)
+        cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs)
+        self._used = np.concatenate([self._used[:base], np.full(len(fresh), self._blocks)])
+        self._cost = np.concatenate([self._cost[:base], cost])
+        self._known_bytes += int(cost.sum())
         rows[at] = np.arange(base, base + len(fresh))
         if not self._store:
             self._store = [[c] for c in cols]
@@ -252,6 +261,22 @@ class FileTables:
             if len(self._store[0]) >= 16:       # (concatenated now and then, not every block)
                 self._store = [[pa.concat_arrays(chunks)] for chunks in self._store]
         return rows
+
+    def _forget(self) -> np.ndarray:
+        """Keep the known messages used most recently, up to half the limits; returns each
+        row's new row (-1: forgotten)."""
+        order = np.argsort(-self._used, kind="stable")
+        n = min(KNOWN_LIMIT // 2, int(np.searchsorted(np.cumsum(self._cost[order]), KNOWN_BYTES // 2, "right")))
+        keep = np.sort(order[:n])
+        new_row = np.full(len(self._used), -1, np.int64)
+        new_row[keep] = np.arange(n)
+        to = new_row.tolist()
+        self._known = {k: to[r] for k, r in self._known.items() if to[r] >= 0}
+        at = _ints(keep)
+        self._store = [[pa.concat_arrays(chunks).take(at)] for chunks in self._store]
+        self._used, self._cost = self._used[keep], self._cost[keep]
+        self._known_bytes = int(self._cost.sum())
+        return new_row
 
     def _families(self, msgs: pa.Array) -> list:
         """[kind, *COMMON, fields] columns of distinct messages of located debug/info records:
@@ -297,6 +322,12 @@ def _put(kind, cols, where, tails):
         elif cols[j] is not None and cols[j].filter(mask).null_count < len(values):
             cols[j] = pc.replace_with_mask(cols[j], mask, pa.nulls(len(values), pa.string()))
     return kind, cols
+
+
+def _lengths(strs: pa.Array) -> np.ndarray:
+    """Bytes of each string (0 for null)."""
+    off = np.frombuffer(strs.buffers()[1], np.int32, count=len(strs) + 1, offset=strs.offset * 4)
+    return np.diff(off).astype(np.int64)
 
 
 def _one_chunk(arr: pa.ChunkedArray) -> pa.Array:

@@ -69,9 +69,9 @@ def test_empty_frame_has_columns(tmp_path):
     assert len(df) == 0 and tuple(df.columns) == COLUMNS
 
 
-def test_message_memory_starting_afresh(monkeypatch):
+def test_message_memory_bounded(monkeypatch):
     """The families of messages are remembered across blocks up to rows.KNOWN_LIMIT; past it
-    the memory starts afresh and the table stays the same."""
+    only the most recently used are kept, and the table stays the same."""
     from loganalyzer import rows
     monkeypatch.setattr(rows, "KNOWN_LIMIT", 300)
     monkeypatch.setattr(rows, "TABLE_BLOCK", 64 << 10)     # many blocks
