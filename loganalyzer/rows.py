@@ -215,7 +215,7 @@ class FileTables:
         # (the block's distinct messages from the store first: a small, cache-friendly take a record)
         rows = _ints(self._rows_of(blk.distinct))
         code = from_numpy(blk.code, pa.int32())
-        kind, *cols = [_one_chunk(pa.chunked_array(c).take(rows)).take(code) for c in self._store]
+        kind, *cols = [_per_record(_one_chunk(pa.chunked_array(c).take(rows)), code) for c in self._store]
         # records whose level or missing FUNC:LINE decides their family, one by one
         other = ~blk.plain
         if other.any():
@@ -328,6 +328,13 @@ def _lengths(strs: pa.Array) -> np.ndarray:
     """Bytes of each string (0 for null)."""
     off = np.frombuffer(strs.buffers()[1], np.int32, count=len(strs) + 1, offset=strs.offset * 4)
     return np.diff(off).astype(np.int64)
+
+
+def _per_record(column: pa.Array, code: pa.Array) -> pa.Array:
+    """A column of the distinct messages spread over the records (`code`: each one's message)."""
+    if column.null_count == len(column):
+        return pa.nulls(len(code), column.type)      # (a field no message of the block has)
+    return column.take(code)
 
 
 def _one_chunk(arr: pa.ChunkedArray) -> pa.Array:
