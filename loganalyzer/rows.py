@@ -11,6 +11,7 @@ every sample.
 from __future__ import annotations
 
 import json
+from itertools import repeat
 
 import numpy as np
 import pyarrow as pa
@@ -138,7 +139,7 @@ class FileTables:
         self.workers = []      # worker names of thread_job records (daemon name)
         self.foreign = []      # (line, nlines) before / between records
         self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
-        self._known = {}       # message of a located record -> its row in _store
+        self._known = {}       # message of a located record (UTF-8) -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
         self._store = []       # [kind, *COMMON, fields] of known messages: Arrow columns, in chunks
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
@@ -229,9 +230,9 @@ class FileTables:
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
         """The rows of _store that hold distinct messages' families (read here the first
         time a message is seen)."""
-        keys = msgs.to_pylist()
-        get = self._known.get
-        rows = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        # (looked up as bytes, with map: a third of the time of str keys and a generator)
+        keys = msgs.view(pa.binary()).to_pylist()
+        rows = np.fromiter(map(self._known.get, keys, repeat(-1)), np.int64, len(keys))
         new = rows < 0
         self._blocks += 1
         self._used[rows[~new]] = self._blocks
