@@ -126,7 +126,7 @@ class MigrationFact(StrEnum):
     ENDED_BEFORE_PERFORM = "its job ended before the Perform phase: no data was sent"
 
 
-@dataclass
+@dataclass(slots=True)
 class Evidence:
     path: str
     line: int
@@ -149,7 +149,7 @@ class Evidence:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class Place:
     path: str
     line: int
@@ -194,10 +194,28 @@ class QemuStatus(NamedTuple):
     text: str
 
 
+class StatsSample(NamedTuple):
+    """One query-migrate reply of a migration (None: not in the reply, or unreadable).
+    A tuple, not a dict: a busy day keeps a few hundred thousand of them."""
+    time: float | None
+    line: int
+    status: str | None
+    total_time_ms: float | None
+    expected_downtime_ms: float | None
+    transferred: float | None
+    remaining: float | None
+    total: float | None
+    mbps: float | None
+    dirty_pages_rate: float | None
+    page_size: float | None
+    dirty_sync_count: float | None
+    cpu_throttle: float | None
+
+
 class MemoryPass(NamedTuple):
     """The first query-migrate sample after QEMU synced the dirty bitmap."""
     sync_count: int
-    sample: dict
+    sample: StatsSample
     evidence: "Evidence"
 
 
@@ -212,7 +230,7 @@ class AbortRequest(NamedTuple):
     client: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Tick:
     """One keepalive timer tick (RPC_KEEPALIVE_TIMEOUT): logged every interval."""
     path: str
@@ -223,7 +241,7 @@ class Tick:
     text: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Connection:
     """An RPC connection seen by one daemon: outgoing (virNetClient, e.g. the
     migration's dconn) or incoming (virNetServerClient, e.g. virsh)."""
@@ -261,13 +279,14 @@ class Connection:
     peer: str | None = None              # id of the same connection in the other host's log
     notes: list = field(default_factory=list)
     evidence: list = field(default_factory=list)
+    uneventful: bool = False             # closed with nothing to report: kept as a summary (HostState.uneventful)
 
     @property
     def close_reason_name(self) -> str | None:
         return CLOSE_REASONS.get(self.close_reason) if self.close_reason is not None else None
 
 
-@dataclass
+@dataclass(slots=True)
 class KeepaliveDeath:
     """A keepalive timer that reached countToDeath=0: the connection was closed."""
     host: str
@@ -288,7 +307,7 @@ class KeepaliveDeath:
     peer_death: "KeepaliveDeath | None" = None   # the other host's death of it, if it declared one
 
 
-@dataclass
+@dataclass(slots=True)
 class ErrorLine:
     path: str
     line: int
@@ -307,7 +326,7 @@ class ErrorLine:
         return Evidence(self.path, self.line, self.time, self.text.split("\n", 1)[0][:400], note, kind)
 
 
-@dataclass
+@dataclass(slots=True)
 class Migration:
     """One migration attempt as one daemon (or client) saw it."""
     id: str
@@ -329,7 +348,7 @@ class Migration:
     vm: str | None = None                # virDomainObj pointer
     phases: list = field(default_factory=list)          # Phase
     qemu_status: list = field(default_factory=list)     # QemuStatus
-    stats: list = field(default_factory=list)           # query-migrate samples (dicts)
+    stats: list = field(default_factory=list)           # query-migrate samples (StatsSample)
     syncs: list = field(default_factory=list)           # MemoryPass
     downtime_limit: DowntimeLimit | None = None  # from QEMU's migration parameters
     last_stats: Evidence | None = None   # the newest query-migrate reply's line
@@ -373,7 +392,7 @@ class Migration:
         return self.phases[-1].phase if self.phases else None
 
 
-@dataclass
+@dataclass(slots=True)
 class ThreadInfo:
     host: str
     tid: int
@@ -392,7 +411,7 @@ class ThreadInfo:
         return "thread"
 
 
-@dataclass
+@dataclass(slots=True)
 class DomainJob:
     host: str
     path: str
@@ -407,7 +426,7 @@ class DomainJob:
     phases: list = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """Something that failed which is not a migration seen in the logs."""
     cause: str                      # a rules.causes.Cause

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .objects import (QEMU_STOP_KINDS, DowntimeLimit, Evidence, EvidenceKind as K, MemoryPass, MigrationFact,
-                      QemuStatus)
+                      QemuStatus, StatsSample)
 from ..values import json_number, json_object
 from .reading import Handlers
 from .state import as_int, ev
@@ -92,30 +92,27 @@ def monitor_reply(st, rec):
     if not isinstance(ram, dict):
         ram = {}
     num = json_number       # a number that does not fit is left unread
-    sample = {
-        "time": rec.time, "line": rec.line, "status": reply.get("status"),
-        "total_time_ms": num(reply.get("total-time")), "expected_downtime_ms": num(reply.get("expected-downtime")),
-        "transferred": num(ram.get("transferred")), "remaining": num(ram.get("remaining")),
-        "total": num(ram.get("total")), "mbps": num(ram.get("mbps")),
-        "dirty_pages_rate": num(ram.get("dirty-pages-rate")), "page_size": num(ram.get("page-size")),
-        "dirty_sync_count": num(ram.get("dirty-sync-count")),
-        "cpu_throttle": num(reply.get("cpu-throttle-percentage")),
-    }
+    sample = StatsSample(
+        rec.time, rec.line, reply.get("status"),
+        num(reply.get("total-time")), num(reply.get("expected-downtime")),
+        num(ram.get("transferred")), num(ram.get("remaining")), num(ram.get("total")), num(ram.get("mbps")),
+        num(ram.get("dirty-pages-rate")), num(ram.get("page-size")), num(ram.get("dirty-sync-count")),
+        num(reply.get("cpu-throttle-percentage")))
     prev = mig.stats[-1] if mig.stats else None
     mig.stats.append(sample)
     mig.last_stats = Evidence.of(rec, "QEMU's newest transfer statistics", K.QEMU_STATS)
-    if prev is None or sample["transferred"] is None or sample["transferred"] != prev.get("transferred"):
+    if prev is None or sample.transferred is None or sample.transferred != prev.transferred:
         mig.stalled_since = None
-    elif mig.stalled_since is None and prev.get("line") is not None:
+    elif mig.stalled_since is None and prev.line is not None:
         mig.stalled_since = Evidence.of(rec, "QEMU's statistics: nothing more transferred since the reply before",
                                        K.QEMU_STATS_STALLED)
     if len(mig.stats) > MAX_STATS:
         del mig.stats[1::2]     # hours of polling: keep the shape over time, in bounded memory
-    sync = sample["dirty_sync_count"]
-    if sync is not None and sample["status"] == "active" and (not mig.syncs or mig.syncs[-1].sync_count != sync):
+    sync = sample.dirty_sync_count
+    if sync is not None and sample.status == "active" and (not mig.syncs or mig.syncs[-1].sync_count != sync):
         # the first sample after QEMU synced the dirty bitmap: "remaining" is then what the
         # guest dirtied during the pass before, the measure of convergence
-        note = (f"after pass {sync - 1} over guest memory: {sample['remaining']} bytes dirty again"
+        note = (f"after pass {sync - 1} over guest memory: {sample.remaining} bytes dirty again"
                 if sync > 1 else "the first pass over guest memory")
         mig.syncs.append(MemoryPass(sync, sample, Evidence.of(rec, note, K.QEMU_MEMORY_PASS)))
         if len(mig.syncs) > MAX_SYNCS:

@@ -146,7 +146,7 @@ class HostState:
     def _forget_uneventful(self):
         """Keep the newest KEEP_UNEVENTFUL closed, uneventful connections; older ones are
         only counted (a log of days has hundreds of thousands of short virsh clients)."""
-        old = [c for c in self.connections if getattr(c, "uneventful", False)]
+        old = [c for c in self.connections if c.uneventful]
         drop = {id(c) for c in old[:len(old) - KEEP_UNEVENTFUL]}
         self.connections = [c for c in self.connections if id(c) not in drop]
         self.forgotten_connections += len(drop)

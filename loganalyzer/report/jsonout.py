@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from types import GeneratorType
 
 from ..schema import versions
 
@@ -44,11 +45,11 @@ def migration_dict(a, m) -> dict:
         "bandwidth": m.bandwidth, "start": iso(m.start), "end": iso(m.end), "outcome": m.outcome,
         "phases": [{"phase": p.phase, "time": iso(p.time), "line": p.line} for p in m.phases],
         "qemu_status": [{"status": q.status, "time": iso(q.time), "line": q.line} for q in m.qemu_status],
-        "stats": [dict(s, time=iso(s.get("time"))) for s in m.stats[-20:]],
+        "stats": [dict(s._asdict(), time=iso(s.time)) for s in m.stats[-20:]],
         # the first statistics after each dirty-bitmap sync: what each pass left to send again
-        "passes": [{"sync": p.sync_count, "line": p.sample["line"], "time": iso(p.sample.get("time")),
-                    "remaining": p.sample.get("remaining"),
-                    "expected_downtime_ms": p.sample.get("expected_downtime_ms")} for p in m.syncs],
+        "passes": [{"sync": p.sync_count, "line": p.sample.line, "time": iso(p.sample.time),
+                    "remaining": p.sample.remaining,
+                    "expected_downtime_ms": p.sample.expected_downtime_ms} for p in m.syncs],
         "downtime_limit_ms": m.downtime_limit.ms if m.downtime_limit else None,
         "errors": [{"path": e.path, "line": e.line, "time": iso(e.time), "text": e.text[:500]} for e in m.errors],
         "dconn": dconn_dict(m.dconn), "peer": m.peer, "client_view": m.peer_client,
@@ -96,23 +97,27 @@ def finding_dict(f) -> dict:
             "missing": list(f.missing), "remedies": list(f.remedies)}
 
 
-def analysis_to_dict(a) -> dict:
+def _sections(a):
+    """(key, value) of the JSON answer, in order; the lists that grow with the log (migrations,
+    deaths, findings) as generators, each item made when it is written."""
     labels = {}
     for h in a.hosts:
         for f in h.facts:
             labels[f.path] = a.display_host(h.label)
-    return {
-        **versions(),
-        "inputs": [input_dict(f, labels.get(f.path)) for f in a.inputs],
-        "hosts": [{"label": h.label, "host": a.display_host(h.label), "paths": h.paths,
-                   # summaries dropped to bound memory on long logs (counted, not silently)
-                   "forgotten_connections": h.correlator.forgotten_connections,
-                   "forgotten_threads": h.correlator.forgotten_threads} for h in a.hosts],
-        "clock_offsets": a.pairs,
-        "migrations": [migration_dict(a, m) for m in a.migrations],
-        "keepalive_deaths": [death_dict(a, d) for d in a.keepalive_deaths],
-        "findings": [finding_dict(f) for f in a.findings],
-    }
+    yield from versions().items()
+    yield "inputs", [input_dict(f, labels.get(f.path)) for f in a.inputs]
+    yield "hosts", [{"label": h.label, "host": a.display_host(h.label), "paths": h.paths,
+                     # summaries dropped to bound memory on long logs (counted, not silently)
+                     "forgotten_connections": h.correlator.forgotten_connections,
+                     "forgotten_threads": h.correlator.forgotten_threads} for h in a.hosts]
+    yield "clock_offsets", a.pairs
+    yield "migrations", (migration_dict(a, m) for m in a.migrations)
+    yield "keepalive_deaths", (death_dict(a, d) for d in a.keepalive_deaths)
+    yield "findings", (finding_dict(f) for f in a.findings)
+
+
+def analysis_to_dict(a) -> dict:
+    return {k: list(v) if isinstance(v, GeneratorType) else v for k, v in _sections(a)}
 
 
 def to_json(a, indent: int = 2) -> str:
@@ -120,17 +125,24 @@ def to_json(a, indent: int = 2) -> str:
 
 
 def write_json(a, fh, indent: int = 2) -> None:
-    """to_json(a) and a newline written to fh a few thousand pieces at a time: the text of a
-    busy day's answer (tens of MB, and the millions of pieces it is joined from) is never
-    held whole."""
-    pieces = []
-    for piece in json.JSONEncoder(indent=indent, ensure_ascii=False).iterencode(analysis_to_dict(a)):
-        pieces.append(piece)
-        if len(pieces) >= 8192:
-            fh.write("".join(pieces))
-            pieces.clear()
-    pieces.append("\n")
-    fh.write("".join(pieces))
+    """to_json(a) and a newline, written to fh one list item at a time: a busy day's answer
+    (tens of MB of text, and several times that as dicts) is never held whole.  Each value is
+    encoded alone and indented to its depth (JSON text holds no raw newline but the indent's)."""
+    encode = json.JSONEncoder(indent=indent, ensure_ascii=False).encode
+    pad1 = "\n" + " " * indent
+    pad2 = pad1 + " " * indent
+    fh.write("{")
+    for i, (key, value) in enumerate(_sections(a)):
+        fh.write(("," if i else "") + pad1 + encode(key) + ": ")
+        if not isinstance(value, GeneratorType):
+            fh.write(encode(value).replace("\n", pad1))
+            continue
+        n = 0
+        for item in value:
+            fh.write(("," if n else "[") + pad2 + encode(item).replace("\n", pad2))
+            n += 1
+        fh.write(pad1 + "]" if n else "[]")
+    fh.write("\n}\n")
 
 
 # -- flat rows for the DataFrames

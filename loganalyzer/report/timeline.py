@@ -500,7 +500,7 @@ def _draw_qemu(ctx, y, m, sh):
     xs, ys = [], []
     last = None
     for s in m.stats:
-        t, tr, tot = s.get("time"), s.get("transferred"), s.get("total")
+        t, tr, tot = s.time, s.transferred, s.total
         if t is None or tr is None or not tot:
             continue
         xs.append(_x(t + sh))
@@ -509,8 +509,8 @@ def _draw_qemu(ctx, y, m, sh):
     if xs:
         ax.fill_between(xs, ys, [y + 0.38] * len(xs), step="post", color=SKY, alpha=0.55, lw=0, zorder=3)
         ax.step(xs, ys, where="post", color=BLUE, lw=1.2, zorder=4)
-        mb = last["transferred"] / 1e6
-        tot = last["total"] / 1e6
+        mb = last.transferred / 1e6
+        tot = last.total / 1e6
         _label(ctx, xs[-1], y + 0.12, f"{mb:,.1f} of {tot:,.1f} MB sent ({100 * mb / tot:.0f}%) ", ha="right",
                va="center", fontsize=7.5, zorder=6,
                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))

@@ -162,7 +162,7 @@ def _from_death(case: Case, side: str, d, hc, deaths) -> Verdict:
                         f"{side}'s keepalive heard nothing from it for {idle_words} and killed {conn_name}")
             v.remedies = remedies.keepalive_network(peer)
     if src is not None and len(src.stats) >= 2:
-        v.summary += f" QEMU had transferred {src.stats[-1].get('transferred') or 0:,} bytes by then."
+        v.summary += f" QEMU had transferred {src.stats[-1].transferred or 0:,} bytes by then."
     if len(deaths) > 1:
         told = {side}
         for side2, d2, _ in deaths[1:]:

@@ -58,12 +58,11 @@ def stream_stalled(case: Case) -> Verdict | None:
     last = src.stats[-1]
     t0 = src.stalled_since.time
     # (not QEMU's mbps: it keeps its last value while the migration thread is blocked on a socket)
-    if last.get("status") != "active" or t0 is None or last.get("time") is None \
-            or last["time"] - t0 < STALL_SECONDS:
+    if last.status != "active" or t0 is None or last.time is None or last.time - t0 < STALL_SECONDS:
         return None
     c = src.dconn
     hc = case.hc_of(src)
-    by = last["time"] + 1
+    by = last.time + 1
     if c is not None and ((c.close_reason in (1, 2) and c.close_asked is None and c.closed is not None
                            and c.closed.time is not None and c.closed.time <= by)
                           or any(d.connection is c and d.time is not None and d.time <= by
@@ -72,21 +71,21 @@ def stream_stalled(case: Case) -> Verdict | None:
     dst = case.destination
     v = Verdict(Cause.QEMU_FAILED, "", confidence="high", detected_by="source")
     v.evidence.extend([src.stalled_since, src.last_stats])
-    told = [f"QEMU's statistics show nothing more sent (transferred stayed at {last.get('transferred') or 0:,} "
-            f"bytes) from {case.when(t0)} to {case.when(last['time'])} ({last['time'] - t0:.1f} s)"]
+    told = [f"QEMU's statistics show nothing more sent (transferred stayed at {last.transferred or 0:,} "
+            f"bytes) from {case.when(t0)} to {case.when(last.time)} ({last.time - t0:.1f} s)"]
     if dst is not None and dst.qemu_status and all(q.status == "setup" for q in dst.qemu_status):
         q = dst.qemu_status[-1]
         v.evidence.append(Evidence(dst.path, q.line, q.time, q.text, "the destination's incoming migration never "
                                                                      "left 'setup': no stream reached its QEMU"))
         told.append("the destination's incoming migration never left 'setup', so the stream never reached "
                     "the destination QEMU")
-    end = next((e for e in src.errors if e.time is not None and e.time >= last["time"]), None)
+    end = next((e for e in src.errors if e.time is not None and e.time >= last.time), None)
     port = (src.migrate_uri or "").rsplit(":", 1)[-1] if (src.migrate_uri or "").count(":") >= 2 else None
     v.summary = (f"The migration stream of domain {case.domain} to {case.dest_name} made no progress: "
                  f"{'; '.join(told)}."
                  + (f" It was then {'cancelled' if src.outcome == 'cancelled' else 'failed'} at "
                     f"{case.when(end.time)}: {end.text.strip()[:200]}." if end else ""))
-    v.reason = (f"the migration stream stopped moving: QEMU sent nothing for {last['time'] - t0:.0f} s"
+    v.reason = (f"the migration stream stopped moving: QEMU sent nothing for {last.time - t0:.0f} s"
                 + (" and the destination's incoming migration never left 'setup' (the data connection went "
                    "elsewhere)" if len(told) > 1 else " (the data path between the QEMUs is blocked)"))
     v.remedies = remedies.stream_stalled(src.migrate_uri, port)
