@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
+from .samples import StatsSample, StatsSeries
+
 try:
     from enum import StrEnum
 except ImportError:             # Python 3.10
@@ -194,24 +196,6 @@ class QemuStatus(NamedTuple):
     text: str
 
 
-class StatsSample(NamedTuple):
-    """One query-migrate reply of a migration (None: not in the reply, or unreadable).
-    A tuple, not a dict: a busy day keeps a few hundred thousand of them."""
-    time: float | None
-    line: int
-    status: str | None
-    total_time_ms: float | None
-    expected_downtime_ms: float | None
-    transferred: float | None
-    remaining: float | None
-    total: float | None
-    mbps: float | None
-    dirty_pages_rate: float | None
-    page_size: float | None
-    dirty_sync_count: float | None
-    cpu_throttle: float | None
-
-
 class MemoryPass(NamedTuple):
     """The first query-migrate sample after QEMU synced the dirty bitmap."""
     sync_count: int
@@ -348,7 +332,7 @@ class Migration:
     vm: str | None = None                # virDomainObj pointer
     phases: list = field(default_factory=list)          # Phase
     qemu_status: list = field(default_factory=list)     # QemuStatus
-    stats: list = field(default_factory=list)           # query-migrate samples (StatsSample)
+    stats: StatsSeries = field(default_factory=StatsSeries)  # query-migrate samples (StatsSample)
     syncs: list = field(default_factory=list)           # MemoryPass
     downtime_limit: DowntimeLimit | None = None  # from QEMU's migration parameters
     last_stats: Evidence | None = None   # the newest query-migrate reply's line

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from .objects import (QEMU_STOP_KINDS, DowntimeLimit, Evidence, EvidenceKind as K, MemoryPass, MigrationFact,
-                      QemuStatus, StatsSample)
+                      QemuStatus)
+from .samples import StatsSample
 from ..values import json_number, json_object
 from .reading import Handlers
 from .state import as_int, ev
