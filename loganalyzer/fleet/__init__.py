@@ -36,7 +36,7 @@ from .members import DEFAULT_MAX_BYTES
 from .reports import write_reports
 from .run import Stopped, run_all, stop_on_signals
 from .spool import Spool, parse_size
-from .table import ROW_COLUMNS, ScanError, ScanResult, empty_rows, result_rows
+from .table import ROW_COLUMNS, ScanError, ScanResult, result_rows
 
 __all__ = ["scan", "ScanResult", "ScanError", "ROW_COLUMNS", "write_reports", "parse_size",
            "DEFAULT_MAX_BYTES", "Stopped"]
@@ -108,7 +108,7 @@ def _scan(paths, spool, jobs, dask, progress, judge) -> ScanResult:
         if judge:
             from ..rules import judge as judge_all
             judge_all(analysis)
-    rows = result_rows(analysis, names) if analysis is not None else empty_rows()
+    rows = result_rows(analysis, names) if analysis is not None else []
     stats.update(files=sum(len(t.members) for t in tasks), bytes=sum(t.size for t in tasks),
                  streams=len(tasks), spooled_bytes=spool.written, skipped=len(disc.skipped))
     return ScanResult(rows, errors, analysis, names,

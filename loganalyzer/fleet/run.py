@@ -207,7 +207,6 @@ def _result(future, task):
 
 
 def _warm_imports():
-    import pandas  # noqa: F401
     from .. import analysis  # noqa: F401
     from .. import rules  # noqa: F401
     from ..correlate import pair  # noqa: F401

@@ -24,7 +24,9 @@ ROW_COLUMNS = ["kind", "host", "file", "line", "domain", "uuid", "role", "start"
 class ScanResult:
     """What `scan` found.
 
-    .rows      DataFrame, one row per migration view and per finding (columns ROW_COLUMNS)
+    .rows      DataFrame, one row per migration view and per finding (columns ROW_COLUMNS; made
+               on first use: the terminal table is printed from .row_dicts without pandas)
+    .row_dicts the same rows as dicts, in the same order (start and end in epoch seconds)
     .errors    [ScanError]: inputs or members that failed, with their reason
     .skipped   [sources.Skipped]: files and members that are not libvirt logs (path, reason)
     .analysis  the combined Analysis of every host (None when nothing was readable)
@@ -36,7 +38,8 @@ class ScanResult:
     """
 
     def __init__(self, rows, errors, analysis, hosts, streams, stats, spool=None, skipped=()):
-        self.rows = rows                  # pandas DataFrame
+        self.row_dicts: list[dict] = rows
+        self._frame = None
         self.errors: list[ScanError] = errors
         self.skipped: list = list(skipped)
         self.analysis = analysis
@@ -44,6 +47,12 @@ class ScanResult:
         self.streams: list = streams      # [(label, [member display names])]
         self.stats: dict = stats
         self._spool = spool
+
+    @property
+    def rows(self) -> "pd.DataFrame":
+        if self._frame is None:
+            self._frame = rows_frame(self.row_dicts, typed=self.analysis is not None)
+        return self._frame
 
     def close(self) -> None:
         if self._spool is not None:
@@ -103,7 +112,7 @@ class ScanResult:
         return len(df)
 
     def __repr__(self):
-        return (f"ScanResult({len(self.hosts)} host streams, {len(self.rows)} rows, "
+        return (f"ScanResult({len(self.hosts)} host streams, {len(self.row_dicts)} rows, "
                 f"{len(self.errors)} errors)")
 
 
@@ -132,9 +141,9 @@ def _key_evidence(evidence) -> str | None:
     return f"{pick.path}:{pick.line}"
 
 
-def result_rows(a, names: dict) -> "pd.DataFrame":
-    """One row per migration view and per finding of the analysis; names: {label: host name}."""
-    import pandas as pd
+def result_rows(a, names: dict) -> list[dict]:
+    """One row per migration view and per finding of the analysis, in the table's order (host,
+    start, kind, id); names: {label: host name}."""
     rows = []
     by_id = {m.id: m for m in a.migrations}
     display = {a.display_host(label): host for label, host in names.items()}
@@ -162,19 +171,27 @@ def result_rows(a, names: dict) -> "pd.DataFrame":
                      "outcome": "finding", "cause": f.cause, "confidence": f.confidence,
                      "evidence": _key_evidence(f.evidence), "peer_host": None, "id": f"finding{i + 1}",
                      "headline": f.headline, "summary": f.summary, "error": None})
-    return _typed(pd.DataFrame(rows, columns=ROW_COLUMNS))
+    rows.sort(key=_order)
+    return rows
 
 
-def empty_rows() -> "pd.DataFrame":
+def _order(row: dict) -> tuple:
+    """The table's order: host, start (to the millisecond, as the table's time stamps), kind,
+    id; rows without a host or a start after the others."""
+    host, start = row["host"], row["start"]
+    late = start is None or start != start
+    return (host is None, host or "", late, 0 if late else round(start * 1000),
+            row["kind"], row["id"])
+
+
+def rows_frame(rows: list[dict], typed: bool = True) -> "pd.DataFrame":
+    """The rows as a DataFrame (columns ROW_COLUMNS, times as UTC time stamps); typed=False: the
+    empty table of a scan that read nothing."""
     import pandas as pd
-    return pd.DataFrame(columns=ROW_COLUMNS)
-
-
-def _typed(df):
-    import pandas as pd
+    df = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    if not typed:
+        return df
     for c in ("start", "end"):
         df[c] = pd.to_datetime((df[c].astype("float64") * 1000).round(), unit="ms", utc=True)
     df["line"] = df["line"].astype("Int64")
-    if not df.empty:
-        df = df.sort_values(["host", "start", "kind", "id"], kind="stable", na_position="last").reset_index(drop=True)
     return df

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rich.console import Console
 
@@ -263,43 +263,56 @@ class ScanProgress:
         self.p.stop()
 
 
+def _second(t: float | None) -> str:
+    """A scan row's time as the table shows it: UTC, to the second (of the time rounded to the
+    millisecond, as -o writes it)."""
+    if t is None or t != t:
+        return "-"
+    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=round(t * 1000))).strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
 def print_scan(result, console: Console | None = None, table: bool = True, show_all: bool = False,
                max_rows: int = 500, summary: bool = True) -> None:
     """The rows (failed, cancelled, findings; all with show_all), totals by cause and by host
-    (summary), and the errors (on standard error)."""
+    (summary), and the errors (on standard error).  Made from the rows as dicts: printing a
+    scan does not import pandas (a third of a second, and 35 MB)."""
     import os
-    import pandas as pd
     out = TextOut(console or report_console())
     console = out.console
     err_console = report_console(stderr=True)
-    df = result.rows
-    if table and not df.empty:
-        shown = df if show_all else df[df["outcome"] != "succeeded"]
-        t = Table(title=f"{len(shown)} of {len(df)} rows" + ("" if show_all else " (succeeded migrations: --all)"))
+    rows = result.row_dicts
+    if table and rows:
+        shown = rows if show_all else [r for r in rows if r["outcome"] != "succeeded"]
+        t = Table(title=f"{len(shown)} of {len(rows)} rows" + ("" if show_all else " (succeeded migrations: --all)"))
         # second lines (dim): the role under the host, outcome and confidence under the cause
         for c in ("host", "domain", "start", "cause", "evidence", "peer host"):
             t.add_column(c, overflow="fold")
 
         def cell(x):
-            return "-" if x is None or (isinstance(x, float) and pd.isna(x)) else _t(str(x))
+            return "-" if x is None or (isinstance(x, float) and x != x) else _t(str(x))
 
-        for r in shown.head(max_rows).itertuples(index=False):
-            start = r.start.strftime("%Y-%m-%d %H:%M:%S") if not pd.isna(r.start) else "-"
+        for r in shown[:max_rows]:
+            start = _second(r["start"])
             # the file's name and line: the host column says whose it is, -o keeps the whole path
-            ev = os.path.basename(r.evidence) if isinstance(r.evidence, str) else r.evidence
-            t.add_row(f"{cell(r.host)}\n[dim]{cell(r.role)}[/]", cell(r.domain), start,
-                      f"{cell(r.cause)}\n[dim]{cell(r.outcome)}, {cell(r.confidence)}[/]", cell(ev),
-                      cell(r.peer_host))
+            ev = os.path.basename(r["evidence"]) if isinstance(r["evidence"], str) else r["evidence"]
+            t.add_row(f"{cell(r['host'])}\n[dim]{cell(r['role'])}[/]", cell(r["domain"]), start,
+                      f"{cell(r['cause'])}\n[dim]{cell(r['outcome'])}, {cell(r['confidence'])}[/]", cell(ev),
+                      cell(r["peer_host"]))
         out.table(t)
         if len(shown) > max_rows:
             console.print(f"[dim]... {len(shown) - max_rows} more rows (write them all with -o)[/]")
-    if summary and not df.empty:
-        causes = df[df["cause"].notna()].groupby("cause").size().sort_values(ascending=False)
-        if len(causes):
+    if summary and rows:
+        counts: dict = {}
+        for r in rows:
+            if r["cause"] is not None:
+                counts[r["cause"]] = counts.get(r["cause"], 0) + 1
+        if counts:
             tc = Table(title="by cause")
             tc.add_column("cause")
             tc.add_column("rows", justify="right")
-            for cause, n in causes.items():
+            # most rows first; equal counts in the causes' name order
+            for cause, n in sorted(sorted(counts.items()), key=lambda kv: -kv[1]):
                 tc.add_row(_t(str(cause)), str(n))
             out.table(tc)
         th = Table(title="by host")
@@ -309,10 +322,14 @@ def print_scan(result, console: Console | None = None, table: bool = True, show_
         for d in result.analysis.keepalive_deaths:
             h = result.hosts.get(d.host, d.host)
             deaths[h] = deaths.get(h, 0) + 1
-        for host, g in df.groupby("host", sort=True):
-            mig = g[g["kind"] == "migration"]
-            th.add_row(_t(str(host)), str(len(mig)), str(int(mig["outcome"].isin(["failed", "cancelled"]).sum())),
-                       str(int((g["kind"] == "finding").sum())), str(deaths.get(host, 0)))
+        by_host: dict = {}
+        for r in rows:
+            if r["host"] is not None:
+                by_host.setdefault(r["host"], []).append(r)
+        for host in sorted(by_host):
+            mig = [r for r in by_host[host] if r["kind"] == "migration"]
+            th.add_row(_t(str(host)), str(len(mig)), str(sum(r["outcome"] in ("failed", "cancelled") for r in mig)),
+                       str(sum(r["kind"] == "finding" for r in by_host[host])), str(deaths.get(host, 0)))
         out.table(th)
     elif summary and result.usable:
         console.print(f"No migration or finding in {result.stats['files']} files "
