@@ -40,7 +40,8 @@ DICT_LIMIT = 75_000          # distinct entries kept before the dictionary start
 # on the busy one); past this many messages, or bytes of them and their columns, only
 # the most recently used half is kept
 KNOWN_LIMIT = 100_000
-KNOWN_BYTES = 16 << 20
+KNOWN_BYTES = 20 << 20
+_ENTRY_BYTES = 150        # what Python and Arrow keep for a known message besides its text
 # bytes of text per block on this route (memory against per-block costs): 2 MB against 4 MB,
 # ~4% more CPU and ~50 MB less peak RSS for events -o x.parquet (each block is a row group)
 TABLE_BLOCK = 2 << 20
@@ -249,7 +250,7 @@ class FileTables:
         cols = self._families(fresh_msgs)
         base = len(self._known)
         self._known.update(zip(fresh, range(base, base + len(fresh))))
-        cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs)
+        cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs) + _ENTRY_BYTES
         self._used = np.concatenate([self._used[:base], np.full(len(fresh), self._blocks)])
         self._cost = np.concatenate([self._cost[:base], cost])
         self._known_bytes += int(cost.sum())
