@@ -2,9 +2,9 @@
 
 `events -o out.parquet` and events_frame() are the hot path.  For the file format each
 block (cut where a record starts) goes to blockrows.py, which reads the headers, messages,
-kinds and fields of the common records with Arrow and NumPy, once per distinct message;
-FileTables parses the rest in Python (errors, jobs, (VM: ...) groups, the function-less
-header lines), once per distinct text.  Other formats build the same table from their
+kinds and fields of the common records with Arrow and NumPy; FileTables parses the rest in
+Python (errors, jobs, (VM: ...) groups, the function-less header lines), and keeps each
+distinct message's columns across blocks, so that a message is read once per file.  Other formats build the same table from their
 Records (records_table).  tests/test_frame.py proves both routes give the same table on
 every sample.
 """
