@@ -507,21 +507,30 @@ def journal_origin(obj):
     return (_field(obj, "_HOSTNAME"), _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM"), _field(obj, "_PID"))
 
 
+def libvirt_entry(obj) -> bool:
+    """Is this journald entry libvirt's: a record of libvirt's journald output (which sends
+    LIBVIRT_SOURCE with every message, virlog.c), or a line of a libvirt daemon (stderr,
+    syslog)?  Other programs' entries (systemd's about the unit, journald's own) are foreign
+    text, whatever fields (CODE_FUNC...) they carry."""
+    if _field(obj, "LIBVIRT_SOURCE") is not None:
+        return True
+    ident = _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM")
+    return bool(ident and _LIBVIRT_IDENT.match(ident))
+
+
 def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=None):
     """The record of a native journald entry of libvirt (MESSAGE plus CODE_FUNC, CODE_LINE,
     PRIORITY and no thread id), or None when the entry is no libvirt record (another
-    program's, or a line of a daemon's stderr)."""
+    program's)."""
+    if not libvirt_entry(obj):
+        return None
     v = obj.get("MESSAGE")
     msg = _message_text(v)
-    ident = _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM")
     f = JsonFields(obj)       # a field present but unreadable: left empty, counted
     func = f.get("CODE_FUNC", _text) or None
     header = func == _HEADER_FUNC
     if header:
         func = None
-    if func is None and _field(obj, "_TRANSPORT") not in (None, "journal") \
-            and not (ident and _LIBVIRT_IDENT.match(ident)):
-        return None
     if v is None:
         # journalctl -o json without --all writes fields of 4 KiB and more as null
         ctx.null_messages += 1

@@ -425,10 +425,15 @@ def _native_daemon(obj) -> tuple:
     return host, pid
 
 
+def _a_daemon_record(obj) -> bool:
+    """Is obj (a journal entry, or None) a native record of a libvirt daemon?"""
+    return isinstance(obj, dict) and formats.libvirt_entry(obj) and formats._field(obj, "_TRANSPORT") == "journal" \
+        and bool(formats.journal_origin(obj)[2])
+
+
 def _not_a_daemon(obj):
     """Fallback if an entry that is not the input's daemon's is a libvirt daemon's record."""
-    if isinstance(obj, dict) and "MESSAGE" in obj and (
-            formats._field(obj, "CODE_FUNC") or formats._LIBVIRT_IDENT.match(formats.journal_origin(obj)[1] or "")):
+    if isinstance(obj, dict) and "MESSAGE" in obj and formats.libvirt_entry(obj):
         raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
 
 
@@ -612,15 +617,18 @@ class FastWrappedReader:
         self.read_ahead = read_ahead
         self.facts = FileFacts(self.display)
         self.ctx = formats.Context(mtime=mtime, warn=self.facts.warn)
+        # the daemon's first record (the input may start with other programs' lines: systemd's
+        # about the unit, journald's own)
         if fmt == "journal-export":
-            # (its first entry, whole)
             text = head.decode("latin-1")
-            end = text.find("\n\n")
-            first = text[:end + 2] if end >= 0 else None
+            ends = [m.end() for m in re.finditer("\n\n", text)]
+            first = next((text[a:b] for a, b in zip([0] + ends, ends) if _a_daemon_record(formats.export_entry(text[a:b]))),
+                         None)
         else:
             first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
                           if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))
-                          and (fmt != "journal" or formats.wrapper_origin(ln)[1])), None)
+                          and (fmt != "journal" or formats.wrapper_origin(ln)[1])
+                          and (fmt != "journal-json" or _a_daemon_record(formats.json_object(ln)))), None)
         # journal text: its records are built from all their lines, by the reference route's code
         self.records = formats.JournalTextRecords(self.display, self.ctx) if fmt == "journal" else None
         if first is None:
@@ -781,7 +789,8 @@ class FastWrappedReader:
             for i in np.setdiff1d(np.arange(scan.nentries), plain, assume_unique=True).tolist():
                 raw = self._entry(scan, i)
                 profile.other(raw)
-                facts.unparsed += 1
+                # (every line of the entry, its empty line too, as the reference route counts)
+                facts.unparsed += (scan.first_line(i + 1) if i + 1 < scan.nentries else scan.nlines) - scan.first_line(i)
                 if on_foreign is not None:
                     on_foreign(Foreign(display, line0 + scan.first_line(i), raw))
         last = self._gaps(scan, line0, hc, last)

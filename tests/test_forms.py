@@ -327,6 +327,50 @@ def test_fast_route_on_the_real_forms(name, monkeypatch):
     assert _dict(path, True) == _dict(path, False)
 
 
+WHOLE = SAMPLES / "journald-whole-journal"
+
+
+@pytest.mark.parametrize("name,unparsed", [("journal-all.json.xz", 2), ("journal-all.export.xz", 56),
+                                           ("journal-all-short-precise.txt.xz", 2)])
+def test_a_whole_journal_takes_the_fast_route(name, unparsed, monkeypatch):
+    """A journal read without a _PID= filter starts with journald's own entries (as `journalctl
+    -u libvirtd` starts with systemd's lines about the unit): they are foreign text, the daemon
+    is the one host, and the fast route reads it (it once took the journal's first entry for
+    the daemon and handed every such input to the slow route; -o export counted a foreign
+    entry as one unparsed line, not its lines)."""
+    import loganalyzer.analysis as analysis
+    routes = []
+    read = analysis._read_streams
+    monkeypatch.setattr(analysis, "_read_streams", lambda *a: routes.append(a[-1]) or read(*a))
+    path = [str(WHOLE / name)]
+    fast = _dict(path, True)
+    assert routes == [True]                 # the fast route, no fallback to the reference route
+    assert fast == _dict(path, False)
+    assert [h["host"] for h in fast["hosts"]] == ["vm"]
+    assert (fast["inputs"][0]["records"], fast["inputs"][0]["unparsed"]) == (2344, unparsed)
+
+
+def test_other_programs_journal_entries_are_foreign():
+    """Only libvirt's entries are records: libvirt's journald output sends LIBVIRT_SOURCE with
+    every message (virLogOutputToJournald, libvirt 7.0 to 11.3); a libvirt daemon's stderr
+    comes under its own name.  journald's entry in the real whole journal, and the same entry
+    with a CODE_FUNC as systemd's own lines carry (journald once made such an entry a second
+    daemon, `systemd[1]`), are not."""
+    from loganalyzer import formats
+    entries = [json.loads(ln) for ln in _read_text(WHOLE / "journal-all.json.xz").splitlines()]
+    journald, daemon = entries[0], entries[2]
+    assert journald["SYSLOG_IDENTIFIER"] == "systemd-journald" and "LIBVIRT_SOURCE" in daemon
+    with_func = dict(journald, CODE_FUNC="job_emit_done_message", _TRANSPORT="journal")
+    assert [formats.libvirt_entry(e) for e in (journald, with_func, daemon)] == [False, False, True]
+    assert formats.native_record(with_func, 1, "", formats.Context(), "p") is None
+    stderr = dict(journald, SYSLOG_IDENTIFIER="libvirtd", _TRANSPORT="stdout")
+    assert formats.libvirt_entry(stderr)
+
+
+def _read_text(path) -> str:
+    return lzma.decompress(path.read_bytes()).decode()
+
+
 _MONTH = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 
 
