@@ -510,12 +510,15 @@ def journal_origin(obj):
 def libvirt_entry(obj) -> bool:
     """Is this journald entry libvirt's: a record of libvirt's journald output (which sends
     LIBVIRT_SOURCE with every message, virlog.c), or a line of a libvirt daemon (stderr,
-    syslog)?  Other programs' entries (systemd's about the unit, journald's own) are foreign
-    text, whatever fields (CODE_FUNC...) they carry."""
+    syslog)?  Entries that name another program (systemd's about the unit, journald's own) are
+    foreign text, whatever fields (CODE_FUNC...) they carry.  Without a name (fields left out
+    by `journalctl --output-fields`), a native entry with a function is taken for libvirt's."""
     if _field(obj, "LIBVIRT_SOURCE") is not None:
         return True
     ident = _field(obj, "SYSLOG_IDENTIFIER") or _field(obj, "_COMM")
-    return bool(ident and _LIBVIRT_IDENT.match(ident))
+    if ident:
+        return bool(_LIBVIRT_IDENT.match(ident))
+    return _field(obj, "CODE_FUNC") not in (None, "", _HEADER_FUNC) or _field(obj, "_TRANSPORT") in (None, "journal")
 
 
 def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=None):
