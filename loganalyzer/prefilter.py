@@ -181,14 +181,10 @@ class FastHostReader:
     def _block(self, scan: BlockScan, line0: int, hc, on_foreign, on_text, last_time):
         facts = self.facts
         buf, off, starts = scan.buf, scan.offsets, scan.starts
-        facts.bytes += len(buf)
-        facts.lines += scan.nlines
-        facts.records += len(starts)
+        facts.note_block(len(buf), scan.nlines, len(starts), scan.valid_utf8, line0)
         if len(scan.bad):
             facts.note_bad(line0 + int(starts[scan.bad[0]]), _bad_value(buf, off[starts[scan.bad[0]]]),
                            len(scan.bad))
-        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
-            facts.warnings.append(f"{self.display}: invalid UTF-8 replaced (first near line {line0})")
         if len(starts) == 0 or starts[0] > 0:
             # text before the first record (a cut first line of a .tailed copy, a banner)
             end = off[starts[0]] if len(starts) else len(buf)

@@ -95,6 +95,25 @@ class FileFacts:
             self.problems.append((kind, msg))
         self.warn(msg)
 
+    def note_record(self, rec) -> None:
+        """What one record read tells about its input: a value it could not read, the start-up
+        header lines, the daemon its worker threads name."""
+        if rec.bad is not None:
+            self.note_bad(rec.line, rec.bad)
+        kind = rec.kind
+        if kind == "version" or kind == "hostname":
+            self.note_header(kind, rec.fields)
+        elif kind == "thread_job" and self.daemon is None:
+            self.daemon = daemon_from_worker(rec.fields.get("worker") or "")
+
+    def note_block(self, nbytes: int, nlines: int, nrecords: int, valid_utf8: bool, line0: int) -> None:
+        """A block the fast routes read whole (line0: its first line's number)."""
+        self.bytes += nbytes
+        self.lines += nlines
+        self.records += nrecords
+        if not valid_utf8 and not any("invalid UTF-8" in w for w in self.warnings):
+            self.warnings.append(f"{self.path}: invalid UTF-8 replaced (first near line {line0})")
+
     def note_header(self, kind: str, fields: dict) -> None:
         """A `libvirt version:` or `hostname:` header line: the first of each counts."""
         if kind == "version":
@@ -141,13 +160,7 @@ class _Seen:
                 if self.first_time is None:
                     self.first_time = t
                 self.last = t
-            if item.bad is not None:
-                r.facts.note_bad(item.line, item.bad)
-            k = item.kind
-            if k == "version" or k == "hostname":
-                r.facts.note_header(k, item.fields)
-            elif k == "thread_job" and r.facts.daemon is None:
-                r.facts.daemon = daemon_from_worker(item.fields.get("worker") or "")
+            r.facts.note_record(item)
             return True
         n = item.nlines
         r.facts.unparsed += n

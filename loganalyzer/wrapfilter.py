@@ -34,7 +34,7 @@ from . import formats
 from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
 from .prefilter import scan_ahead, true_positions
-from .reader import FileFacts, daemon_from_name, daemon_from_worker
+from .reader import FileFacts, daemon_from_name
 from .records import Foreign, Record
 from .sources import STREAM_ERRORS, note_end, open_binary
 from .values import stamp_times
@@ -698,11 +698,7 @@ class FastWrappedReader:
     def _block(self, scan: _Scan, line0: int, hc, on_foreign, on_record, last):
         facts = self.facts
         display, profile = self.display, self.profile
-        facts.bytes += len(scan.buf)
-        facts.lines += scan.nlines
-        facts.records += len(scan.plain)
-        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
-            facts.warnings.append(f"{display}: invalid UTF-8 replaced (first near line {line0})")
+        facts.note_block(len(scan.buf), scan.nlines, len(scan.plain), scan.valid_utf8, line0)
         # the other lines: foreign text (read for error messages), or the end of this route
         plain = scan.plain
         if len(plain) != scan.nlines:
@@ -744,14 +740,7 @@ class FastWrappedReader:
         return last
 
     def _feed(self, rec, hc, on_record):
-        facts = self.facts
-        if rec.bad is not None:
-            facts.note_bad(rec.line, rec.bad)
-        kind = rec.kind
-        if kind == "version" or kind == "hostname":
-            facts.note_header(kind, rec.fields)
-        elif kind == "thread_job" and facts.daemon is None:
-            facts.daemon = daemon_from_worker(rec.fields.get("worker") or "")
+        self.facts.note_record(rec)
         hc.feed(rec)
         if on_record is not None:
             on_record(rec)
@@ -762,11 +751,7 @@ class FastWrappedReader:
         facts = self.facts
         display, profile = self.display, self.profile
         n = scan.nlines
-        facts.bytes += len(scan.buf)
-        facts.lines += n
-        facts.records += len(scan.plain)
-        if not scan.valid_utf8 and not any("invalid UTF-8" in w for w in facts.warnings):
-            facts.warnings.append(f"{display}: invalid UTF-8 replaced (first near line {line0})")
+        facts.note_block(len(scan.buf), n, len(scan.plain), scan.valid_utf8, line0)
         is_cont = np.zeros(n, bool)
         is_cont[scan.cont] = True
         is_plain = np.zeros(n, bool)
@@ -797,9 +782,7 @@ class FastWrappedReader:
         """A block of -o export entries: as _block, an entry for a line."""
         facts = self.facts
         display, profile = self.display, self.profile
-        facts.bytes += len(scan.buf)
-        facts.lines += scan.nlines
-        facts.records += len(scan.plain)
+        facts.note_block(len(scan.buf), scan.nlines, len(scan.plain), scan.valid_utf8, line0)
         plain = scan.plain
         if len(plain) != scan.nentries:
             for i in np.setdiff1d(np.arange(scan.nentries), plain, assume_unique=True).tolist():
