@@ -430,18 +430,37 @@ def _bare_message_pattern() -> str:
     return "|".join(sorted(alts)) if all(alts) else ""
 
 
+def _native_origin(obj):
+    """(host, pid) of a native journald entry of a process (None: another transport, no pid)."""
+    host, ident, pid = formats.journal_origin(obj)
+    return (host, pid) if pid and formats._field(obj, "_TRANSPORT") == "journal" else None
+
+
 def _native_daemon(obj) -> tuple:
     """(host, pid) of a libvirt daemon's native journald entry; Fallback for any other."""
-    host, ident, pid = formats.journal_origin(obj)
-    if not pid or formats._field(obj, "_TRANSPORT") != "journal":
+    origin = _native_origin(obj)
+    if origin is None:
         raise Fallback("not a native journald record")
-    return host, pid
+    return origin
 
 
 def _a_daemon_record(obj) -> bool:
     """Is obj (a journal entry, or None) a native record of a libvirt daemon?"""
-    return isinstance(obj, dict) and formats.libvirt_entry(obj) and formats._field(obj, "_TRANSPORT") == "journal" \
-        and bool(formats.journal_origin(obj)[2])
+    return isinstance(obj, dict) and formats.libvirt_entry(obj) and _native_origin(obj) is not None
+
+
+def _first_daemon_entry(text: str):
+    """The first whole -o export entry of text that is a libvirt daemon's native record (entries
+    walked by the reference reader's rules, raw values with empty lines inside them too)."""
+    pos = 0
+    while pos < len(text):
+        obj, end = formats.export_fields(text[pos:])
+        if obj is None or not text.startswith("\n", pos + end):
+            return None             # (the head's last entry, cut)
+        if _a_daemon_record(obj):
+            return text[pos:pos + end + 1]
+        pos += end + 1
+    return None
 
 
 def _not_a_daemon(obj):
@@ -636,10 +655,7 @@ class FastWrappedReader:
         # the daemon's first record (the input may start with other programs' lines: systemd's
         # about the unit, journald's own)
         if fmt == "journal-export":
-            text = head.decode("latin-1")
-            ends = [m.end() for m in re.finditer("\n\n", text)]
-            first = next((text[a:b] for a, b in zip([0] + ends, ends) if _a_daemon_record(formats.export_entry(text[a:b]))),
-                         None)
+            first = _first_daemon_entry(head.decode("latin-1"))
         else:
             first = next((ln for ln in head.decode("utf-8", "replace").splitlines()
                           if ln.strip() and (fmt != "syslog" or formats.body_record(ln, ln, "", 0, self.ctx))
