@@ -518,16 +518,8 @@ class _JsonProfile:
             todo = (out < 0) & (pos >= 0)
             if not todo.any():
                 continue
-            at = starts[todo] + pos[todo] + len(name)
-            top = len(b) - 1
-            v = np.zeros(len(at), np.int64)
-            ok = np.ones(len(at), bool)
-            for k in range(16):           # microseconds since the epoch: 16 digits
-                d = b[np.minimum(at + k, top)].astype(np.int64) - 48
-                ok &= (d >= 0) & (d <= 9)
-                if k < 10:                # whole seconds: the first 10
-                    v = v * 10 + d
-            if not ok.all() or (b[np.minimum(at + 16, top)] != 34).any():
+            v = _seconds_at(b, starts[todo] + pos[todo] + len(name), b'"')
+            if v is None:
                 raise Fallback("a time stamp that is not 16 digits of microseconds")
             out[todo] = v
         if (out < 0).any():
@@ -620,7 +612,14 @@ def _seconds_after(b, starts, items, key: bytes, end: bytes, before: bytes = b""
     for k, c in enumerate(before):
         if (b[starts + pos - len(before) + k] != c).any():
             return None
-    at = starts + pos + len(key)
+    return _seconds_at(b, starts + pos + len(key), end)
+
+
+def _seconds_at(b, at, end: bytes):
+    """Whole seconds of the 16 digits of microseconds since the epoch at each (ascending)
+    position of at in b, end right after them; None unless every one is so."""
+    if len(at) == 0:
+        return np.empty(0, np.int64)
     if int(at[-1]) + 16 + len(end) > len(b):
         return None
     digits = b[at[:, None] + np.arange(16)]

@@ -367,6 +367,28 @@ def test_other_programs_journal_entries_are_foreign():
     assert formats.libvirt_entry(stderr)
 
 
+def test_fast_route_on_entries_without_the_senders_time(tmp_path, monkeypatch):
+    """journald stores _SOURCE_REALTIME_TIMESTAMP only when the sender's message came with a
+    time: here every fifth entry of the real capture goes without it, and its record's time is
+    __REALTIME_TIMESTAMP, read per entry by the fast route as by the reference route."""
+    import loganalyzer.wrapfilter as wrapfilter
+    monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
+    entries = [json.loads(ln) for ln in _read_text(JOURNAL / "src-journal.json.xz").splitlines()]
+    for o in entries[::5]:
+        del o["_SOURCE_REALTIME_TIMESTAMP"]
+    p = tmp_path / "src-journal.json"
+    p.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in entries))   # (journalctl's)
+    import loganalyzer.analysis as analysis
+    routes = []
+    read = analysis._read_streams
+    monkeypatch.setattr(analysis, "_read_streams", lambda *a: routes.append(a[-1]) or read(*a))
+    fast = _dict([str(p)], True)
+    assert routes == [True]                 # read by the fast route, no fallback
+    assert fast == _dict([str(p)], False)
+    causes = [(m["role"], (m.get("verdict") or {}).get("cause")) for m in fast["migrations"]]
+    assert ("source", "dconn-keepalive-timeout") in causes
+
+
 def _read_text(path) -> str:
     return lzma.decompress(path.read_bytes()).decode()
 
