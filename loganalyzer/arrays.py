@@ -74,3 +74,67 @@ def scalar(value, type: pa.DataType) -> pa.Scalar:
         return pa.nulls(1, type)[0]
     dtype = bool if pa.types.is_boolean(type) else np.int64
     return from_numpy(np.array([value], dtype=dtype), type)[0]
+
+
+class GrowingStrings:
+    """A string column that grows by appended arrays and reads as one Arrow array, so that a
+    take from it is one take: a ChunkedArray's take concatenates its chunks on every call.
+    Its buffers grow by doubling; what was handed out is never written again."""
+
+    def __init__(self, nbytes: int = 1 << 16, n: int = 1 << 12):
+        self.n = 0
+        self._data = np.empty(nbytes, np.uint8)
+        self._offsets = np.zeros(n + 1, np.int32)
+        self._valid = np.zeros(n, bool)
+        self._array = None
+
+    def taken(self, at: pa.Array) -> "GrowingStrings":
+        """A new column of the values at `at`, with room for as much as this one holds."""
+        out = GrowingStrings(len(self._data), len(self._valid))
+        out.extend(self.array().take(at))
+        return out
+
+    def extend(self, arr: pa.StringArray) -> None:
+        k = len(arr)
+        if not k:
+            return
+        off = np.frombuffer(arr.buffers()[1], np.int32, count=k + 1, offset=arr.offset * 4)
+        lo, hi = int(off[0]), int(off[-1])
+        n, used = self.n, int(self._offsets[self.n])
+        if used + hi - lo >= 2 ** 31:
+            raise OverflowError("a string column of 2 GiB")
+        if used + hi - lo > len(self._data):
+            self._data = _grown(self._data, used, used + hi - lo)
+        if n + k >= len(self._valid):
+            self._offsets = _grown(self._offsets, n + 1, n + k + 1)
+            self._valid = _grown(self._valid, n, n + k)
+        if hi > lo:
+            self._data[used:used + hi - lo] = np.frombuffer(arr.buffers()[2], np.uint8, count=hi - lo, offset=lo)
+        self._offsets[n + 1:n + k + 1] = off[1:] + (used - lo)
+        if arr.null_count:
+            self._valid[n:n + k] = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little",
+                                                 count=arr.offset + k)[arr.offset:].astype(bool)
+        else:
+            self._valid[n:n + k] = True
+        self.n += k
+        self._array = None
+
+    def valid(self) -> np.ndarray:
+        """Which values are not null (a view: read it before the next extend)."""
+        return self._valid[:self.n]
+
+    def array(self) -> pa.StringArray:
+        if self._array is None:
+            n = self.n
+            bitmap, nulls = _validity(self._valid[:n])
+            self._array = pa.StringArray.from_buffers(
+                n, pa.py_buffer(self._offsets[:n + 1]), pa.py_buffer(self._data[:int(self._offsets[n])]),
+                bitmap, nulls)
+        return self._array
+
+
+def _grown(a: np.ndarray, keep: int, need: int) -> np.ndarray:
+    """A larger copy of a's first `keep` items, room for at least `need` (doubling)."""
+    out = np.zeros(max(need, 2 * len(a)), a.dtype)
+    out[:keep] = a[:keep]
+    return out

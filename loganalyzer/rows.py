@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import from_numpy, ints, strings
+from .arrays import GrowingStrings, from_numpy, ints, strings
 from .blockrows import Block, easy_columns, routes
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
@@ -142,7 +142,7 @@ class FileTables:
         self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
         self._known = {}       # message of a located record (UTF-8) -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
-        self._store = []       # [kind, *COMMON, fields] of known messages: Arrow columns, in chunks
+        self._store = [GrowingStrings() for _ in range(_NCOMMON + 2)]   # [kind, *COMMON, fields] of known messages
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
         self._cost = np.zeros(0, np.int64)   # per row of _store: its bytes
         self._blocks = 0
@@ -214,10 +214,9 @@ class FileTables:
                 self.first_time = int(t[0]) / 1000.0
             self.last_time = int(t[-1]) / 1000.0
         # kind, the common fields and the others' JSON, read once per distinct message
-        # (the block's distinct messages from the store first: a small, cache-friendly take a record)
-        rows = _ints(self._rows_of(blk.distinct))
-        code = from_numpy(blk.code, pa.int32())
-        kind, *cols = [_per_record(_one_chunk(pa.chunked_array(c).take(rows)), code) for c in self._store]
+        rows = self._rows_of(blk.distinct)
+        at = _ints(rows[blk.code])
+        kind, *cols = [_per_record(c, rows, at) for c in self._store]
         # records whose level or missing FUNC:LINE decides their family, one by one
         other = ~blk.plain
         if other.any():
@@ -255,13 +254,8 @@ class FileTables:
         self._cost = np.concatenate([self._cost[:base], cost])
         self._known_bytes += int(cost.sum())
         rows[at] = np.arange(base, base + len(fresh))
-        if not self._store:
-            self._store = [[c] for c in cols]
-        else:
-            for chunks, c in zip(self._store, cols):
-                chunks.append(c)
-            if len(self._store[0]) >= 16:       # (concatenated now and then, not every block)
-                self._store = [[pa.concat_arrays(chunks)] for chunks in self._store]
+        for column, c in zip(self._store, cols):
+            column.extend(c)
         return rows
 
     def _forget(self) -> np.ndarray:
@@ -275,7 +269,7 @@ class FileTables:
         to = new_row.tolist()
         self._known = {k: to[r] for k, r in self._known.items() if to[r] >= 0}
         at = _ints(keep)
-        self._store = [[pa.concat_arrays(chunks).take(at)] for chunks in self._store]
+        self._store = [c.taken(at) for c in self._store]
         self._used, self._cost = self._used[keep], self._cost[keep]
         self._known_bytes = int(self._cost.sum())
         return new_row
@@ -332,15 +326,12 @@ def _lengths(strs: pa.Array) -> np.ndarray:
     return np.diff(off).astype(np.int64)
 
 
-def _per_record(column: pa.Array, code: pa.Array) -> pa.Array:
-    """A column of the distinct messages spread over the records (`code`: each one's message)."""
-    if column.null_count == len(column):
-        return pa.nulls(len(code), column.type)      # (a field no message of the block has)
-    return column.take(code)
-
-
-def _one_chunk(arr: pa.ChunkedArray) -> pa.Array:
-    return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+def _per_record(column: GrowingStrings, rows: np.ndarray, at: pa.Array) -> pa.Array:
+    """A column of the known messages spread over the records of a block (`rows`: the block's
+    distinct messages' rows, `at`: each record's row)."""
+    if not column.valid()[rows].any():
+        return pa.nulls(len(at), pa.string())      # (a field no message of the block has)
+    return column.array().take(at)
 
 
 def _ints(a) -> pa.Array:

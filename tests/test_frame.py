@@ -78,3 +78,23 @@ def test_message_memory_bounded(monkeypatch):
     fast = events_frame(str(KA))
     slow = records_to_frame(list(LogReader(str(KA), with_fields=True)))
     pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
+
+
+def test_growing_strings_equal_concatenation():
+    """rows' store of known messages: appended slices (with nulls, past its first capacity)
+    read back as their concatenation, and `taken` keeps the rows asked for."""
+    import numpy as np
+    import pyarrow as pa
+
+    from loganalyzer.arrays import GrowingStrings
+    msgs = [r.message for r in LogReader(str(KA))][:3000]
+    arr = pa.array([None if i % 7 == 0 else m for i, m in enumerate(msgs)], pa.string())
+    col = GrowingStrings(nbytes=64, n=4)
+    parts = [arr.slice(a, b - a) for a, b in zip(range(0, 3000, 450), list(range(450, 3000, 450)) + [3000])]
+    for part in parts:
+        col.extend(part)
+        col.extend(part.slice(0, 0))
+    assert col.array().equals(pa.concat_arrays(parts))
+    assert (col.valid() == ~np.array([i % 7 == 0 for i in range(3000)])).all()
+    at = pa.array(np.arange(2999, -1, -3), pa.int64())
+    assert col.taken(at).array().equals(arr.take(at))
