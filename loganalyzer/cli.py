@@ -138,7 +138,7 @@ def events(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_H
         fail(str(e).splitlines()[0])
     _print_skipped(skipped)
     _print_input_problems(facts)
-    from .report.text import print_facts, report_console
+    from .report.console import print_facts, report_console
     if output:
         # the results are in the file: what was read, and how much, is a note
         if not quiet:
@@ -335,7 +335,7 @@ def _report_problems(a) -> None:
 
 def main():
     import warnings
-    from .report.common import ReportWarning
+    from .report import ReportWarning
     # the CLI prints Analysis.report_problems itself, once
     warnings.simplefilter("ignore", ReportWarning)
     try:

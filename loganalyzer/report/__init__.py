@@ -4,6 +4,12 @@ from __future__ import annotations
 import sys
 
 
+class ReportWarning(UserWarning):
+    """A part of a report that could not be made (the library's callers see it on standard
+    error; the CLI prints Analysis.report_problems instead).  (Here, not in common.py: the CLI
+    filters it before any report module is imported.)"""
+
+
 def render(analysis, fmt: str = "text", output: str | None = None, timeline: str | None = None,
            migration: str | None = None) -> None:
     """Write the analysis in one format to output (a path) or standard output.

@@ -8,6 +8,7 @@ import re
 from ..records import fmt_time as _fmt_time
 from ..rules.causes import Cause
 from ..sources import InputError
+from . import ReportWarning  # noqa: F401 (re-exported)
 
 # The order in which verdicts make the headline: a real failure before a cancel.
 _CAUSE_RANK = {Cause.CANCELLED: 5, Cause.UNDETERMINED: 4}
@@ -215,11 +216,6 @@ def records_in_window(a, label: str, t0: float, t1: float, limit: int = 400_000)
                 unreadable(a).add(label)
     cache[key] = out
     return out
-
-
-class ReportWarning(UserWarning):
-    """A part of a report that could not be made (the library's callers see it on standard
-    error; the CLI prints Analysis.report_problems instead)."""
 
 
 def unreadable(a) -> set:
