@@ -18,6 +18,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,6 +42,9 @@ SCAN_THREADS = 2
 
 
 _ASCII_DIGIT0 = 48
+# the characters of a record start read for its time stamp and thread id: the dated stamp
+# (30) and 19 digits of a thread id after it
+STAMP_READ = 49
 _RECORD_START_LINE = "^" + RECORD_START_PATTERN
 
 
@@ -90,14 +94,17 @@ class BlockScan:
             self.valid_utf8 = False
         self.starts = true_positions(pc.match_substring_regex(lines, _RECORD_START_LINE))
         self.interest = true_positions(pc.match_substring_regex(lines, INTEREST_PATTERN))
-        # time stamps of the record starts that carry a date (seconds + ms as float);
-        # one gather per character position keeps the index arrays small
+        # time stamps of the record starts that carry a date (seconds + ms as float), read
+        # from the first STAMP_READ characters of each start, taken in one gather (a read
+        # past the block's end reads its last byte)
         o = off[self.starts]
         if len(o):
             top = len(b) - 1
+            padded = np.concatenate((b, np.full(STAMP_READ, b[top], np.uint8)))
+            chars = sliding_window_view(padded, STAMP_READ)[o]
 
             def col(k):
-                return b[np.minimum(o + k, top)].astype(np.int32) - _ASCII_DIGIT0
+                return chars[:, k].astype(np.int32) - _ASCII_DIGIT0
 
             def num(*ks):
                 v = col(ks[0])
@@ -115,8 +122,12 @@ class BlockScan:
             # a thread id too large for 64 bits: 19 digits or more at the tid's place
             # (after the dated stamp or the clock), checked exactly in Python
             at = np.where(has_date, 30, 14)
-            digit = (col(at) >= 0) & (col(at) <= 9) & (col(at + 9) >= 0) & (col(at + 9) <= 9) \
-                & (col(at + 18) >= 0) & (col(at + 18) <= 9)
+
+            def tid_col(k):
+                return np.where(has_date, col(30 + k), col(14 + k))
+
+            digit = (tid_col(0) >= 0) & (tid_col(0) <= 9) & (tid_col(9) >= 0) & (tid_col(9) <= 9) \
+                & (tid_col(18) >= 0) & (tid_col(18) <= 9)
             for i in np.flatnonzero(digit & ~bad).tolist():
                 head = buf[o[i] + at[i]:o[i] + at[i] + 48]
                 bad[i] = to_int(head[:head.find(b":")].decode()) is None

@@ -103,6 +103,26 @@ def test_same_analysis_with_small_blocks_and_two_hosts(monkeypatch):
     assert [x["line"] for x in fast["keepalive_deaths"]] == [6280]
 
 
+@pytest.mark.parametrize("keep", [45, 46, 48, 60])
+def test_a_log_cut_inside_its_last_record_header(tmp_path, keep):
+    """A daemon killed while writing leaves its last record cut short: its stamp and thread
+    id end fewer bytes before the end of the block than the prefilter reads for them; the
+    stamp is read as the reference route reads it (the silence before it, the input's last
+    time)."""
+    src = os.path.join(SAMPLES, "p2p-keepalive-timeout", "src-libvirtd.log")
+    with open(src, "rb") as fh:
+        data = fh.read()
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    # the same header ten seconds later (a silence), cut after `keep` bytes
+    later = last.replace(b"20:30:04.", b"20:30:14.", 1)
+    assert later != last
+    path = tmp_path / "src-libvirtd.log"
+    path.write_bytes(data + later[:keep])
+    fast, ref = _dict([str(path)], True), _dict([str(path)], False)
+    assert fast == ref
+    assert fast["inputs"][0]["last_time"].startswith("2026-11-25T20:30:14")
+
+
 def test_block_cuts_fall_on_record_starts(monkeypatch):
     path = os.path.join(SAMPLES, "domjobabort", "src-libvirtd.log")
     with open(path, "rb") as fh:
