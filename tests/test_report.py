@@ -21,7 +21,7 @@ from rich.console import Console
 from loganalyzer import read_events
 from loganalyzer.analysis import analyze
 from loganalyzer.report.html import JS, CSS, _sha256, esc, safe_svg, to_html, analysis_summary_html
-from loganalyzer.report.jsonout import to_json
+from loganalyzer.report.jsonout import analysis_to_dict, indented_encoder, to_json, write_json
 from loganalyzer.report.markdown import md_code, md_text, to_markdown
 from loganalyzer.report.text import print_analysis
 from loganalyzer.report.timeline import draw_timeline
@@ -93,6 +93,34 @@ def test_every_format_names_the_cause_and_key_lines(scenario, cause, lines, fmt,
     assert cause in out
     for ln in lines:
         assert ln in out, (fmt, ln)
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in S.iterdir() if list(p.glob("*-libvirtd.log*"))))
+def test_json_file_is_the_standard_encoders_text(scenario):
+    """write_json (the answer streamed an item at a time, by its own indented encoder) writes,
+    byte for byte, json.dumps(indent=2, ensure_ascii=False) of the whole answer."""
+    a = run(*sorted((S / scenario).glob("*-libvirtd.log*")))
+    buf = io.StringIO()
+    write_json(a, buf)
+    assert buf.getvalue() == json.dumps(analysis_to_dict(a), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_indented_encoder_writes_odd_values_as_json_dumps():
+    encode = indented_encoder(2)
+    odd = [{1: 2, 1.5: 3, True: 4, None: 5, False: [], "x": {}, float("nan"): ()},
+           [float("nan"), float("inf"), -float("inf"), -0.0, 1e300, 10 ** 40, True, False, None],
+           "é \u2028 \" \\ \n \x00 \ud800", (1, (2, [3, {}])), {}, [], "", 0]
+    for value in odd:
+        assert encode(value) == json.dumps(value, indent=2, ensure_ascii=False)
+        assert encode([value], "\n    ") == json.dumps([value], indent=2, ensure_ascii=False).replace("\n", "\n    ")
+    loop: list = []
+    loop.append(loop)
+    for bad, error in (([object()], TypeError), ({(1, 2): 3}, TypeError), (loop, ValueError)):
+        with pytest.raises(error) as standard:
+            json.dumps(bad, indent=2, ensure_ascii=False)
+        with pytest.raises(error) as ours:
+            encode(bad)
+        assert str(ours.value) == str(standard.value)
 
 
 def test_text_puts_the_verdict_first():
