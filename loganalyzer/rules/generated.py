@@ -101,9 +101,6 @@ class Catalogue:
         self.by_id = {m.id: m for m in self.messages}
         self.position = {m.id: i for i, m in enumerate(self.messages)}
         self._text = [self.text_format(m) for m in self.messages]
-        # a text of one token (virReportUnsupportedError's function name) is recognised
-        # only after its code's prefix
-        self._one_token = [not any(c.isspace() for c in "".join(printf.literal_text(t))) for t in self._text]
         self._regex: dict[int, re.Pattern] = {}
         self.index: dict[str, list[int]] = {}
         self.generic: set[int] = set()
@@ -205,7 +202,9 @@ class Catalogue:
         elsewhere in libvirt, off the migration path; relayed errors excepted)."""
         m = self.messages[i]
         lead = self._lead_before(text, start, m.code) if m.origin == "libvirt" else None
-        if self._one_token[i] and lead is None:
+        if lead is None and one_token(self._text[i]):
+            # a text of one token (virReportUnsupportedError's function name) is recognised
+            # only after its code's prefix (tested here, not for every message at load)
             return False
         if m.origin == "libvirt" and m.functions:
             end = start - len(lead or "")
@@ -234,6 +233,11 @@ class Catalogue:
         return {t: v for t, v in out.items() if len(v) > 1}
 
 
+def one_token(fmt: str) -> bool:
+    """Is the literal text of a format one token (no white space in it)?"""
+    return not any(c.isspace() for c in "".join(printf.literal_text(fmt)))
+
+
 def index_keys(formats: list[str], prefixed: list[bool]) -> list[Optional[str]]:
     """For each message text, the word the index files it under: its rarest usable word
     over all the texts (ties: the longer); None when the text has less than MIN_LETTERS
@@ -243,8 +247,7 @@ def index_keys(formats: list[str], prefixed: list[bool]) -> list[Optional[str]]:
     df: dict[str, int] = {}
     for fmt, has_prefix in zip(formats, prefixed):
         ws = _usable_words(fmt)
-        one_token = not any(c.isspace() for c in "".join(printf.literal_text(fmt)))
-        if sum(len(w) for w in ws) < MIN_LETTERS or (one_token and not has_prefix):
+        if sum(len(w) for w in ws) < MIN_LETTERS or (one_token(fmt) and not has_prefix):
             ws = []
         words_of.append(ws)
         for w in set(ws):
