@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections import Counter
 from typing import List, Optional
@@ -174,6 +175,8 @@ def analyze(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_
         # ends: the cycle collector would only walk it again (three full passes once reading
         # re-enabled it, 0.2 s of 1.5 s on a busy 1M-line log); reading runs without it anyway
         gc.disable()
+        global _leave_at_once
+        _leave_at_once = True
     from .progress import ReadProgress
     with ReadProgress("analyze", paths, enabled=None if not quiet else False):
         a = _analysis(paths, input_format)
@@ -341,6 +344,9 @@ def _report_problems(a) -> None:
 
 # True when the command runs as the process (main), not inside a caller's (typer's CliRunner)
 _process_ends_after_command = False
+# True when the command leaves nothing for the interpreter's exit to do (analyze): the process
+# ends at once, without freeing what it built object by object (0.13 s after a busy 1M-line log)
+_leave_at_once = False
 
 
 def main():
@@ -354,10 +360,29 @@ def main():
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as e:
+        if _leave_at_once:
+            _leave(e.code)
+        raise
     finally:
         # at exit the interpreter would run full collections over everything still alive
         # (a scan holds every host's objects: half a second); the OS frees it in one go
         gc.freeze()
+
+
+
+def _leave(code) -> None:
+    """End the process with this exit status now, its output flushed; return (for the usual
+    exit) when the status is not a number or the output cannot be flushed (a closed pipe:
+    the usual exit reports it)."""
+    if code is not None and not isinstance(code, int):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
