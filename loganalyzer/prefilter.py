@@ -39,6 +39,8 @@ BLOCK = 2 << 20
 # blocks scanned at once ahead of the parser: the scan (RE2, NumPy) is the longer half of
 # the work, and two scanners keep both cores busy while Python parses
 SCAN_THREADS = 2
+# the GIL's switch interval while blocks are scanned ahead (scan_ahead), in seconds
+SWITCH_INTERVAL = 0.0005
 
 
 _ASCII_DIGIT0 = 48
@@ -288,6 +290,7 @@ def scan_ahead(blocks, scan, ahead: bool = True):
             yield scan(b)
         return
     import queue
+    import sys
     import threading
     ready = queue.Queue(maxsize=SCAN_THREADS + 1)       # futures of scans, in block order
     stop = threading.Event()
@@ -313,6 +316,11 @@ def scan_ahead(blocks, scan, ahead: bool = True):
             hand(None)
 
         reader = threading.Thread(target=read, name="loganalyzer-read", daemon=True)
+        # a scan takes the GIL back after each of its ~100 Arrow and NumPy calls a block: at
+        # the default switch interval (5 ms) each could wait that long while the caller
+        # parses, and the scans (the bottleneck of a plain log) stalled
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
         reader.start()
         try:
             while True:
@@ -325,6 +333,7 @@ def scan_ahead(blocks, scan, ahead: bool = True):
         finally:
             stop.set()
             reader.join()
+            sys.setswitchinterval(switch)
 
 
 class _ReadFailed:

@@ -228,3 +228,34 @@ def test_reading_ahead_stops_when_the_reader_stops():
     assert not any(t.name == "loganalyzer-read" for t in threading.enumerate())
     n = len(produced)
     assert n <= 2 * prefilter.SCAN_THREADS + 4          # read ahead, bounded
+
+
+def test_scanning_ahead_lowers_the_switch_interval_only_while_it_runs():
+    """The GIL's switch interval (process-wide) is lowered while blocks are scanned ahead and
+    is the caller's again when the scans end, stop early or fail."""
+    import sys
+    before = sys.getswitchinterval()
+    path = os.path.join(SAMPLES, "domjobabort", "src-libvirtd.log")
+
+    def blocks():
+        with open(path, "rb") as fh:
+            yield from prefilter.record_blocks(fh, 64 << 10)
+
+    def scan(bc):
+        assert sys.getswitchinterval() == min(before, prefilter.SWITCH_INTERVAL)
+        return prefilter.BlockScan(*bc)
+
+    assert sum(s.nlines for s in prefilter.scan_ahead(blocks(), scan)) > 1000
+    assert sys.getswitchinterval() == before
+    scans = prefilter.scan_ahead(blocks(), scan)
+    next(scans)
+    scans.close()
+    assert sys.getswitchinterval() == before
+
+    def failing():
+        yield from blocks()
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError):
+        list(prefilter.scan_ahead(failing(), scan))
+    assert sys.getswitchinterval() == before
