@@ -389,6 +389,59 @@ def test_fast_route_on_entries_without_the_senders_time(tmp_path, monkeypatch):
     assert ("source", "dconn-keepalive-timeout") in causes
 
 
+# the last line virsh printed in the real run (virsh-migrate.out)
+VIRSH_ERROR = "error: internal error: client socket is closed"
+
+
+def _export_text(entries) -> bytes:
+    out = []
+    for fields in entries:
+        for k, v in fields:
+            out.append(k + b"=" + v + b"\n" if b"\n" not in v and b"\r" not in v
+                       else k + b"\n" + struct.pack("<Q", len(v)) + v + b"\n")
+        out.append(b"\n")
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("form", ["json-text", "json-bytes", "export-bytes"])
+def test_error_text_on_a_further_line_of_a_message(tmp_path, form, monkeypatch):
+    """Error text on a further line of a message (text glued to a record) is read by the
+    reference route in every form, so the fast route must keep its record.  journalctl writes a
+    message with \\r (every QMP message has \\r\\n) as bytes: an array of numbers in -o json,
+    raw bytes after an 8-byte length (with NULs in it) in -o export; the fast route once missed
+    both.  Here virsh's real error line follows a real message of the capture: a one-line
+    message (json-text) or a QMP message (the bytes forms)."""
+    import loganalyzer.wrapfilter as wrapfilter
+    monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
+    if form.startswith("json"):
+        entries = [json.loads(ln) for ln in _read_text(JOURNAL / "src-journal.json.xz").splitlines()]
+        want = list if form == "json-bytes" else str
+        # (a record the correlator does not read: only its further line makes it one to read)
+        k = next(i for i, o in enumerate(entries) if i > 1000 and isinstance(o.get("MESSAGE"), want)
+                 and o.get("CODE_FUNC") == ("qemuMonitorIOWrite" if want is list else "virNetMessageFree"))
+        m = entries[k]["MESSAGE"]
+        below = (bytes(m) if want is list else m.encode()).count(b"\n") + 1
+        entries[k]["MESSAGE"] = m + list(b"\n" + VIRSH_ERROR.encode()) if want is list else m + "\n" + VIRSH_ERROR
+        p = tmp_path / "src-journal.json"
+        p.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in entries))
+        line = k + 1
+    else:
+        entries = _export_entries(lzma.decompress((JOURNAL / "src-journal.export.xz").read_bytes()))
+        k = next(i for i, e in enumerate(entries) if i > 1000 and dict(e).get(b"CODE_FUNC") == b"qemuMonitorIOWrite")
+        below = dict(entries[k])[b"MESSAGE"].count(b"\n") + 1
+        entries[k] = [(n, v + b"\n" + VIRSH_ERROR.encode() if n == b"MESSAGE" else v) for n, v in entries[k]]
+        p = tmp_path / "src-journal.export"
+        p.write_bytes(_export_text(entries))
+        line = 1 + sum(_export_text([e]).count(b"\n") for e in entries[:k])
+    fast, every = _dict([str(p)], True), _dict([str(p)], False)
+    assert fast["inputs"][0]["format"] == "journal-" + form.split("-")[0]
+    assert fast == every
+    # the reference route reads the error line, as many lines below the record's as it
+    # follows line breaks in the message
+    evidence = [ev for f in every["findings"] for ev in f["evidence"]]
+    assert (line + below, "error: client socket is closed") in [(ev["line"], ev["text"]) for ev in evidence]
+
+
 def _read_text(path) -> str:
     return lzma.decompress(path.read_bytes()).decode()
 
