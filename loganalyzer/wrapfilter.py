@@ -184,27 +184,24 @@ def _mark(scan, profile, items, cand, b, off, buf):
 
 class _EntryScan:
     """One block of `-o export` entries (each up to and with its empty line): the daemon's
-    entries (plain), the candidates, whole seconds; a line number for each entry that is read."""
+    entries (plain), the candidates, whole seconds; the line each entry starts on."""
 
-    __slots__ = ("buf", "starts", "nlines", "plain", "candidates", "secs", "valid_utf8", "nentries", "_nl",
-                 "_chunk_lines", "_lines_at")
+    __slots__ = ("buf", "starts", "nlines", "plain", "candidates", "secs", "valid_utf8", "nentries", "lines")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
         self.valid_utf8 = True
         b = np.frombuffer(buf, np.uint8)
-        self._nl = nl = b == 10
-        self.nlines = int(np.count_nonzero(nl)) + (0 if buf.endswith(b"\n") or not buf else 1)
+        nl = _newlines(b)
+        self.nlines = len(nl) + (0 if buf.endswith(b"\n") or not buf else 1)
         if not buf.endswith(b"\n\n") or buf.endswith(b"\n\n\n") or not buf.startswith(b"__CURSOR="):
             raise Fallback("-o export text that is not whole entries")
-        # where each entry starts: after every "\n\n" that "__CURSOR=" follows (found two bytes
-        # at a time, on both byte parities: a 16-bit compare costs less than the byte mask's
-        # positions)
-        dbl = np.union1d(2 * np.flatnonzero(b[:len(b) & ~1].view("<u2") == 0x0A0A),
-                         2 * np.flatnonzero(b[1:1 + ((len(b) - 1) & ~1)].view("<u2") == 0x0A0A) + 1)
-        at = dbl[dbl + len(_ENTRY) <= len(b)] + 2
-        for k, c in enumerate(_ENTRY[2:]):
-            at = at[b[at + k] == c]
+        # where each entry starts: after every empty line that "__CURSOR=" follows
+        k = np.flatnonzero(nl[1:] - nl[:-1] == 1)
+        at = nl[k + 1] + 1
+        at = at[at + len(_ENTRY) - 2 <= len(b)]
+        for c, ch in enumerate(_ENTRY[2:]):
+            at = at[b[at + c] == ch]
         starts = np.concatenate(([0], at)).astype(np.int64)
         off = np.append(starts, len(buf))
         # An entry that ends in three line breaks: its last value is raw bytes that end in one,
@@ -215,30 +212,18 @@ class _EntryScan:
             if formats.export_fields(text)[1] != len(text) - 1:
                 raise Fallback("empty lines between -o export entries")
         self.starts, self.nentries = starts, len(starts)
-        self._chunk_lines = self._lines_at = None
+        # (the line breaks before each entry: its first line, counted from the block's)
+        self.lines = np.searchsorted(nl, starts)
         entries = pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(off), pa.py_buffer(buf)])
         cand = pc.match_substring_regex(entries, profile.candidate)
         further = pc.match_substring_regex(entries, profile.further_error)
         if further.true_count:
             cand = pc.or_(cand, further)
         _mark(self, profile, entries, cand, b, off, buf)
-        for i in self.candidates.tolist():
-            self.first_line(i)
-
-    _CHUNK = 1 << 16
 
     def first_line(self, i: int) -> int:
-        """The number of line breaks before entry i (counted once per 64 KiB, then within one)."""
-        if self._chunk_lines is None:
-            nl, c = self._nl, self._CHUNK
-            self._chunk_lines = np.cumsum([0] + [int(np.count_nonzero(nl[k:k + c])) for k in range(0, len(nl), c)])
-            self._lines_at = {}
-        got = self._lines_at.get(i)
-        if got is None:
-            s = int(self.starts[i])
-            k = s // self._CHUNK
-            got = self._lines_at[i] = int(self._chunk_lines[k]) + int(np.count_nonzero(self._nl[k * self._CHUNK:s]))
-        return got
+        """The number of line breaks in the block before entry i."""
+        return int(self.lines[i])
 
 
 class _Scan:
