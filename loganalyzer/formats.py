@@ -49,7 +49,8 @@ class Fallback(Exception):
     (Here, not in wrapfilter, so that catching it imports neither NumPy nor Arrow.)"""
 
 
-FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "journal-export", "kubevirt", "text")
+FORMATS = ("file", "pasted", "syslog", "journal", "journal-json", "journal-export", "journal-verbose", "kubevirt",
+           "text")
 
 
 class Context:
@@ -64,6 +65,7 @@ class Context:
         self.year_source = year_source
         self._warn = warn
         self.year_used = False
+        self.zone_assumed = None    # a time zone's abbreviation read as UTC
         self.null_messages = 0      # journal entries whose MESSAGE journalctl left out (null)
         self.notes: set = set()
 
@@ -80,11 +82,17 @@ _MONTHS = {m: i for i, m in enumerate(
 
 # `Nov 29 12:34:47 host ident[pid]: msg` (BSD syslog / journalctl short),
 # `2023-11-07T10:00:00.123+01:00 host ident[pid]: msg` (short-iso, RFC 3339),
+# `Sun 2026-12-06 20:20:32 UTC host ident[pid]: msg` (journalctl short-full and with-unit: the
+# zone's abbreviation, or its offset where the zone has none),
+# `1796588432.290317 host ident[pid]: msg` (journalctl short-unix: epoch seconds),
 # `ident[pid]: msg` (no date and host: then the [pid] is required).
 _WRAP = re.compile(
     r"(?:(?:(?P<bsd>(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>[ \d]\d) "
     r"(?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d+)?)"
-    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?))"
+    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
+    r"|(?P<full>(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<fday>\d{4}-\d\d-\d\d) (?P<ftime>\d\d:\d\d:\d\d(?:\.\d+)?) "
+    r"(?P<zone>[A-Za-z]+|[+-]\d\d(?:\d\d)?))"
+    r"|(?P<unix>\d{9,11}\.\d{6}))"
     r" (?P<host>\S+) (?P<ident>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?"
     r"|(?P<ident2>[^\s\[\]:]+)\[(?P<pid2>\d+)\]): ")
 
@@ -104,6 +112,18 @@ def _rsyslog_unescape(msg: str) -> str:
 # journald cuts a stderr line longer than its LineMax (48 KiB) into entries of that size: such a
 # piece is continued by the next entry without a newline between them
 JOURNAL_LINE_MAX = 48 << 10
+
+
+def physical_lines(text: str) -> list:
+    """text's lines, each with its line break: broken at \\n only (str.splitlines breaks at
+    \\r, \\x1c-\\x1e, \\x85, \\u2028 and \\u2029 too, which a line of a log may hold:
+    journalctl -o json-seq starts each line with \\x1e)."""
+    lines = text.split("\n")
+    last = lines.pop()
+    lines = [ln + "\n" for ln in lines]
+    if last:
+        lines.append(last)
+    return lines
 
 
 def _strip_eol(raw: str) -> str:
@@ -355,11 +375,35 @@ def _wrapped_line(out: _Streams, m, text: str, phys: str, line: int, ctx: Contex
 
 def _wrapper_time(m, ctx: Context):
     """(time, bad) of a wrapper line's stamp: bad names a stamp that is not a date."""
-    stamp = m["bsd"] or m["iso"]
+    stamp = m["bsd"] or m["iso"] or m["full"] or m["unix"]
     if not stamp:
         return None, None
-    t = _bsd_time(m, ctx) if m["bsd"] else _iso_time(m["iso"])
+    if m["bsd"]:
+        t = _bsd_time(m, ctx)
+    elif m["iso"]:
+        t = _iso_time(m["iso"])
+    elif m["full"]:
+        t = _full_time(m, ctx)
+    else:
+        t = epoch(float(m["unix"]))
     return t, (not_a_date(stamp) if t is None else None)
+
+
+# zones whose abbreviation says their offset (journalctl --utc writes UTC)
+_UTC_ZONES = ("UTC", "GMT", "UCT", "Z")
+
+
+def _full_time(m, ctx: Context) -> float | None:
+    """A short-full stamp: the zone's offset when it names one, else (an abbreviation such as
+    CET, which may stand for several zones) the time read as UTC, with a warning."""
+    zone = m["zone"]
+    if zone[0] in "+-":
+        offset = zone[:3] + ":" + (zone[3:] or "00")
+    else:
+        offset = "+00:00"
+        if zone not in _UTC_ZONES:
+            ctx.zone_assumed = zone
+    return _iso_time(f"{m['fday']}T{m['ftime']}{offset}")
 
 
 def body_record(text: str, raw: str, path: str, line: int, ctx: Context, syslog: bool = True):
@@ -404,7 +448,7 @@ def _wrapped_items(blocks, path, with_fields, ctx, syslog):
             yield from out.close()
             yield Overflow(path, line - 1, block.text)
             continue
-        for phys in block.text.splitlines(keepends=True):
+        for phys in physical_lines(block.text):
             _wrapped_phys(out, phys, line, ctx, syslog)
             line += 1
             yield from out.ready()
@@ -468,18 +512,122 @@ _PRIORITY = {"0": "error", "1": "error", "2": "error", "3": "error", "4": "warni
 _HEADER_FUNC = "virLogVMessage"
 
 
+# journalctl's JSON forms: an entry a line (-o json; -o json-seq puts an RS before it, which
+# strip() takes; -o json-sse puts 'data: ' before it and an empty line after it), or an entry
+# over many lines (-o json-pretty: from a line '{' to a line '}', a field a line)
+_SSE = "data: "
+# the most lines one -o json-pretty entry is read over (a journal entry has a few dozen fields)
+PRETTY_MAX_LINES = 4096
+
+
 def _json_lines(blocks, path):
-    """(line, physical line, parsed object or None) of JSON-lines input."""
+    """(first line, raw text, parsed object or None) of each JSON entry of the input, and of
+    each line that holds none; the empty line after an -o json-sse entry is the entry's."""
     line = 1
+    held = None         # an -o json-sse entry, until the line after it is read
+    pretty = None       # the lines of an -o json-pretty entry still open
     for block in blocks:
         if block.tail:
+            if held is not None:
+                yield held
+                held = None
+            if pretty is not None:
+                yield pretty[0], "".join(pretty[1:]), None
+                pretty = None
             yield line - 1, block.text, Overflow
             continue
-        for phys in block.text.splitlines(keepends=True):
+        for phys in physical_lines(block.text):
+            if held is not None:
+                n, raw, obj = held
+                held = None
+                if not phys.strip():
+                    yield n, raw + phys, obj
+                    line += 1
+                    continue
+                yield n, raw, obj
+            if pretty is not None:
+                pretty.append(phys)
+                if phys.rstrip() == "}" or len(pretty) > PRETTY_MAX_LINES:
+                    raw = "".join(pretty[1:])
+                    yield pretty[0], raw, json_object(raw)
+                    pretty = None
+                line += 1
+                continue
             s = phys.strip()
+            if s == "{":
+                pretty = [line, phys]
+                line += 1
+                continue
+            if s.startswith(_SSE):
+                obj = json_object(s[len(_SSE):])
+                if obj is not None:
+                    held = (line, phys, obj)
+                    line += 1
+                    continue
             obj = json_object(s) if s.startswith("{") else None
             yield line, phys, obj
             line += 1
+    if held is not None:
+        yield held
+    if pretty is not None:
+        yield pretty[0], "".join(pretty[1:]), None
+
+
+# journalctl -o verbose: an entry is its time and cursor (the cursor's t= is the entry's
+# __REALTIME_TIMESTAMP in hex), then a field a line, indented 4; a value's further lines are
+# indented to where the value starts; a value with a control character (a QMP message's \\r)
+# shows as its size and "blob data" unless --all
+_VERBOSE_HEAD = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ "
+                           r"\[s=[0-9a-f]+;i=[0-9a-f]+;b=[0-9a-f]+;m=[0-9a-f]+;t=(?P<t>[0-9a-f]+);x=[0-9a-f]+\]$")
+_VERBOSE_FIELD = re.compile(r"    (?P<name>[A-Za-z0-9_]+)=")
+_BLOB = re.compile(r"\[[0-9.]+[KMGTPE]?B? blob data\]$")
+
+
+def _verbose_entries(blocks):
+    """(first line, raw text, fields or None) of each -o verbose entry, and of each line
+    outside one (a dict of the entry's fields, a blob's value None, __REALTIME_TIMESTAMP
+    from the cursor)."""
+    line = 1
+    entry = None        # [first line, raw lines, fields, name of the last field]
+    for block in blocks:
+        if block.tail:
+            if entry is not None:
+                yield entry[0], "".join(entry[1]), entry[2]
+                entry = None
+            yield line - 1, block.text, Overflow
+            continue
+        for phys in physical_lines(block.text):
+            text = _strip_eol(phys)
+            head = _VERBOSE_HEAD.match(text)
+            if head is not None:
+                if entry is not None:
+                    yield entry[0], "".join(entry[1]), entry[2]
+                entry = [line, [phys], {"__REALTIME_TIMESTAMP": str(int(head["t"], 16))}, None]
+            elif entry is None or len(entry[1]) > PRETTY_MAX_LINES:
+                if entry is not None:
+                    yield entry[0], "".join(entry[1]), entry[2]
+                    entry = None
+                yield line, phys, None
+            else:
+                f = _VERBOSE_FIELD.match(text)
+                fields = entry[2]
+                entry[1].append(phys)
+                if f is not None:
+                    name = entry[3] = f["name"]
+                    v = text[f.end():]
+                    fields[name] = None if _BLOB.match(v) else v
+                elif entry[3] is not None and fields[entry[3]] is not None:
+                    # (a value's further line, indented to where the value starts)
+                    w = 4 + len(entry[3]) + 1
+                    fields[entry[3]] += "\n" + (text[w:] if text[:w].isspace() else text.lstrip())
+            line += 1
+    if entry is not None:
+        yield entry[0], "".join(entry[1]), entry[2]
+
+
+def journal_verbose_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
+    """`journalctl -o verbose`: entries as -o json's (a blob's message as null)."""
+    return _entry_items(_verbose_entries(blocks), path, with_fields, ctx)
 
 
 def _message_text(v) -> str:
@@ -567,18 +715,23 @@ def _journal_entry(out: _Streams, obj, line: int, raw: str, ctx: Context):
 
 
 def journal_json_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
-    """`journalctl -o json` (one object per line)."""
+    """`journalctl -o json` (and json-seq, json-sse, json-pretty)."""
+    return _entry_items(_json_lines(blocks, path), path, with_fields, ctx)
+
+
+def _entry_items(entries, path, with_fields, ctx):
+    """The items of journal entries given as (first line, raw text, fields or None)."""
     ctx = ctx or Context()
     out = _Streams(path, with_fields)
-    for line, phys, obj in _json_lines(blocks, path):
+    for line, raw, obj in entries:
         if obj is Overflow:
             yield from out.close()
-            yield Overflow(path, line, phys)
+            yield Overflow(path, line, raw)
             continue
         if obj is None:
-            out.foreign(line, phys)
+            out.foreign(line, raw)
         else:
-            _journal_entry(out, obj, line, phys, ctx)
+            _journal_entry(out, obj, line, raw, ctx)
         yield from out.ready()
     yield from out.close()
 
@@ -770,15 +923,25 @@ def detect_bytes(head: bytes) -> str | None:
     return detect(head.decode("utf-8", "replace"))
 
 
+_PRETTY_FIELD = re.compile(r'\t"(?:__CURSOR|__REALTIME_TIMESTAMP|MESSAGE|_PID|PRIORITY)" : ')
+
+
 def detect(sample: str) -> str:
     """Name of the format of a file from its first block of text."""
     lines = [ln for ln in sample.splitlines()[:2000] if ln.strip()]
     if not lines:
         return "file"
-    # JSON lines: journalctl -o json, or KubeVirt virt-launcher
+    if _VERBOSE_HEAD.match(lines[0]) and len(lines) > 1 and _VERBOSE_FIELD.match(lines[1]):
+        return "journal-verbose"
+    # journalctl -o json-pretty: an entry over many lines, a field a line
+    if lines[0].strip() == "{" and any(_PRETTY_FIELD.match(ln) for ln in lines[1:50]):
+        return "journal-json"
+    # JSON lines: journalctl -o json (-seq, -sse), or KubeVirt virt-launcher
     objs = []
     for ln in lines[:200]:
         s = ln.strip()
+        if s.startswith(_SSE):
+            s = s[len(_SSE):]
         if s.startswith("{"):
             o = json_object(s)
             if o is not None:
@@ -915,7 +1078,7 @@ def pasted_items(blocks, path: str, with_fields: bool = False, ctx: Context | No
         if block.tail:
             yield Overflow(path, line - 1, block.text)
             continue
-        for phys in block.text.splitlines(keepends=True):
+        for phys in physical_lines(block.text):
             m = RECORD_ANYWHERE.search(phys)
             if m is None:
                 yield Foreign(path, line, phys)
@@ -938,6 +1101,7 @@ def text_items(blocks, path: str, with_fields: bool = False, ctx: Context | None
 
 ITEMS = {"file": file_items, "pasted": pasted_items, "syslog": syslog_items,
          "journal": journal_items, "journal-json": journal_json_items,
-         "journal-export": journal_export_items, "kubevirt": kubevirt_items, "text": text_items}
+         "journal-export": journal_export_items, "journal-verbose": journal_verbose_items,
+         "kubevirt": kubevirt_items, "text": text_items}
 # formats whose bytes are not UTF-8 text throughout: read as Latin-1, one character per byte
 BINARY_SAFE = {"journal-export": "latin-1"}

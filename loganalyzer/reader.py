@@ -106,6 +106,21 @@ class FileFacts:
         elif kind == "thread_job" and self.daemon is None:
             self.daemon = daemon_from_worker(rec.fields.get("worker") or "")
 
+    def note_reading(self, ctx) -> None:
+        """What reading a wrapped form (formats.Context) leaves to warn about, once it ends."""
+        d = shown(self.path)
+        if ctx.null_messages:
+            self.warn(f"{d}: {ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
+                      f"leaves out fields of 4 KiB and more, -o verbose shows a message with control characters "
+                      f"as [blob data]; `--all` keeps them): their records are read without their text")
+        if ctx.year_used:
+            self.year_assumed = ctx.year
+            self.warn(f"{d}: time stamps carry no year: assumed {ctx.year} ({ctx.year_source}); "
+                      f"they are the host's local time, read as UTC")
+        if ctx.zone_assumed:
+            self.warn(f"{d}: time stamps in zone {ctx.zone_assumed} are read as UTC (an abbreviation may "
+                      f"name several zones; journalctl --utc, -o short-iso or -o json give the offset)")
+
     def note_block(self, nbytes: int, nlines: int, nrecords: int, valid_utf8: bool, line0: int) -> None:
         """A block the fast routes read whole (line0: its first line's number)."""
         self.bytes += nbytes
@@ -303,14 +318,7 @@ class LogReader:
         facts.last_time = last_time
         facts.note_cuts(self._cuts)
         facts.warn_bad()
-        if self._ctx.null_messages:
-            facts.warn(f"{d}: {self._ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
-                       f"leaves out fields of 4 KiB and more; `journalctl -o json --all` keeps them): "
-                       f"their records are read without their text")
-        if self._ctx.year_used:
-            facts.year_assumed = self._ctx.year
-            facts.warn(f"{d}: time stamps carry no year: assumed {self._ctx.year} ({self._ctx.year_source}); "
-                       f"they are the host's local time, read as UTC")
+        facts.note_reading(self._ctx)
         if self._broken:
             facts.error = (f"{d}: {self._broken} after line {facts.lines}; "
                            f"the {nrec} records before the break are kept")

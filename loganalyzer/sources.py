@@ -243,7 +243,7 @@ class Sniff:
 
 # the forms a daemon's log is written in; libvirt lines quoted in other text (a bug report,
 # notes: "pasted") are read when the file is named, not when it is found in a folder
-LOG_FORMS = ("file", "syslog", "journal", "journal-json", "journal-export", "kubevirt")
+LOG_FORMS = ("file", "syslog", "journal", "journal-json", "journal-export", "journal-verbose", "kubevirt")
 # every supported form names libvirt somewhere in its first kilobytes (a function virX...,
 # an ident libvirtd/virtqemud, "subcomponent":"libvirt"): a cheap first test
 _VIR = re.compile(rb"(?i)vir")

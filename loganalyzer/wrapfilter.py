@@ -689,15 +689,7 @@ class FastWrappedReader:
             if self.stream is None:
                 stream.close()
         facts.warn_bad()
-        ctx = self.ctx
-        if ctx.null_messages:
-            facts.warn(f"{self.display}: {ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
-                       f"leaves out fields of 4 KiB and more; `journalctl -o json --all` keeps them): "
-                       f"their records are read without their text")
-        if ctx.year_used:
-            facts.year_assumed = ctx.year
-            facts.warn(f"{self.display}: time stamps carry no year: assumed {ctx.year} ({ctx.year_source}); "
-                       f"they are the host's local time, read as UTC")
+        facts.note_reading(self.ctx)
         return facts
 
     def _line(self, scan, i):

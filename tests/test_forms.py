@@ -25,6 +25,7 @@ from conftest import SAMPLES
 
 import forms
 from loganalyzer.analysis import analyze
+from loganalyzer.report.jsonout import analysis_to_dict
 from loganalyzer.reader import LogReader
 from loganalyzer.records import Record
 
@@ -387,6 +388,61 @@ def test_fast_route_on_entries_without_the_senders_time(tmp_path, monkeypatch):
     assert fast == _dict([str(p)], False)
     causes = [(m["role"], (m.get("verdict") or {}).get("cause")) for m in fast["migrations"]]
     assert ("source", "dconn-keepalive-timeout") in causes
+
+
+# journalctl's other output modes of the real capture (journalctl-modes.sh made them from its
+# journal) and the format each is read as
+MODES = {"pretty.json": "journal-json", "sse.json": "journal-json", "seq.json": "journal-json",
+         "short-full.txt": "journal", "short-unix.txt": "journal", "verbose.txt": "journal-verbose"}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_every_journalctl_output_mode_gives_the_json_analysis(mode):
+    """-o json-pretty (an entry over many lines), json-sse (after 'data: ', an empty line
+    after each), json-seq (an RS before each line: str.splitlines once broke the lines there),
+    short-full and short-unix (other stamps), verbose (a field a line, QMP messages shown as
+    [blob data]): each once read as text with no migration.  Now the same migration, verdict,
+    death and creation line as -o json, each at its own line, and the same as the reference
+    route."""
+    path = JOURNAL / f"src-journal-{mode}.xz"
+    ref = JOURNAL / "src-journal.json.xz"
+    got, want = records(path), records(ref)
+    assert len(got) == len(want) == 6213
+    line_map = {str(ref): {a.line: b.line for a, b in zip(want, got)}}
+    fast = _dict([str(path)], True)
+    assert fast["inputs"][0]["format"] == MODES[mode]
+    assert fast["inputs"][0]["unparsed"] == 0           # every line is in an entry
+    assert fast == _dict([str(path)], False)
+    a = analyze([str(path)])
+    got_summary = summary(a)
+    assert got_summary == summary(analyze([str(ref)]), line_map)
+    migs, deaths = got_summary
+    assert [(m[0], m[3]) for m in migs] == [("source", "dconn-keepalive-timeout")] and len(deaths) == 1
+    # messages left out, counted and said: the JSON modes leave out the 2 of 4 KiB and more, as
+    # the capture's -o json does; -o verbose shows the QMP messages (\r\n) as blobs
+    left_out = [w for w in analysis_to_dict(a)["inputs"][0]["warnings"] if "journal entries have MESSAGE null" in w]
+    assert [w.split(": ")[1].split()[0] for w in left_out] == {"journal-json": ["2"], "journal-verbose": ["958"]}.get(
+        MODES[mode], [])
+
+
+def test_a_short_full_zone_is_read():
+    """journalctl -o short-full writes the zone's abbreviation, or its offset where it has none
+    (`+03`): an offset is applied; an abbreviation other than UTC/GMT (CET may name several
+    zones) is read as UTC, with a warning.  The real short-full capture, its zone rewritten."""
+    text = _read_text(JOURNAL / "src-journal-short-full.txt.xz")
+    first = lambda recs: next(r.time for r in recs if r.time is not None)      # noqa: E731
+
+    def read(zone):
+        from loganalyzer.sources import Block
+        from loganalyzer import formats
+        ctx = formats.Context()
+        t = text.replace(" UTC vm ", f" {zone} vm ")
+        recs = [i for i in formats.journal_items([Block(t, len(t))], "p", False, ctx) if isinstance(i, Record)]
+        return first(recs), ctx.zone_assumed
+    utc, none = read("UTC")
+    assert none is None and utc == 1796588432.0       # Sun 2026-12-06 20:20:32 UTC
+    assert read("+03") == (utc - 3 * 3600, None)
+    assert read("CET") == (utc, "CET")
 
 
 # the last line virsh printed in the real run (virsh-migrate.out)
