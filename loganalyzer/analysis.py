@@ -407,13 +407,10 @@ def _stream_label(label: str, origin) -> str:
 
 
 def _read_text(host: HostLog, rec, wrapped: bool) -> None:
-    """The error text a record holds besides what the correlator reads: lines glued to it,
-    and the message of a function-less error (journald/KubeVirt lines may carry no function)."""
+    """The error text a record holds besides what the correlator reads: lines glued to it."""
     if wrapped:
         if "\n" in rec.message:
             _scan_continuation(host, rec, rec.message, 0)
-        if rec.func is None and rec.level in ("error", "warning"):
-            _scan_text_line(host, rec.path, rec.line, rec.message)
     else:
         raw = rec.raw
         nl = raw.find("\n")
@@ -475,9 +472,10 @@ def _scan_error_records(host: HostLog, hc) -> None:
     kept by the correlator."""
     deaths = {(ev.path, ev.line) for d in hc.deaths for ev in d.evidence}
     for e in hc.errors:
-        if e.func is not None and (e.path, e.line) not in deaths:   # a death is a finding already
-            # the record's 'function:line : ' tells the catalogue who reported the text
-            _scan_text_line(host, e.path, e.line, f"{e.func}:0 : {e.text}")
+        if (e.path, e.line) not in deaths:      # a death is a finding already
+            # the record's 'function:line : ' tells the catalogue who reported the text (a
+            # function-less one, journal text or KubeVirt, is read as its text alone)
+            _scan_text_line(host, e.path, e.line, e.text if e.func is None else f"{e.func}:0 : {e.text}")
 
 
 def _scan_text_line(host: HostLog, path: str, line: int, text: str) -> list:
