@@ -75,6 +75,9 @@ def _note(msg: str, quiet: bool = False) -> None:
         typer.echo(msg, err=True)
 
 
+STDOUT = "standard output"
+
+
 def fail(msg: str, code: int = 2):
     typer.echo(f"loganalyzer: {msg}", err=True)
     raise typer.Exit(code)
@@ -135,7 +138,7 @@ def events(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_H
     except InputError as e:
         fail(str(e))
     except OSError as e:
-        fail(f"{output or '-'}: cannot write ({e.strerror or e})")
+        fail(f"{output or STDOUT}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
     _print_skipped(skipped)
@@ -184,7 +187,7 @@ def analyze(paths: List[str] = typer.Argument(..., metavar="LOG...", help=PATHS_
     try:
         render(a, fmt, output, timeline, migration=migration)
     except OSError as e:
-        fail(f"{output or timeline}: cannot write ({e.strerror or e})")
+        fail(f"{output or timeline or STDOUT}: cannot write ({e.strerror or e})")
     except ValueError as e:
         fail(str(e).splitlines()[0])
     for out in (output, timeline):
@@ -360,6 +363,15 @@ def main():
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as e:
+        # the report printed to a full disk (the commands catch what they write to files, and
+        # what they read): one line, not a traceback
+        import errno
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        where = e.filename or (STDOUT if full else None)
+        typer.echo(f"loganalyzer: {where + ': ' if where else ''}{'cannot write' if full else 'error'} "
+                   f"({e.strerror or e})", err=True)
+        sys.exit(2)
     except SystemExit as e:
         if _leave_at_once:
             _leave(e.code)

@@ -120,3 +120,18 @@ def test_a_file_swapped_for_a_fifo_after_its_stat_does_not_block(tmp_path, monke
     t.join(10)
     assert not t.is_alive(), "open blocked on a FIFO"
     assert result == {"error": f"{fifo}: FIFO, not a regular file: not read"}
+
+
+@pytest.mark.parametrize("cmd", [["analyze"], ["analyze", "--format", "json"], ["events"], ["scan"]],
+                         ids=lambda c: "-".join(c))
+def test_a_full_disk_under_standard_output_is_one_line(cmd):
+    """The report printed to a full disk (/dev/full): one line naming it and exit status 2,
+    not a traceback (events and scan once showed one; analyze named the output `None`)."""
+    import subprocess
+    import sys
+    log = str(SAMPLES / "p2p-ok" / "src-libvirtd.log")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "loganalyzer", *cmd, log], stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == ["loganalyzer: standard output: cannot write (No space left on device)"]
