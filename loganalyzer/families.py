@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .grammar import TERMINALS as T
+from .terminals import TERMINALS as T
 
 
 def _c(name: str):

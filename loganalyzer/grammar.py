@@ -2,33 +2,18 @@
 
 It is loaded into a LALR parser whose Transformer returns a record's parts directly (no
 tree walking after): the slow route every quicker one is held to (records.record_with_grammar,
-tests/test_fastpath.py).  Its terminals (TERMINALS: name -> regex) are what the quick routes
+tests/test_fastpath.py).  Its terminals (TERMINALS: name -> regex, kept by terminals.py) are what the quick routes
 are built from: the record header (header.py) and the message families (fastpath.py).
 """
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 
+from .terminals import grammar_path, grammar_text  # noqa: F401 (re-exported)
 from .values import to_int
-
-
-def grammar_text() -> str:
-    return grammar_path().read_text(encoding="utf-8")
-
-
-def grammar_path() -> Path:
-    try:  # installed: grammars/ is shipped as the loganalyzer.grammars package
-        from importlib.resources import files
-        p = files("loganalyzer.grammars") / "libvirtd.lark"
-        if p.is_file():
-            return Path(str(p))
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parent.parent / "grammars" / "libvirtd.lark"
 
 
 @v_args(inline=True)
@@ -252,9 +237,23 @@ def parse_message_with_grammar(message: str, level: str = "debug"):
                 {"prefix": None, "text": message} if start == "error_message" else {})
 
 
-def _terminals() -> dict:
+def __getattr__(name: str):
+    if name == "TERMINALS":       # (terminals.py keeps them; it may need this module to make them)
+        from .terminals import TERMINALS
+        return TERMINALS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def lark_terminals() -> dict:
+    """name -> the terminal's regular expression, as lark compiles it (TERMINALS, kept by
+    terminals.py)."""
     return {t.name: t.pattern.to_regexp() for t in grammar_parser().terminals}
 
 
-# name -> the terminal's regular expression, as lark compiles it
-TERMINALS = _terminals()
+if __name__ == "__main__":       # keep the terminals of the grammar as it is now (terminals.py)
+    import json
+
+    from .terminals import digest, kept_path
+    kept_path().write_text(json.dumps({"grammar_sha256": digest(grammar_text()), "terminals": lark_terminals()},
+                                      indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {kept_path()}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .grammar import TERMINALS as T
+from .terminals import TERMINALS as T
 from .values import to_int
 
 DATETIME = T["DATETIME"]                  # '2026-11-25 20:29:53.724+0000: '

@@ -7,7 +7,6 @@ agree on every sample.
 from __future__ import annotations
 
 from .families import parse_fields
-from .grammar import parse_with_grammar_text
 from .values import epoch, header_values, stamp_to_epoch  # noqa: F401 (stamp_to_epoch re-exported)
 
 LEVELS = ("debug", "info", "warning", "error", "unknown")
@@ -118,6 +117,7 @@ def fmt_time(t: float | None) -> str:
 # ------------------------------------------------------------ the grammar route
 def record_with_grammar(text: str, path: str, line: int, raw: str) -> "Record | None":
     """A Record built from the grammar alone (the reference the fast path is held to)."""
+    from .grammar import parse_with_grammar_text    # (lark: only this slow route loads it)
     parsed = parse_with_grammar_text(text)
     if parsed is None:
         return None

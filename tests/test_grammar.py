@@ -153,3 +153,15 @@ def test_record_start_means_the_same_in_lark_python_and_re2():
     assert sum(python[i] for i in picked) > 500 and sum(not python[i] for i in picked) > 50
     for i in picked:
         assert (parse_with_grammar(lines[i]) is not None) == python[i], lines[i][:100]
+
+
+def test_kept_terminals_are_the_grammars():
+    """terminals.py reads the terminals from grammars/libvirtd.terminals.json (no lark at
+    start-up): they must be what lark makes of the grammar as it is now.  After a change of
+    the grammar, `python -m loganalyzer.grammar` writes them again."""
+    from loganalyzer.grammar import lark_terminals
+    from loganalyzer.terminals import TERMINALS, grammar_text, kept_terminals
+    kept = kept_terminals(grammar_text())
+    assert kept is not None, "grammars/libvirtd.terminals.json is stale: run python -m loganalyzer.grammar"
+    assert kept == lark_terminals() == TERMINALS
+    assert kept_terminals(grammar_text() + "\n") is None       # made from another grammar: not used
