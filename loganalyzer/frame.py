@@ -190,7 +190,9 @@ def iter_event_frames(paths, input_format=None, event_filter: EventFilter | None
 def _concat_frame(tables) -> "pd.DataFrame":
     if len(tables) == 1:
         return table_to_frame(tables[0])
-    return table_to_frame(pa.concat_tables(tables).unify_dictionaries().combine_chunks())
+    # (chunks kept: the text columns stay Arrow's chunks in pandas, not copied once more into
+    # one; the dictionaries are unified so that each categorical has one set of categories)
+    return table_to_frame(pa.concat_tables(tables).unify_dictionaries())
 
 
 def _error_facts(msg: str) -> FileFacts:
