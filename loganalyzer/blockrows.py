@@ -88,11 +88,11 @@ def _mask(arr: pa.Array) -> np.ndarray:
     return bits[arr.offset:arr.offset + len(arr)].astype(bool)
 
 
-def _digits(b: np.ndarray, at: np.ndarray, k: int) -> np.ndarray:
-    """The number written with k digits from each position `at` of the bytes b."""
-    v = np.zeros(len(at), np.int64)
-    for j in range(k):
-        v = v * 10 + (b[at + j].astype(np.int64) - 48)
+def _number(digit: np.ndarray, at: int, k: int) -> np.ndarray:
+    """The numbers written with k digits from place `at` (digit: a row of digit values per place)."""
+    v = digit[at]
+    for j in range(1, k):
+        v = v * 10 + digit[at + j]
     return v
 
 
@@ -189,11 +189,13 @@ class Block:
     def times(self):
         """(epoch ms as int64, valid) of the dated stamps (others invalid)."""
         b = np.frombuffer(self.data, np.uint8)
-        o = self.o[self.dated]
-        y, mon, day = _digits(b, o, 4), _digits(b, o + 5, 2), _digits(b, o + 8, 2)
-        h, mi, s, ms = _digits(b, o + 11, 2), _digits(b, o + 14, 2), _digits(b, o + 17, 2), _digits(b, o + 20, 3)
-        east = b[o + 23] == 43
-        oh, om = _digits(b, o + 24, 2), _digits(b, o + 26, 2)
+        # each dated stamp's bytes as one row (a gather of rows, not of every digit)
+        stamp = np.lib.stride_tricks.sliding_window_view(b, _DATED_LEN)[self.o[self.dated]]
+        digit = stamp.T.astype(np.int64) - 48         # (a row per place: each number's digits contiguous)
+        y, mon, day = _number(digit, 0, 4), _number(digit, 5, 2), _number(digit, 8, 2)
+        h, mi, s, ms = _number(digit, 11, 2), _number(digit, 14, 2), _number(digit, 17, 2), _number(digit, 20, 3)
+        east = stamp[:, 23] == 43
+        oh, om = _number(digit, 24, 2), _number(digit, 26, 2)
         t, ok = stamp_times(y, mon, day, h, mi, s, ms, east, oh, om)
         secs = (np.floor(t).astype(np.int64))
         out = np.zeros(self.n, np.int64)
