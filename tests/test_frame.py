@@ -98,3 +98,12 @@ def test_growing_strings_equal_concatenation():
     assert (col.valid() == ~np.array([i % 7 == 0 for i in range(3000)])).all()
     at = pa.array(np.arange(2999, -1, -3), pa.int64())
     assert col.taken(at).array().equals(arr.take(at))
+
+
+def test_events_frame_gives_the_memory_pool_back():
+    """events_frame builds the table with the C library's allocator (as `events` does) and
+    leaves Arrow's default pool as it found it."""
+    import pyarrow as pa
+    before = pa.default_memory_pool().backend_name
+    df = events_frame(str(KA))
+    assert len(df) == 6197 and pa.default_memory_pool().backend_name == before
