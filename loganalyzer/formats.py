@@ -31,6 +31,7 @@ Messages of every format go through the same message families
 """
 from __future__ import annotations
 
+import functools
 import re
 import time as _time
 from collections import deque
@@ -138,15 +139,19 @@ def _bsd_time(m, ctx: Context) -> float | None:
     """A BSD stamp has no year: take the context's year; a date that would lie
     more than a day after the file's modification time is from the year before.
     None when it is no date (Feb 30, hour 99)."""
-    mon = _MONTHS[m["mon"]]
     ctx.year_used = True
-    hh, mm, ss = (int(x) for x in m["hms"].split(":"))
-    frac = float(m["frac"]) if m["frac"] else 0.0
-    day = int(m["day"])
-    t = civil_epoch(ctx.year, mon, day, hh, mm, ss)
-    if t is not None and ctx.mtime is not None and t > ctx.mtime + 86400:
-        t = civil_epoch(ctx.year - 1, mon, day, hh, mm, ss)
-    return None if t is None else t + frac
+    t = _bsd_second(m["mon"], m["day"], m["hms"], ctx.year, ctx.mtime)
+    return None if t is None else t + (float(m["frac"]) if m["frac"] else 0.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bsd_second(mon: str, day: str, hms: str, year: int, mtime) -> float | None:
+    """The whole second of a BSD stamp (many records share one)."""
+    hh, mm, ss = (int(x) for x in hms.split(":"))
+    t = civil_epoch(year, _MONTHS[mon], int(day), hh, mm, ss)
+    if t is not None and mtime is not None and t > mtime + 86400:
+        t = civil_epoch(year - 1, _MONTHS[mon], int(day), hh, mm, ss)
+    return t
 
 
 def _iso_time(s: str) -> float | None:
@@ -340,9 +345,9 @@ def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, r
             level = "info"
     else:
         if level is None:
+            # (an unknown level is read as debug: parse_message reads every level but error
+            # and warning alike, so the reading _level_less made stands)
             level, kind, fields = _level_less(msg)
-            if level == "unknown":
-                kind, fields = parse_message("debug", msg)
         else:
             kind, fields = parse_message(level, msg)
     return Record(path, line, t, None, level, func, src_line, kind, msg, raw, dict(fields), bad)
