@@ -936,10 +936,13 @@ def detect(sample: str) -> str:
     lines = [ln for ln in sample.splitlines()[:2000] if ln.strip()]
     if not lines:
         return "file"
-    if _VERBOSE_HEAD.match(lines[0]) and len(lines) > 1 and _VERBOSE_FIELD.match(lines[1]):
+    # (journalctl before systemd 246 starts with "-- Logs begin at ..., end at ... --", and a
+    # journal of several boots has "-- Boot ID --" between them)
+    entries = [ln for ln in lines[:50] if not ln.startswith("-- ")]
+    if len(entries) > 1 and _VERBOSE_HEAD.match(entries[0]) and _VERBOSE_FIELD.match(entries[1]):
         return "journal-verbose"
     # journalctl -o json-pretty: an entry over many lines, a field a line
-    if lines[0].strip() == "{" and any(_PRETTY_FIELD.match(ln) for ln in lines[1:50]):
+    if entries and entries[0].strip() == "{" and any(_PRETTY_FIELD.match(ln) for ln in entries[1:]):
         return "journal-json"
     # JSON lines: journalctl -o json (-seq, -sse), or KubeVirt virt-launcher
     objs = []

@@ -429,6 +429,22 @@ def test_every_journalctl_output_mode_gives_the_json_analysis(mode):
         MODES[mode], [])
 
 
+@pytest.mark.parametrize("mode", ["verbose.txt", "pretty.json"])
+def test_output_modes_after_the_logs_begin_header(tmp_path, mode):
+    """journalctl before systemd 246 (RHEL 8's 239) starts its text with the line that
+    journalctl.c writes as "-- Logs begin at %s, end at %s. --": the mode is still found, the
+    line is foreign text, the rest reads as without it."""
+    text = "-- Logs begin at Sun 2026-12-06 20:20:32 UTC, end at Sun 2026-12-06 20:21:09 UTC. --\n" + \
+        _read_text(JOURNAL / f"src-journal-{mode}.xz")
+    p = tmp_path / f"src-journal-{mode}"
+    p.write_text(text)
+    d = _dict([str(p)], True)
+    assert d["inputs"][0]["format"] == MODES[mode]
+    assert (d["inputs"][0]["records"], d["inputs"][0]["unparsed"]) == (6213, 1)
+    assert [(k["client"], k["line"] - 1) for k in d["keepalive_deaths"]] == \
+        [(k["client"], k["line"]) for k in _dict([str(JOURNAL / f"src-journal-{mode}.xz")], True)["keepalive_deaths"]]
+
+
 def test_a_short_full_zone_is_read():
     """journalctl -o short-full writes the zone's abbreviation, or its offset where it has none
     (`+03`): an offset is applied; an abbreviation other than UTC/GMT (CET may name several
