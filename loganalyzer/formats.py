@@ -521,8 +521,9 @@ _HEADER_FUNC = "virLogVMessage"
 # strip() takes; -o json-sse puts 'data: ' before it and an empty line after it), or an entry
 # over many lines (-o json-pretty: from a line '{' to a line '}', a field a line)
 _SSE = "data: "
-# the most lines one -o json-pretty entry is read over (a journal entry has a few dozen fields)
-PRETTY_MAX_LINES = 4096
+# the most lines one -o json-pretty or -o verbose entry is read over (a journal entry has a few
+# dozen fields)
+ENTRY_MAX_LINES = 4096
 
 
 def _json_lines(blocks, path):
@@ -552,7 +553,7 @@ def _json_lines(blocks, path):
                 yield n, raw, obj
             if pretty is not None:
                 pretty.append(phys)
-                if phys.rstrip() == "}" or len(pretty) > PRETTY_MAX_LINES:
+                if phys.rstrip() == "}" or len(pretty) > ENTRY_MAX_LINES:
                     raw = "".join(pretty[1:])
                     yield pretty[0], raw, json_object(raw)
                     pretty = None
@@ -608,7 +609,7 @@ def _verbose_entries(blocks):
                 if entry is not None:
                     yield entry[0], "".join(entry[1]), entry[2]
                 entry = [line, [phys], {"__REALTIME_TIMESTAMP": str(int(head["t"], 16))}, None]
-            elif entry is None or len(entry[1]) > PRETTY_MAX_LINES:
+            elif entry is None or len(entry[1]) > ENTRY_MAX_LINES:
                 if entry is not None:
                     yield entry[0], "".join(entry[1]), entry[2]
                     entry = None
