@@ -466,6 +466,14 @@ def _not_a_daemon(obj):
 class _JsonProfile:
     """`journalctl -o json` lines of one daemon's native journald records."""
 
+    # A record's time: the sender's, else journald's (as formats.native_record reads it), each
+    # key as this form writes it, with what ends its 16 digits.  The usual case is found by one
+    # search for the sender's key without its quote and underscore: RE2 finds it from its rare
+    # first byte three times faster; the two bytes before it must be '"_'.
+    time_keys = ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"')
+    time_end = b'"'
+    source_time = (b'SOURCE_REALTIME_TIMESTAMP":"', b'"_')
+
     def __init__(self, sample_line: str, ctx):
         try:
             obj = json.loads(sample_line)
@@ -501,18 +509,18 @@ class _JsonProfile:
         if len(idx) == 0:
             return np.empty(0, np.int64)
         sub = lines if len(idx) == len(lines) else pc.take(lines, pa.array(idx))
-        # (the usual case: every line has its sender's time, found from the key's rare first
-        # byte by RE2 with the GIL released; the two bytes before the key must be '"_')
-        fast = _seconds_after(b, starts, sub, _SOURCE_TIME, b'"', b'"_')
+        key, before = self.source_time
+        fast = _seconds_after(b, starts, sub, key, self.time_end, before)
         if fast is not None:
             return fast
+        # (entries without the sender's time, or with a key elsewhere too: each one's first)
         out = np.full(len(idx), -1, np.int64)
-        for name in ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"'):
+        for name in self.time_keys:
             pos = _ints(pc.find_substring(sub, name))
             todo = (out < 0) & (pos >= 0)
             if not todo.any():
                 continue
-            v = _seconds_at(b, starts[todo] + pos[todo] + len(name), b'"')
+            v = _seconds_at(b, starts[todo] + pos[todo] + len(name), self.time_end)
             if v is None:
                 raise Fallback("a time stamp that is not 16 digits of microseconds")
             out[todo] = v
@@ -542,6 +550,10 @@ class _ExportProfile(_JsonProfile):
     """`journalctl -o export` entries of one daemon's native journald records (fields one a
     line, `NAME=value`; a value with a control character as its length and raw bytes)."""
 
+    time_keys = ("\n_SOURCE_REALTIME_TIMESTAMP=", "\n__REALTIME_TIMESTAMP=")
+    time_end = b"\n"
+    source_time = (b"SOURCE_REALTIME_TIMESTAMP=", b"\n_")
+
     def __init__(self, sample_entry: str, ctx):
         obj = formats.export_entry(sample_entry)
         if not obj:
@@ -561,23 +573,6 @@ class _ExportProfile(_JsonProfile):
             m = pc.and_(m, pc.match_substring_regex(entries, nd))
         return None if m.true_count == n else m
 
-    def seconds(self, b, starts, entries, idx, buf) -> np.ndarray:
-        if len(idx) == 0:
-            return np.empty(0, np.int64)
-        sub = entries if len(idx) == len(entries) else pc.take(entries, pa.array(idx))
-        fast = _seconds_after(b, starts, sub, b"SOURCE_REALTIME_TIMESTAMP=", b"\n", b"\n_")
-        if fast is not None:
-            return fast
-        out = np.full(len(idx), -1, np.int64)
-        for name in ("_SOURCE_REALTIME_TIMESTAMP", "__REALTIME_TIMESTAMP"):
-            got = pc.extract_regex(sub, f"\n{name}=(?P<us>[0-9]{{16}})\n").field(0)
-            for i, v in enumerate(got.to_pylist()):
-                if v is not None and out[i] < 0:
-                    out[i] = int(v) // 1_000_000
-        if (out < 0).any():
-            raise Fallback("an entry without a time stamp")
-        return out
-
     def record(self, raw: str, path: str, line: int):
         obj = formats.export_entry(raw)
         return formats.native_record(obj, line, raw, self.ctx, path) if obj else None
@@ -586,9 +581,6 @@ class _ExportProfile(_JsonProfile):
         _not_a_daemon(formats.export_entry(raw))
 
 
-# (from its rare first byte, RE2 finds this key three times faster than with its quote and
-# underscore)
-_SOURCE_TIME = b'SOURCE_REALTIME_TIMESTAMP":"'
 _PROFILES = {"syslog": _SyslogProfile, "journal-json": _JsonProfile, "journal": _JournalTextProfile,
              "journal-export": _ExportProfile}
 

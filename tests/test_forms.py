@@ -372,17 +372,23 @@ def test_other_programs_journal_entries_are_foreign():
     assert formats.libvirt_entry(stderr)
 
 
-def test_fast_route_on_entries_without_the_senders_time(tmp_path, monkeypatch):
+@pytest.mark.parametrize("form", ["json", "export"])
+def test_fast_route_on_entries_without_the_senders_time(tmp_path, form, monkeypatch):
     """journald stores _SOURCE_REALTIME_TIMESTAMP only when the sender's message came with a
     time: here every fifth entry of the real capture goes without it, and its record's time is
     __REALTIME_TIMESTAMP, read per entry by the fast route as by the reference route."""
     import loganalyzer.wrapfilter as wrapfilter
     monkeypatch.setattr(wrapfilter, "BLOCK", 64 << 10)
-    entries = [json.loads(ln) for ln in _read_text(JOURNAL / "src-journal.json.xz").splitlines()]
-    for o in entries[::5]:
-        del o["_SOURCE_REALTIME_TIMESTAMP"]
-    p = tmp_path / "src-journal.json"
-    p.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in entries))   # (journalctl's)
+    p = tmp_path / f"src-journal.{form}"
+    if form == "json":
+        entries = [json.loads(ln) for ln in _read_text(JOURNAL / "src-journal.json.xz").splitlines()]
+        for o in entries[::5]:
+            del o["_SOURCE_REALTIME_TIMESTAMP"]
+        p.write_text("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in entries))   # (journalctl's)
+    else:
+        entries = _export_entries(lzma.decompress((JOURNAL / "src-journal.export.xz").read_bytes()))
+        entries[::5] = [[(n, v) for n, v in e if n != b"_SOURCE_REALTIME_TIMESTAMP"] for e in entries[::5]]
+        p.write_bytes(_export_text(entries))
     import loganalyzer.analysis as analysis
     routes = []
     read = analysis._read_streams
