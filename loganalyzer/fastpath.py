@@ -20,8 +20,9 @@ from .values import header_values
 
 # A debug log says the same things over and over (a client's keepalive pings, the same API
 # calls, the same FUNC:LINE): each distinct message is classified once, each FUNC:LINE split
-# once; every record still gets its own copy of the fields.
-_located = functools.lru_cache(maxsize=1 << 13)(located)
+# once; every record still gets its own copy of the fields.  (formats.bare_record reads
+# journald's messages through the same cache.)
+located_once = functools.lru_cache(maxsize=1 << 13)(located)
 _split_funcloc = functools.lru_cache(maxsize=1 << 12)(split_funcloc)
 
 
@@ -44,7 +45,7 @@ def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=T
     bad: the header value that could not be read (values.header_values)."""
     if funcloc:
         func, src_line = _split_funcloc(funcloc)
-        kind, fields = _located(level, body, with_fields)
+        kind, fields = located_once(level, body, with_fields)
     else:
         func = src_line = None
         kind, fields = unlocated(body)
