@@ -1,6 +1,7 @@
 """The `loganalyzer` command: a thin typer layer over the library."""
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import sys
@@ -20,6 +21,11 @@ def _no_flag_types(params):
         if getattr(p, "is_flag", False) and p.metavar is None:
             p.metavar = ""
         elif isinstance(p, typer.core.TyperArgument) and p.metavar:
+            # typer 0.28 shows the type's metavar in help, '{LOG...}' in the usage line
+            p.type = copy.copy(p.type)
+            p.type.get_metavar = lambda *a, **k: ""
+            p.make_metavar = lambda ctx, usage=False, p=p: p.metavar
+            # (typer 0.29's names for the same)
             p.display_type_rich = lambda ctx: None
             p._usage_display_name = lambda p=p: p.metavar
     return params
