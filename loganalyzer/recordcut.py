@@ -121,7 +121,7 @@ def record_blocks(stream, blocksize: int):
         if isinstance(data, Exception):
             data, error = b"", data
         eof = not data
-        text = pend + data if pend else data
+        text = pend + data if pend else bytes(data)
         end = len(text)
         if not eof:
             k = text.rfind(b"\n") + 1
@@ -171,8 +171,9 @@ def _pieces(stream, size: int):
         if not chunk:
             yield b""
             return
+        view = memoryview(chunk)        # (the pieces are views: the caller copies each once)
         for k in range(0, len(chunk), _READ):
-            yield chunk[k:k + _READ]
+            yield view[k:k + _READ]
 
 
 def _first_start(text: bytes, end: int, at_line_start: bool) -> int | None:
