@@ -100,12 +100,24 @@ def run_once(cmd: list[str], timeout: float = 3600, cwd: str | None = str(REPO))
 def run_repeated(cmd: list[str], repeat: int = 3, timeout: float = 3600,
                  ok_rcs: tuple[int, ...] = (0,)) -> dict:
     """Run cmd `repeat` times; median wall time, max peak RSS.  Stops at the first failure."""
-    runs = []
+    return run_interleaved([cmd], repeat, timeout, ok_rcs)[0]
+
+
+def run_interleaved(cmds: list[list[str]], repeat: int = 3, timeout: float = 3600,
+                    ok_rcs: tuple[int, ...] = (0,)) -> list[dict]:
+    """Run the commands in turn, `repeat` rounds (A B A B ...): a ratio of their medians then
+    holds on a shared machine whose speed drifts between minutes.  Stops at the first failure."""
+    runs: list[list] = [[] for _ in cmds]
     for _ in range(max(1, repeat)):
-        r = run_once(cmd, timeout)
-        runs.append(r)
-        if r.rc not in ok_rcs:
-            break
+        for cmd, done in zip(cmds, runs):
+            r = run_once(cmd, timeout)
+            done.append(r)
+            if r.rc not in ok_rcs:
+                return [_summary(c, d, ok_rcs) for c, d in zip(cmds, runs) if d]
+    return [_summary(c, d, ok_rcs) for c, d in zip(cmds, runs)]
+
+
+def _summary(cmd: list[str], runs: list, ok_rcs: tuple[int, ...]) -> dict:
     last = runs[-1]
     ok = all(r.rc in ok_rcs for r in runs)
     return {
