@@ -9,6 +9,7 @@ one search per value instead of the grammar's lookahead at every character.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .terminals import TERMINALS as T
@@ -56,17 +57,22 @@ def located(level: str, body: str, with_fields: bool = True):
     return classify(body, with_fields)
 
 
+# A debug log says the same things over and over (a client's keepalive pings, the same API
+# calls): each distinct message is read once, by both routes (fastpath.build_record, and
+# parse_message for the messages that come without a header); every record still gets its
+# own copy of the fields.
+located_once = functools.lru_cache(maxsize=1 << 13)(located)
+
+
 def parse_message(level: str, message: str):
     """A bare message (journald MESSAGE=, KubeVirt msg, syslog text) -> (kind, fields).
 
     Equals records.parse_message_with_grammar(message, level) minus the echoed
     message: error and warning levels read the message as an error line,
     every other level through the located families."""
-    if level == "error" or level == "warning":
-        return "error", error_fields(message)
     if not message:
-        return "text", {}
-    kind, fields = classify(message)
+        return ("error", error_fields(message)) if level == "error" or level == "warning" else ("text", {})
+    kind, fields = located_once(level, message, True)
     return kind, dict(fields)
 
 

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import functools
 
-from .families import located, unlocated
+from .families import located_once, unlocated
 from .header import HEAD, split_funcloc
 from .records import Record
 from .values import header_values
 
-# A debug log says the same things over and over (a client's keepalive pings, the same API
-# calls, the same FUNC:LINE): each distinct message is classified once, each FUNC:LINE split
-# once; every record still gets its own copy of the fields.  (formats.bare_record reads
-# journald's messages through the same cache.)
-located_once = functools.lru_cache(maxsize=1 << 13)(located)
+# each distinct FUNC:LINE is split once (and each message read once: families.located_once)
 _split_funcloc = functools.lru_cache(maxsize=1 << 12)(split_funcloc)
 
 

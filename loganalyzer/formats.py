@@ -38,7 +38,7 @@ from collections import deque
 
 from . import signatures
 from .families import parse_message, unlocated
-from .fastpath import build_record, located_once, parse_record
+from .fastpath import build_record, parse_record
 from .header import AFTER_STAMP, RECORD_ANYWHERE, RECORD_START
 from .records import Foreign, Overflow, Record
 from .values import JsonFields, civil_epoch, epoch, header_values, json_object, not_a_date, to_int, usec_epoch
@@ -324,12 +324,6 @@ class _Streams:
         return rec
 
 
-def _read_message(level: str, msg: str):
-    """parse_message's reading, through the cache of the messages seen before (the record
-    copies the fields; an empty message is read apart: at error level it is an error)."""
-    return located_once(level, msg) if msg else parse_message(level, msg)
-
-
 def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, recogniser=None,
                 bad=None) -> Record:
     """A record from a message that came without thread id (journald), and perhaps without
@@ -346,7 +340,7 @@ def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, r
             if level is None:
                 level, kind, fields = _level_less(msg)
             else:
-                kind, fields = _read_message(level, msg)
+                kind, fields = parse_message(level, msg)
         elif level is None:
             level = "info"
     else:
@@ -355,7 +349,7 @@ def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, r
             # and warning alike, so the reading _level_less made stands)
             level, kind, fields = _level_less(msg)
         else:
-            kind, fields = _read_message(level, msg)
+            kind, fields = parse_message(level, msg)
     return Record(path, line, t, None, level, func, src_line, kind, msg, raw, dict(fields), bad)
 
 
