@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from .arrays import from_numpy, strings
 from .header import CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc
 from .records import LEVELS
-from .values import header_values, stamp_times
+from .values import header_values, stamp_numbers, stamp_times
 
 # The header's fixed places, read from the grammar's terminals: DATETIME is
 # 'YYYY-MM-DD HH:MM:SS.mmm+zzzz: ', CLOCK 'HH:MM:SS.mmm: ', TID digits and ': '.
@@ -86,14 +86,6 @@ def _mask(arr: pa.Array) -> np.ndarray:
     arr = pc.fill_null(arr, False) if arr.null_count else arr
     bits = np.unpackbits(np.frombuffer(arr.buffers()[1], np.uint8), bitorder="little")
     return bits[arr.offset:arr.offset + len(arr)].astype(bool)
-
-
-def _number(digit: np.ndarray, at: int, k: int) -> np.ndarray:
-    """The numbers written with k digits from place `at` (digit: a row of digit values per place)."""
-    v = digit[at]
-    for j in range(1, k):
-        v = v * 10 + digit[at + j]
-    return v
 
 
 class Block:
@@ -191,12 +183,9 @@ class Block:
         b = np.frombuffer(self.data, np.uint8)
         # each dated stamp's bytes as one row (a gather of rows, not of every digit)
         stamp = np.lib.stride_tricks.sliding_window_view(b, _DATED_LEN)[self.o[self.dated]]
-        digit = stamp.T.astype(np.int64) - 48         # (a row per place: each number's digits contiguous)
-        y, mon, day = _number(digit, 0, 4), _number(digit, 5, 2), _number(digit, 8, 2)
-        h, mi, s, ms = _number(digit, 11, 2), _number(digit, 14, 2), _number(digit, 17, 2), _number(digit, 20, 3)
-        east = stamp[:, 23] == 43
-        oh, om = _number(digit, 24, 2), _number(digit, 26, 2)
-        t, ok = stamp_times(y, mon, day, h, mi, s, ms, east, oh, om)
+        numbers = stamp_numbers(stamp)
+        ms = numbers[6]
+        t, ok = stamp_times(*numbers)
         secs = (np.floor(t).astype(np.int64))
         out = np.zeros(self.n, np.int64)
         valid = np.zeros(self.n, bool)

@@ -160,6 +160,24 @@ def too_large(what: str, text) -> str:
     return f"{what} {text[:24]}{'...' if len(text) > 24 else ''} does not fit in 64 bits"
 
 
+def stamp_numbers(rows):
+    """stamp_times' arguments, read from dated stamps ('2026-11-25 20:29:53.724+0000'): rows
+    is a NumPy uint8 array, a row of bytes per stamp from its first (a row that is no such
+    stamp gives numbers that stamp_times finds unreal, or junk that the caller masks)."""
+    import numpy as np
+
+    def col(k):
+        return rows[:, k].astype(np.int32) - 48
+
+    def num(*ks):
+        v = col(ks[0])
+        for k in ks[1:]:
+            v = v * 10 + col(k)
+        return v
+    return (num(0, 1, 2, 3).astype(np.int64), num(5, 6), num(8, 9), num(11, 12), num(14, 15), num(17, 18),
+            num(20, 21, 22), rows[:, 23] == 43, num(24, 25), num(26, 27))
+
+
 def stamp_times(y, mon, day, h, mi, s, ms, east, oh, om):
     """The rule of stamp_to_epoch on NumPy int arrays of the stamps' numbers (east:
     the offset's sign is '+'), for the prefilter's route -> (epoch seconds, mask
