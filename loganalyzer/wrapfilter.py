@@ -508,11 +508,11 @@ class _JsonProfile:
 
     # A record's time: the sender's, else journald's (as formats.native_record reads it), each
     # key as this form writes it, with what ends its 16 digits.  The usual case is found by one
-    # search for a short part of the sender's key that begins with a rarer byte (see
-    # _seconds_after), the rest of the key checked around it.
+    # search for a short part of the sender's key that begins with a rarer byte (time_probe,
+    # see _seconds_after), the rest of the key checked around it.
     time_keys = ('"_SOURCE_REALTIME_TIMESTAMP":"', '"__REALTIME_TIMESTAMP":"')
     time_end = b'"'
-    source_time = (b'"_SOURCE_REALTIME_TIMESTAMP":"', b"URCE_R")
+    time_probe = b"URCE_R"
 
     def __init__(self, sample_line: str, ctx):
         try:
@@ -549,8 +549,7 @@ class _JsonProfile:
         if len(idx) == 0:
             return np.empty(0, np.int64)
         sub = lines if len(idx) == len(lines) else pc.take(lines, pa.array(idx))
-        key, probe = self.source_time
-        fast = _seconds_after(b, starts, sub, key, probe, self.time_end)
+        fast = _seconds_after(b, starts, sub, self.time_keys[0].encode(), self.time_probe, self.time_end)
         if fast is not None:
             return fast
         # (entries without the sender's time, or with a key elsewhere too: each one's first)
@@ -592,7 +591,6 @@ class _ExportProfile(_JsonProfile):
 
     time_keys = ("\n_SOURCE_REALTIME_TIMESTAMP=", "\n__REALTIME_TIMESTAMP=")
     time_end = b"\n"
-    source_time = (b"\n_SOURCE_REALTIME_TIMESTAMP=", b"URCE_R")
 
     def __init__(self, sample_entry: str, ctx):
         obj = formats.export_entry(sample_entry)
