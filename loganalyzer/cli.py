@@ -388,7 +388,6 @@ def main():
         gc.freeze()
 
 
-
 def _leave(code) -> None:
     """End the process with this exit status now, its output flushed; return (for the usual
     exit) when the status is not a number or the output cannot be flushed (a closed pipe:

@@ -56,4 +56,3 @@ def _load() -> dict:
 
 
 TERMINALS = _load()
-
