@@ -83,6 +83,11 @@ class Decoded(io.RawIOBase):
         return True
 
     def readinto(self, b):
+        if self.kind is None and not self._eof:
+            # (plain: straight into b, no copy)
+            n = self._raw.readinto(b)
+            self._eof = not n and len(b) > 0
+            return n
         data = self.read(len(b))
         b[:len(data)] = data
         return len(data)

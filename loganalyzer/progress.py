@@ -25,6 +25,12 @@ class _Counted:
             self._on_read(len(b))
         return b
 
+    def readinto(self, b):
+        n = self._s.readinto(b)
+        if n:
+            self._on_read(n)
+        return n
+
     def __getattr__(self, name):
         return getattr(self._s, name)
 

@@ -583,6 +583,8 @@ class PeekStream(io.RawIOBase):
         return self._stream.read(n)
 
     def readinto(self, b):
+        if not self._head and hasattr(self._stream, "readinto"):
+            return self._stream.readinto(b) or 0
         data = self.read(len(b))
         n = len(data)
         b[:n] = data
