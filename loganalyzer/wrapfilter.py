@@ -139,7 +139,9 @@ def _blocks(stream, blocksize, cut_at=_line_cut):
     carry = b""
     while True:
         k = len(carry)
-        buf = np.empty(k + blocksize, np.uint8)
+        # (one size for every buffer but those of items longer than a block: freed buffers of
+        # many sizes would fragment the heap, ~40 MB more peak RSS on 800 MB of JSON)
+        buf = np.empty(blocksize if k < blocksize // 2 else k + blocksize, np.uint8)
         buf[:k] = np.frombuffer(carry, np.uint8)
         end = k + read_into(stream, buf, k)
         view = memoryview(buf)[:end]

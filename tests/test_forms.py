@@ -380,9 +380,10 @@ def test_blocks_are_whole_items_read_in_place(name, form, blocksize, readinto):
         else:
             assert block[-1:] == b"\n" and after[:1] not in (b" ", b"\t")
     assert (stream.placed, stream.returned) == ((len(data), 0) if readinto else (0, len(data)))
-    # one block a read (and the last item): not a small block between every two
+    # about one block a read (each a buffer of blocksize, the carry in front): not a small
+    # block between every two, which made twice as many
     if blocksize == 64 << 10:
-        assert len(blocks) <= len(data) // blocksize + 2
+        assert len(blocks) < 1.25 * len(data) / blocksize + 2
 
 
 WHOLE = SAMPLES / "journald-whole-journal"
