@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from .arrays import from_numpy, strings
 from .header import CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc
 from .records import LEVELS
-from .values import header_values, stamp_numbers, stamp_times
+from .values import byte_rows, header_values, stamp_numbers, stamp_times
 
 # The header's fixed places, read from the grammar's terminals: DATETIME is
 # 'YYYY-MM-DD HH:MM:SS.mmm+zzzz: ', CLOCK 'HH:MM:SS.mmm: ', TID digits and ': '.
@@ -182,7 +182,7 @@ class Block:
         """(epoch ms as int64, valid) of the dated stamps (others invalid)."""
         b = np.frombuffer(self.data, np.uint8)
         # each dated stamp's bytes as one row (a gather of rows, not of every digit)
-        stamp = np.lib.stride_tricks.sliding_window_view(b, _DATED_LEN)[self.o[self.dated]]
+        stamp = byte_rows(b, self.o[self.dated], _DATED_LEN)
         numbers = stamp_numbers(stamp)
         ms = numbers[6]
         t, ok = stamp_times(*numbers)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,7 +29,7 @@ from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign
 from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
-from .values import header_values, stamp_numbers, stamp_times, to_int
+from .values import byte_rows, header_values, stamp_numbers, stamp_times, to_int
 
 # bytes per block: 2 MB costs no more CPU than 8 MB (measured on 1M lines) and keeps the
 # blocks in flight, their line offsets and masks small (peak RSS of analyze on a 5 GB log:
@@ -112,7 +111,7 @@ class BlockScan:
         if len(o):
             top = len(b) - 1
             padded = np.concatenate((b, np.full(STAMP_READ, b[top], np.uint8)))
-            chars = sliding_window_view(padded, STAMP_READ)[o]
+            chars = byte_rows(padded, o, STAMP_READ)
 
             def col(k):
                 return chars[:, k].astype(np.int32) - _ASCII_DIGIT0

@@ -160,6 +160,14 @@ def too_large(what: str, text) -> str:
     return f"{what} {text[:24]}{'...' if len(text) > 24 else ''} does not fit in 64 bits"
 
 
+def byte_rows(b, at, width: int):
+    """The width bytes of b (a NumPy uint8 array) at each position of at, a row each: gathered
+    as rows of a sliding window, not through an index array of every byte (a third of the
+    time).  Every row must lie within b."""
+    import numpy as np
+    return np.lib.stride_tricks.sliding_window_view(b, width)[at]
+
+
 def stamp_numbers(rows):
     """stamp_times' arguments, read from dated stamps ('2026-11-25 20:29:53.724+0000'): rows
     is a NumPy uint8 array, a row of bytes per stamp from its first (a row that is no such

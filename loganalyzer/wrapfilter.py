@@ -37,7 +37,7 @@ from .prefilter import scan_ahead, true_positions, valid_utf8
 from .reader import FileFacts, daemon_from_name
 from .records import Foreign, Record
 from .sources import STREAM_ERRORS, note_end, open_binary
-from .values import stamp_times
+from .values import byte_rows, stamp_times
 
 BLOCK = 8 << 20
 
@@ -176,8 +176,7 @@ def read_into(stream, buf, at: int) -> int:
     end of the input): the number read.  readinto writes them in place; a stream without it is
     read and copied."""
     got = 0
-    with memoryview(buf) as view:
-        view = view.cast("B")
+    with memoryview(buf).cast("B") as view:
         readinto = getattr(stream, "readinto", None)
         while at + got < len(view):
             with view[at + got:] as rest:
@@ -190,7 +189,6 @@ def read_into(stream, buf, at: int) -> int:
             if not n:
                 break
             got += n
-        view.release()
     return got
 
 
@@ -651,15 +649,9 @@ def _seconds_after(b, starts, items, key: bytes, probe: bytes, end: bytes):
     at = starts + pos - lead                    # where each item's key would begin
     if (pos < lead).any() or int(at[-1]) + len(key) > len(b):
         return None
-    if not (_rows(b, at, len(key)) == np.frombuffer(key, np.uint8)).all():
+    if not (byte_rows(b, at, len(key)) == np.frombuffer(key, np.uint8)).all():
         return None
     return _seconds_at(b, at + len(key), end)
-
-
-def _rows(b, at, width: int) -> np.ndarray:
-    """The width bytes of b at each position of at, one row each (gathered as rows of a
-    sliding window: no index array of every byte, a third of the time)."""
-    return np.lib.stride_tricks.sliding_window_view(b, width)[at]
 
 
 def _seconds_at(b, at, end: bytes):
@@ -669,7 +661,7 @@ def _seconds_at(b, at, end: bytes):
         return np.empty(0, np.int64)
     if int(at[-1]) + 16 + len(end) > len(b):
         return None
-    row = _rows(b, at, 17)
+    row = byte_rows(b, at, 17)
     digits = row[:, :16]
     if not ((digits - 48) < 10).all() or (row[:, 16] != end[0]).any():
         return None
