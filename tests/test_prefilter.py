@@ -259,3 +259,22 @@ def test_scanning_ahead_lowers_the_switch_interval_only_while_it_runs():
     with pytest.raises(OSError):
         list(prefilter.scan_ahead(failing(), scan))
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.parametrize("name", ["p2p-keepalive-timeout/src-libvirtd.log",
+                                  "syslog-p2p-keepalive-timeout/src-syslog.log.xz"])
+@pytest.mark.parametrize("swap,warned", [(b"tiny", False), ("tíny".encode(), False), (b"t\xffny", True)])
+def test_invalid_utf8_is_told_apart_from_other_than_ascii(tmp_path, name, swap, warned):
+    """The fast routes tell a block's encoding by its largest byte first (an ASCII block is
+    valid UTF-8) and validate only the others: a real log (file form, and rsyslog's) with its
+    domain written in plain ASCII, with a character outside ASCII, and with a byte that is no
+    UTF-8, warns of invalid UTF-8 on the last alone, as the reference route does."""
+    import lzma
+    data = open(os.path.join(SAMPLES, name), "rb").read()
+    if name.endswith(".xz"):
+        data = lzma.decompress(data)
+    f = tmp_path / name.split("/")[-1].removesuffix(".xz")
+    f.write_bytes(data.replace(b"tiny", swap))
+    for fast in (True, False):
+        [facts] = analyze([str(f)], fast=fast).inputs
+        assert any("invalid UTF-8" in w for w in facts.warnings) == warned, (fast, facts.warnings)
