@@ -537,8 +537,9 @@ class _JsonProfile:
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
         # (bytes.count holds it).  The first is found, not only matched, and the two bytes
         # before it must be '"_', so that it stands for "_PID" (not a coredump's COREDUMP_PID
-        # or an OBJECT_PID).
-        self.needles = [re.escape(f'PID":"{pid}"'), re.escape('TRANSPORT":"journal"')]
+        # or an OBJECT_PID).  The transport from 'P' (2.5 ms a block, not 4.2 from 'T'): a key
+        # ending in PORT whose value is "journal" (raw quotes: a key, never text in a value).
+        self.needles = [re.escape(f'PID":"{pid}"'), re.escape('PORT":"journal"')]
         if host:
             self.needles.append(re.escape(f'HOSTNAME":{json.dumps(host)}'))
         self.candidates = _json_patterns()
