@@ -533,6 +533,7 @@ class _JsonProfile:
             raise Fallback("no JSON") from None
         host, pid = _native_daemon(obj)
         self.ctx = ctx
+        self.origin = formats.journal_origin(obj)
         # Each needle without its key's leading quote and underscore: RE2 then finds it from a
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
         # (bytes.count holds it).  The first is found, not only matched, and the two bytes
@@ -584,8 +585,18 @@ class _JsonProfile:
         try:
             obj = json.loads(raw)
         except ValueError:
-            return None
-        return formats.native_record(obj, line, raw, self.ctx, path)
+            obj = None
+        return self._own(obj, raw, path, line)
+
+    def _own(self, obj, raw: str, path: str, line: int):
+        """The record of an item the needles took for the daemon's, which must be one: text in
+        a value can hold them (an -o export value of raw bytes, lines and all; a field given
+        twice, whose last value the reference route reads), and the reference route reads an
+        item that is not the daemon's record apart (another stream, or foreign text)."""
+        rec = formats.native_record(obj, line, raw, self.ctx, path) if isinstance(obj, dict) else None
+        if rec is None or rec.origin != self.origin or formats._field(obj, "_TRANSPORT") != "journal":
+            raise Fallback(f"an entry that is not the daemon's record among its own, near line {line}")
+        return rec
 
     def other(self, raw: str):
         s = raw.strip()
@@ -611,6 +622,7 @@ class _ExportProfile(_JsonProfile):
             raise Fallback("no -o export entry")
         host, pid = _native_daemon(obj)
         self.ctx = ctx
+        self.origin = formats.journal_origin(obj)
         self.needles = [re.escape(f"\n_PID={pid}\n"), re.escape("\n_TRANSPORT=journal\n")]
         if host:
             self.needles.append(re.escape(f"\n_HOSTNAME={host}\n"))
@@ -625,8 +637,7 @@ class _ExportProfile(_JsonProfile):
         return None if m.true_count == n else m
 
     def record(self, raw: str, path: str, line: int):
-        obj = formats.export_entry(raw)
-        return formats.native_record(obj, line, raw, self.ctx, path) if obj else None
+        return self._own(formats.export_entry(raw), raw, path, line)
 
     def other(self, raw: str):
         _not_a_daemon(formats.export_entry(raw))

@@ -332,6 +332,42 @@ def test_fast_route_on_the_real_forms(name, monkeypatch):
     assert _dict(path, True) == _dict(path, False)
 
 
+def _disguised(text: str, form: str) -> str:
+    """The real capture with a copy of its last error entry (past the first 64 KiB, where the
+    input's daemons are told) moved to another process (_PID 999) that still carries the
+    daemon's "_PID=" needle: in -o export as a line of a raw value (a value with a line break
+    comes as its length and bytes); in JSON as the same key given twice (json.loads, and so
+    the reference route, reads the last)."""
+    if form == "export":
+        entries = text.split("\n\n")
+        i = max(k for k, e in enumerate(entries) if "\nPRIORITY=3\n" in e)
+        pid = re.search(r"\n_PID=(\d+)\n", entries[i])[1]
+        value = f"seen\n_PID={pid}"
+        copy = entries[i].replace(f"\n_PID={pid}\n", "\n_PID=999\n") + "\nNOTE\n" + \
+            len(value).to_bytes(8, "little").decode("latin-1") + value
+        entries.insert(i + 1, copy)
+        return "\n\n".join(entries)
+    lines = text.split("\n")
+    i = max(k for k, ln in enumerate(lines) if '"PRIORITY":"3"' in ln)
+    lines.insert(i + 1, lines[i][:-1] + ',"_PID":"999"}')
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name,form", [("src-journal.export.xz", "export"), ("src-journal.json.xz", "json")])
+def test_an_entry_of_another_process_wearing_the_daemons_needles(tmp_path, name, form):
+    """The fast route finds the daemon's entries by its _PID, _TRANSPORT and _HOSTNAME as text;
+    an entry of another process can hold that text elsewhere.  Each record it builds must be
+    the daemon's own (its origin and transport, read as the reference route reads them), or
+    the input goes to the reference route: here an error entry of process 999, which the
+    reference route reads as a daemon of its own, is not fed to the daemon's correlator."""
+    path = tmp_path / name.replace(".xz", "")
+    codec = "latin-1" if form == "export" else "utf-8"      # (export: raw values, byte for byte)
+    path.write_bytes(_disguised(lzma.open(DUAL / name).read().decode(codec), form).encode(codec))
+    fast, every = _dict([str(path)], True), _dict([str(path)], False)
+    assert fast == every
+    assert len(every["hosts"]) == 2         # the daemon, and process 999 apart
+
+
 @pytest.mark.parametrize("name,form", [("src-journal.json.xz", "line"), ("src-journal.export.xz", "entry"),
                                        ("src-journal-short-precise.txt.xz", "record")])
 @pytest.mark.parametrize("blocksize", [997, 4096, 64 << 10])
