@@ -781,7 +781,8 @@ def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Cont
             if field is None:
                 break                           # a raw value (or its length) goes on in the next block
             name, value, nxt = field
-            entry[name] = value
+            if name is not None:
+                entry[name] = value
             line += 1 if nxt == nl + 1 else buf.count("\n", pos, nxt)
             pos = nxt
     if start is not None and entry:
@@ -816,21 +817,35 @@ def export_fields(text: str):
         if field is None:
             return None, pos
         name, value, pos = field
-        entry[name] = value
+        if name is not None:
+            entry[name] = value
     return entry, pos
+
+
+# A raw value's length above this is no length: the line before it is not a field's name but
+# a line of something else (systemd's importer refuses such a stream).  Without a bound, eight
+# bytes of text read as a length would hold the rest of the input in memory as one value.
+EXPORT_RAW_MAX = 16 << 20
 
 
 def _export_field(buf: str, pos: int, nl: int):
     """The field whose line starts at pos (nl: that line's break) -> (name, value, where the
-    next field starts), or None when a raw value, or its length, runs past the end of buf."""
+    next field starts), or None when a raw value, or its length, runs past the end of buf.
+    A line that is neither `NAME=value` nor the name of a raw value (its length within
+    EXPORT_RAW_MAX, a line break after its bytes) is no field: (None, None, the next line)."""
     eq = buf.find("=", pos, nl)
     if eq >= 0:
         return buf[pos:eq], _export_value(buf[eq + 1:nl]), nl + 1
     if nl + 9 > len(buf):
         return None
-    end = nl + 9 + int.from_bytes(buf[nl + 1:nl + 9].encode("latin-1"), "little")
+    size = int.from_bytes(buf[nl + 1:nl + 9].encode("latin-1"), "little")
+    if size > EXPORT_RAW_MAX:
+        return None, None, nl + 1
+    end = nl + 9 + size
     if end >= len(buf):
         return None
+    if buf[end] != "\n":
+        return None, None, nl + 1
     return buf[pos:nl], _export_value(buf[nl + 9:end]), end + 1
 
 

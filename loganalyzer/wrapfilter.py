@@ -249,6 +249,12 @@ class _EntryScan:
         at = at[at + len(_ENTRY) - 2 <= len(b)]
         for c, ch in enumerate(_ENTRY[2:]):
             at = at[b[at + c] == ch]
+        # an empty line (the last of a run) that no entry follows: text between entries, or
+        # a raw value holding an empty line, which only reading its length tells
+        after = nl[k + 1] + 1
+        after = after[after < len(b)]
+        if len(after[b[after] != 10]) != len(at):
+            raise Fallback("empty lines inside or between -o export entries")
         starts = np.concatenate(([0], at)).astype(np.int64)
         off = np.append(starts, len(buf))
         # An entry that ends in three line breaks: its last value is raw bytes that end in one,

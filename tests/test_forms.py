@@ -368,6 +368,37 @@ def test_an_entry_of_another_process_wearing_the_daemons_needles(tmp_path, name,
     assert len(every["hosts"]) == 2         # the daemon, and process 999 apart
 
 
+@pytest.mark.parametrize("where", ["inside", "between"])
+def test_a_stray_line_in_an_export(tmp_path, where):
+    """A line of -o export that is no field (no "=", and the 8 bytes after it no length of a
+    raw value: here "__REALTI" or "\n__CURSO", 2^60 and more) is skipped, inside an entry
+    (which stays a record) or between two (foreign text: it and its empty line).  The reference
+    route once read such a line as the name of a raw value whose length runs past the input:
+    every record after it was lost, and the rest of the input was held in memory as one value.
+    The fast route gives the same analysis (between entries: through the reference route)."""
+    data = lzma.open(DUAL / "src-journal.export.xz").read()
+    cut = [m.start() + 2 for m in re.finditer(rb"\n\n__CURSOR=", data)]
+    at = cut[len(cut) // 2]
+    if where == "inside":
+        at = data.index(b"\n", at) + 1                 # after the entry's __CURSOR= line
+        stray = b"stray text\n"
+    else:
+        stray = b"stray text\n\n"
+    path = tmp_path / "src-journal.export"
+    path.write_bytes(data[:at] + stray + data[at:])
+    orig = _dict([str(DUAL / "src-journal.export.xz")], False)
+    fast, every = _dict([str(path)], True), _dict([str(path)], False)
+    assert fast == every
+    before, after = orig["inputs"][0], every["inputs"][0]
+    assert after["records"] == before["records"]
+    assert after["unparsed"] == before["unparsed"] + (0 if where == "inside" else 2)
+    def answers(d):       # (what does not hang on the file's name and line numbers)
+        return ([(m["role"], m["domain"], m["outcome"], str(m["verdict"])[:200]) for m in d["migrations"]],
+                [(k["client"], k["owner"], k["migration"].split("/")[-1]) for k in d["keepalive_deaths"]])
+    assert answers(every) == answers(orig)
+    assert answers(orig)[1]                 # (the capture's keepalive death, after the stray line)
+
+
 @pytest.mark.parametrize("name,form", [("src-journal.json.xz", "line"), ("src-journal.export.xz", "entry"),
                                        ("src-journal-short-precise.txt.xz", "record")])
 @pytest.mark.parametrize("blocksize", [997, 4096, 64 << 10])
