@@ -421,7 +421,12 @@ class _SyslogProfile:
         return formats.body_record(formats._strip_eol(raw), raw, path, line, self.ctx)
 
     def other(self, raw: str):
-        """A line that is not one of the daemon's: foreign text, or another libvirt daemon."""
+        """A line that is not one of the daemon's: foreign text, or another libvirt daemon.  An
+        indented line is the reference route's to read: below a record it is a further line of
+        its message (as journalctl writes them; an rsyslog file has none unless its escaping is
+        off), below anything else foreign text.  (Journal text reads its own, never here.)"""
+        if raw[:1] in (" ", "\t"):
+            raise Fallback("an indented line in a syslog file")
         origin, libvirt = formats.wrapper_origin(formats._strip_eol(raw))
         if libvirt:
             raise Fallback(f"a line of another libvirt daemon or form: {origin}")

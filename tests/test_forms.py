@@ -368,6 +368,23 @@ def test_an_entry_of_another_process_wearing_the_daemons_needles(tmp_path, name,
     assert len(every["hosts"]) == 2         # the daemon, and process 999 apart
 
 
+def test_an_indented_line_in_a_syslog_file(tmp_path):
+    """An indented line below a record of an rsyslog file is a further line of its message, as
+    the reference route reads journalctl's (rsyslog writes none unless its escaping is off):
+    not unparsed.  The fast route once counted it as foreign text; now it hands such a file to
+    the reference route."""
+    lines = lzma.open(DUAL / "src-syslog.log.xz").read().split(b"\n")
+    i = len(lines) // 2
+    lines.insert(i + 1, b"    internal error: a further line")
+    path = tmp_path / "src-syslog.log"
+    path.write_bytes(b"\n".join(lines))
+    orig = _dict([str(DUAL / "src-syslog.log.xz")], False)
+    fast, every = _dict([str(path)], True), _dict([str(path)], False)
+    assert fast == every
+    assert every["inputs"][0]["unparsed"] == orig["inputs"][0]["unparsed"]
+    assert every["inputs"][0]["records"] == orig["inputs"][0]["records"]
+
+
 @pytest.mark.parametrize("where", ["inside", "between"])
 def test_a_stray_line_in_an_export(tmp_path, where):
     """A line of -o export that is no field (no "=", and the 8 bytes after it no length of a
