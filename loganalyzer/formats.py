@@ -68,6 +68,8 @@ class Context:
         self.year_used = False
         self.zone_assumed = None    # a time zone's abbreviation read as UTC
         self.null_messages = 0      # journal entries whose MESSAGE journalctl left out (null)
+        # an entry of libvirt without MESSAGE read (not counted: the fast routes read only some)
+        self.no_messages = False
         self.notes: set = set()
 
     def warn(self, msg: str):
@@ -690,7 +692,10 @@ def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=
         func = None
     if v is None:
         # journalctl -o json without --all writes fields of 4 KiB and more as null
-        ctx.null_messages += 1
+        if "MESSAGE" in obj:
+            ctx.null_messages += 1
+        else:
+            ctx.no_messages = True
     src_line = None if header else f.get("CODE_LINE", to_int)
     # journalctl's text shows _SOURCE_REALTIME_TIMESTAMP (the sender's) when there is one
     t = f.get("_SOURCE_REALTIME_TIMESTAMP", usec_epoch) or f.get("__REALTIME_TIMESTAMP", usec_epoch)
@@ -700,11 +705,22 @@ def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=
     return rec
 
 
+def textless_native(obj) -> bool:
+    """May an entry without MESSAGE be a record: a process's own (native) journald entry?"""
+    return bool(_field(obj, "_PID")) and _field(obj, "_TRANSPORT") in (None, "journal")
+
+
 def _journal_entry(out: _Streams, obj, line: int, raw: str, ctx: Context):
     """One journald entry: a native libvirt record, a line of a daemon's stderr (stdout
     transport: a file-format record's lines, one entry each), or foreign."""
     if "MESSAGE" not in obj:
-        out.foreign(line, raw)
+        # (journalctl --output-fields without MESSAGE, or an entry made so) a native entry of
+        # libvirt is still its record, without text, as the fast routes read it; else foreign
+        rec = native_record(obj, line, raw, ctx, out.path) if textless_native(obj) else None
+        if rec is None:
+            out.foreign(line, raw)
+        else:
+            out.record(rec)
         return
     msg = _message_text(obj.get("MESSAGE"))
     origin = journal_origin(obj)

@@ -113,6 +113,9 @@ class FileFacts:
             self.warn(f"{d}: {ctx.null_messages} journal entries have MESSAGE null (journalctl -o json "
                       f"leaves out fields of 4 KiB and more, -o verbose shows a message with control characters "
                       f"as [blob data]; `--all` keeps them): their records are read without their text")
+        if ctx.no_messages:
+            self.warn(f"{d}: journal entries of libvirt without a MESSAGE field (journalctl --output-fields "
+                      f"without MESSAGE?): their records are read without their text")
         if ctx.year_used:
             self.year_assumed = ctx.year
             self.warn(f"{d}: time stamps carry no year: assumed {ctx.year} ({ctx.year_source}); "

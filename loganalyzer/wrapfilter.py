@@ -522,7 +522,7 @@ def _first_daemon_entry(text: str):
 
 def _not_a_daemon(obj):
     """Fallback if an entry that is not the input's daemon's is a libvirt daemon's record."""
-    if isinstance(obj, dict) and "MESSAGE" in obj and formats.libvirt_entry(obj):
+    if isinstance(obj, dict) and ("MESSAGE" in obj or formats.textless_native(obj)) and formats.libvirt_entry(obj):
         raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
 
 

@@ -368,6 +368,44 @@ def test_an_entry_of_another_process_wearing_the_daemons_needles(tmp_path, name,
     assert len(every["hosts"]) == 2         # the daemon, and process 999 apart
 
 
+@pytest.mark.parametrize("form", ["json", "export"])
+def test_entries_without_a_message(tmp_path, form):
+    """A journald entry of the daemon without MESSAGE (`journalctl --output-fields` without it,
+    or an entry made so) is a record without text, as the fast route reads it, with a warning;
+    the reference route once took it for foreign text.  Here two entries of the real capture
+    past its first 64 KiB lose their MESSAGE: a debug entry and an error (which the fast route
+    builds)."""
+    name = "src-journal.json.xz" if form == "json" else "src-journal.export.xz"
+    data = lzma.open(DUAL / name).read()
+    if form == "json":
+        items = data.split(b"\n")
+        pick = [i for i, ln in enumerate(items) if b'"MESSAGE":"' in ln]
+        debug = next(i for i in pick[len(pick) // 2:] if b'"PRIORITY":"7"' in items[i])
+        error = max(i for i in pick if b'"PRIORITY":"3"' in items[i])
+        for i in (debug, error):
+            obj = json.loads(items[i])
+            del obj["MESSAGE"]
+            items[i] = json.dumps(obj, separators=(",", ":")).encode()
+        sep = b"\n"
+    else:
+        items = data.split(b"\n\n")
+        pick = [i for i, e in enumerate(items) if re.search(rb"\nMESSAGE=[^\n]*\n", e)]
+        debug = next(i for i in pick[len(pick) // 2:] if b"\nPRIORITY=7\n" in items[i])
+        error = max(i for i in pick if b"\nPRIORITY=3\n" in items[i])
+        for i in (debug, error):
+            items[i] = re.sub(rb"\nMESSAGE=[^\n]*", b"", items[i], count=1)
+        sep = b"\n\n"
+    path = tmp_path / name.replace(".xz", "")
+    path.write_bytes(sep.join(items))
+    orig = _dict([str(DUAL / name)], False)
+    fast, every = _dict([str(path)], True), _dict([str(path)], False)
+    assert fast == every
+    assert every["inputs"][0]["records"] == orig["inputs"][0]["records"]
+    assert every["inputs"][0]["unparsed"] == orig["inputs"][0]["unparsed"]
+    warned = analyze([str(path)], fast=False).inputs[0].warnings
+    assert any("without a MESSAGE field" in w for w in warned)
+
+
 def test_an_indented_line_in_a_syslog_file(tmp_path):
     """An indented line below a record of an rsyslog file is a further line of its message, as
     the reference route reads journalctl's (rsyslog writes none unless its escaping is off):
