@@ -245,22 +245,19 @@ class _EntryScan:
             raise Fallback("-o export text that is not whole entries")
         # where each entry starts: after every empty line that "__CURSOR=" follows
         k = np.flatnonzero(nl[1:] - nl[:-1] == 1)
-        at = nl[k + 1] + 1
-        at = at[at + len(_ENTRY) - 2 <= len(b)]
-        for c, ch in enumerate(_ENTRY[2:]):
-            at = at[b[at + c] == ch]
-        # an empty line (the last of a run) that no entry follows: text between entries, or
-        # a raw value holding an empty line, which only reading its length tells
         after = nl[k + 1] + 1
-        after = after[after < len(b)]
-        if len(after[b[after] != 10]) != len(at):
-            raise Fallback("empty lines inside or between -o export entries")
+        start = after + len(_ENTRY) - 2 <= len(b)
+        for c, ch in enumerate(_ENTRY[2:]):
+            start[start] = b[after[start] + c] == ch
+        at = after[start]
         starts = np.concatenate(([0], at)).astype(np.int64)
         off = np.append(starts, len(buf))
-        # An entry that ends in three line breaks: its last value is raw bytes that end in one,
-        # or an empty line follows the entry's own (the reference route reads that as foreign
-        # text: here, the end of this route).  Read field by field to tell.
-        for i in np.flatnonzero(b[off[1:] - 3] == 10).tolist():
+        # An entry with an empty line inside: a raw value that ends in a line break (a domain
+        # XML, a cookie), or text after the entry's own empty line (which the reference route
+        # reads as foreign text: here, the end of this route).  Read field by field to tell:
+        # the fields must end at the entry's last empty line.
+        inner = after[~start & (after < len(b))]
+        for i in np.unique(np.searchsorted(starts, inner, side="right") - 1).tolist():
             text = str(buf[off[i]:off[i + 1]], "latin-1")
             if formats.export_fields(text)[1] != len(text) - 1:
                 raise Fallback("empty lines between -o export entries")
