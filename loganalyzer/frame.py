@@ -277,7 +277,11 @@ def write_frames(frames, out: str) -> int:
         # statistics only for the short columns: min/max of messages (domain XML, cookies) in
         # the footer of every row group would make the writer's memory grow with the file
         stats = ["line", "time", "tid", "level", "src_line", "kind", "path"]
-        with pq.ParquetWriter(out, SCHEMA, write_statistics=stats) as writer:
+        # dictionary pages only for the columns of few values: for the rest (messages, pointers)
+        # the writer built a dictionary and dropped it at its size limit, a row group at a time
+        # (big-1m: writing 0.56 -> 0.47 s, reading back into pandas 0.33 -> 0.27 s, 19 -> 24 MB)
+        dicts = ["path", "level", "kind", "func"]
+        with pq.ParquetWriter(out, SCHEMA, write_statistics=stats, use_dictionary=dicts) as writer:
             for df in frames:
                 tbl = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
                 writer.write_table(tbl)
