@@ -705,18 +705,19 @@ def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=
     return rec
 
 
-def textless_native(obj) -> bool:
-    """May an entry without MESSAGE be a record: a process's own (native) journald entry?"""
-    return bool(_field(obj, "_PID")) and _field(obj, "_TRANSPORT") in (None, "journal")
+def may_be_record(obj) -> bool:
+    """May this journald entry be a record: one with MESSAGE, or without it (journalctl
+    --output-fields without MESSAGE, or an entry made so) a process's own native entry?"""
+    return "MESSAGE" in obj or bool(_field(obj, "_PID")) and _field(obj, "_TRANSPORT") in (None, "journal")
 
 
 def _journal_entry(out: _Streams, obj, line: int, raw: str, ctx: Context):
     """One journald entry: a native libvirt record, a line of a daemon's stderr (stdout
     transport: a file-format record's lines, one entry each), or foreign."""
     if "MESSAGE" not in obj:
-        # (journalctl --output-fields without MESSAGE, or an entry made so) a native entry of
-        # libvirt is still its record, without text, as the fast routes read it; else foreign
-        rec = native_record(obj, line, raw, ctx, out.path) if textless_native(obj) else None
+        # a native entry of libvirt is still its record, without text, as the fast routes read
+        # it; else foreign
+        rec = native_record(obj, line, raw, ctx, out.path) if may_be_record(obj) else None
         if rec is None:
             out.foreign(line, raw)
         else:

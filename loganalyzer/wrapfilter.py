@@ -519,7 +519,7 @@ def _first_daemon_entry(text: str):
 
 def _not_a_daemon(obj):
     """Fallback if an entry that is not the input's daemon's is a libvirt daemon's record."""
-    if isinstance(obj, dict) and ("MESSAGE" in obj or formats.textless_native(obj)) and formats.libvirt_entry(obj):
+    if isinstance(obj, dict) and formats.may_be_record(obj) and formats.libvirt_entry(obj):
         raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
 
 
@@ -602,7 +602,7 @@ class _JsonProfile:
         twice, whose last value the reference route reads), and the reference route reads an
         item that is not the daemon's record apart (another stream, or foreign text)."""
         rec = formats.native_record(obj, line, raw, self.ctx, path) if isinstance(obj, dict) else None
-        if rec is None or rec.origin != self.origin or formats._field(obj, "_TRANSPORT") != "journal":
+        if rec is None or rec.origin != self.origin or _native_origin(obj) is None:
             raise Fallback(f"an entry that is not the daemon's record among its own, near line {line}")
         return rec
 
