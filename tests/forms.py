@@ -82,6 +82,12 @@ class FileRecord:
 def read_file_records(path) -> list[FileRecord]:
     """The records of a file-format log (a record: a line that starts with libvirt's header and
     every line after it up to the next such line); text before the first record is left out."""
+    return list(_file_records(str(path)))
+
+
+@lru_cache(maxsize=4)
+def _file_records(path: str) -> tuple:
+    # (a test converts one log into every form in a row: read it once)
     data = _read(path)
     out = []
     starts = [m for m in _START.finditer(data)]
@@ -97,7 +103,7 @@ def read_file_records(path) -> list[FileRecord]:
         out.append(FileRecord(line, text.count(b"\n"), stamp, t_ms, int(m.group(3)), m.group(4).decode(), func,
                               int(m.group(6)) if m.group(6) else None, text, msg))
         line += text.count(b"\n")
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
@@ -147,25 +153,27 @@ def _receive_us(records):
     return out
 
 
-def _utc(us):
-    return datetime.fromtimestamp(us // 1_000_000, timezone.utc)
+@lru_cache(maxsize=4096)
+def _second(s: int, fmt: str) -> str:
+    """A whole second in strftime's `fmt` (many records share one: formatted once)."""
+    d = datetime.fromtimestamp(s, timezone.utc)
+    return d.strftime(fmt.replace("%e", f"{d.day:2d}"))
 
 
 def _bsd_stamp(us) -> str:          # rsyslog traditional: day padded with a space
-    d = _utc(us)
-    return f"{d.strftime('%b')} {d.day:2d} {d.strftime('%H:%M:%S')}"
+    return _second(us // 1_000_000, "%b %e %H:%M:%S")
 
 
 def _rfc3339_us(us) -> str:         # rsyslog high precision
-    return _utc(us).strftime("%Y-%m-%dT%H:%M:%S") + f".{us % 1_000_000:06d}+00:00"
+    return _second(us // 1_000_000, "%Y-%m-%dT%H:%M:%S") + f".{us % 1_000_000:06d}+00:00"
 
 
 def _short_precise(us) -> str:      # journalctl short-precise: day padded with a zero
-    return _utc(us).strftime("%b %d %H:%M:%S") + f".{us % 1_000_000:06d}"
+    return _second(us // 1_000_000, "%b %d %H:%M:%S") + f".{us % 1_000_000:06d}"
 
 
 def _short_iso(us) -> str:
-    return _utc(us).strftime("%Y-%m-%dT%H:%M:%S") + "+0000"
+    return _second(us // 1_000_000, "%Y-%m-%dT%H:%M:%S") + "+0000"
 
 
 # ---------------------------------------------------------------- syslog
@@ -296,6 +304,8 @@ def _printable(b: bytes, newline: bool) -> bool:
 
 
 def _json_value(name, v):
+    if isinstance(v, str) and v.isascii() and v.isprintable() and len(name) + 1 + len(v) < JSON_THRESHOLD:
+        return v        # (journald's own fields: what the check below says, sooner)
     if isinstance(v, str):
         v = v.encode()
     if len(name) + 1 + len(v) >= JSON_THRESHOLD:

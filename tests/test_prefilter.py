@@ -43,8 +43,9 @@ def _plain(x, depth=0):
     return x
 
 
-def _dict(paths, fast, grammar=False):
-    a = analyze(paths, fast=fast, grammar=grammar)
+def _dict(paths, fast, grammar=False, analysis=None):
+    """analysis: the analysis of paths by the route `fast` says, when the caller has it."""
+    a = analysis if analysis is not None else analyze(paths, fast=fast, grammar=grammar)
     d = analysis_to_dict(a)
     for i in d["inputs"]:
         i.pop("warnings")   # the routes word the invalid-UTF-8 warning with different line hints
