@@ -793,6 +793,16 @@ def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Cont
                 yield from out.ready()
                 continue
             if start is None:
+                # the usual entry, ASCII with every field a NAME=value line and its empty line
+                # in buf, read whole: what reading it field by field below makes of it
+                end = buf.find("\n\n", pos)
+                whole = _plain_entry(buf[pos:end]) if end >= 0 else None
+                if whole is not None:
+                    _journal_entry(out, whole, line, buf[pos:end + 2], ctx)
+                    line += buf.count("\n", pos, end) + 2
+                    pos = end + 2
+                    yield from out.ready()
+                    continue
                 start, start_line = pos, line
             field = _export_field(buf, pos, nl)
             if field is None:
@@ -809,6 +819,17 @@ def journal_export_items(blocks, path: str, with_fields: bool = False, ctx: Cont
     yield from out.close()
 
 
+def _plain_entry(text: str) -> dict | None:
+    """The fields of an -o export entry's text (without its empty line) when it is ASCII and
+    every line a NAME=value field (a raw value's name has no '='); else None."""
+    if not text.isascii():
+        return None
+    try:
+        return dict(ln.split("=", 1) for ln in text.split("\n"))
+    except ValueError:
+        return None
+
+
 def export_entry(text: str) -> dict | None:
     """The fields of one whole `-o export` entry (Latin-1 text, as journal_export_items reads
     it, up to its empty line), read as journal_export_items reads them; None if it is not one."""
@@ -818,13 +839,9 @@ def export_entry(text: str) -> dict | None:
 def export_fields(text: str):
     """(fields or None, where they end: the empty line) of the -o export entry text starts with."""
     end = text.find("\n\n")
-    if end > 0 and text.isascii():
-        # (the usual entry: ASCII, every field a NAME=value line; a line without "=" is the
-        # name of a raw value, read below)
-        try:
-            return dict(ln.split("=", 1) for ln in text[:end].split("\n")), end + 1
-        except ValueError:
-            pass
+    whole = _plain_entry(text[:end]) if end > 0 else None
+    if whole is not None:
+        return whole, end + 1
     entry, pos = {}, 0
     while pos < len(text):
         nl = text.find("\n", pos)
