@@ -269,6 +269,11 @@ class _Journal:
     def __init__(self, records, host, comm, pid, seed):
         self.records, self.host, self.comm, self.pid = records, host, comm, pid
         self.rng = random.Random(seed)
+        # (the fields every entry of the daemon has alike, in journald's order)
+        self.same = {"_BOOT_ID": self.BOOT, "_MACHINE_ID": self.MACHINE, "_HOSTNAME": host,
+                     "_RUNTIME_SCOPE": "system", "_TRANSPORT": "journal", "_UID": "65534", "_GID": "65534",
+                     "_COMM": comm, "_EXE": f"/usr/sbin/{comm}", "_CAP_EFFECTIVE": "0",
+                     "_PID": str(pid), "_CMDLINE": f"{comm} -f /etc/libvirt/{comm}.conf"}
 
     def entries(self):
         times = _receive_us(self.records)
@@ -276,16 +281,11 @@ class _Journal:
             real = us + 150
             f = {"MESSAGE": r.message}
             f.update(_libvirt_fields(r))
-            f.update({
-                "__CURSOR": (f"s={self.SEQNUM_ID};i={i + 0x16:x};b={self.BOOT};m={real - self.BOOT_US:x};"
-                             f"t={real:x};x={self.rng.getrandbits(64):016x}"),
-                "__REALTIME_TIMESTAMP": str(real), "__MONOTONIC_TIMESTAMP": str(real - self.BOOT_US),
-                "_BOOT_ID": self.BOOT, "_MACHINE_ID": self.MACHINE, "_HOSTNAME": self.host,
-                "_RUNTIME_SCOPE": "system", "_TRANSPORT": "journal", "_UID": "65534", "_GID": "65534",
-                "_COMM": self.comm, "_EXE": f"/usr/sbin/{self.comm}", "_CAP_EFFECTIVE": "0",
-                "_PID": str(self.pid), "_CMDLINE": f"{self.comm} -f /etc/libvirt/{self.comm}.conf",
-                "_SOURCE_REALTIME_TIMESTAMP": str(us),
-            })
+            f["__CURSOR"] = (f"s={self.SEQNUM_ID};i={i + 0x16:x};b={self.BOOT};m={real - self.BOOT_US:x};"
+                             f"t={real:x};x={self.rng.getrandbits(64):016x}")
+            f["__REALTIME_TIMESTAMP"], f["__MONOTONIC_TIMESTAMP"] = str(real), str(real - self.BOOT_US)
+            f.update(self.same)
+            f["_SOURCE_REALTIME_TIMESTAMP"] = str(us)
             yield r, us, f
 
 
@@ -332,7 +332,11 @@ def _journal_export_entries(journal):
         journal.rng.shuffle(rest)      # the journal file's order of the entry's data objects
         out = []
         for n in _EXPORT_HEAD + tuple(rest):
-            v = f[n] if isinstance(f[n], bytes) else f[n].encode()
+            v = f[n]
+            if isinstance(v, str) and v.isascii() and v.isprintable():
+                out.append(f"{n}={v}\n".encode())      # (journald's own fields, sooner)
+                continue
+            v = v if isinstance(v, bytes) else v.encode()
             if _printable(v, False):
                 out.append(n.encode() + b"=" + v + b"\n")
             else:
