@@ -28,6 +28,8 @@ _MAX_INT_CHARS = 40
 def to_int(v, base: int = 10) -> int | None:
     """An integer given as text (base 10, or 0 for Python's 0x/0o/0b prefixes), as
     a JSON number or as a whole float, when it fits in 64 bits; else None."""
+    if v.__class__ is str and base == 10 and len(v) < 19 and v.isdigit() and v.isascii():
+        return int(v)           # (the usual value: fewer than 19 digits always fit)
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
@@ -227,6 +229,8 @@ def json_object(text: str):
 def json_number(v):
     """A JSON number that fits: an int of 64 bits or a finite float; else None
     (a string, a list, true, 1e400, a 400-digit integer)."""
+    if v.__class__ is str and base == 10 and len(v) < 19 and v.isdigit() and v.isascii():
+        return int(v)           # (the usual value: fewer than 19 digits always fit)
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
