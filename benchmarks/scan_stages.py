@@ -1,0 +1,91 @@
+"""Where the fast route of a wrapped form spends its scan of a block (issue 13's figure).
+
+    python benchmarks/scan_stages.py /tmp/loganalyzer-bench/big-1m.log.journal.json [--blocks 12] [--repeat 4]
+    python benchmarks/scan_stages.py /tmp/loganalyzer-bench/big-1m.log.journal.export
+
+Reads the first --blocks blocks of the input as `analyze` cuts them (wrapfilter.BLOCK bytes,
+whole items), then prints, per block, the process time of the whole scan (wrapfilter's
+_Scan, or _EntryScan for `-o export`) and of each of its searches alone: the reading list
+(one search per pattern), the further-error search, each of the daemon's needles (the
+first is found, the others matched) and the time probe; the minimum over --repeat runs.
+One thread: `analyze` runs two such scans beside its main thread. Not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np                      # noqa: E402
+import pyarrow as pa                    # noqa: E402
+import pyarrow.compute as pc            # noqa: E402
+
+from loganalyzer import formats, wrapfilter   # noqa: E402
+from loganalyzer.sources import open_binary   # noqa: E402
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t)
+    return best
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path")
+    ap.add_argument("--blocks", type=int, default=12)
+    ap.add_argument("--repeat", type=int, default=4)
+    args = ap.parse_args(argv)
+    with open_binary(args.path) as f:
+        head = f.read(1 << 16)
+    fmt = formats.detect_bytes(head)
+    if fmt not in ("journal-json", "journal-export"):
+        print(f"{args.path}: {fmt}: not journalctl -o json or -o export")
+        return 2
+    reader = wrapfilter.FastWrappedReader(args.path, fmt, head)
+    profile = reader.profile
+    export = fmt == "journal-export"
+    cut = wrapfilter._entry_cut if export else wrapfilter._line_cut
+    with open_binary(args.path) as f:
+        blocks = [bytes(b) for _, b in zip(range(args.blocks), wrapfilter._blocks(f, wrapfilter.BLOCK, cut))]
+    scan = wrapfilter._EntryScan if export else wrapfilter._Scan
+    nbytes = sum(len(b) for b in blocks)
+    print(f"{args.path}: {fmt}, {len(blocks)} blocks of {nbytes / len(blocks) / 1e6:.1f} MB, "
+          f"min of {args.repeat} runs, ms a block (process time, one thread)")
+    whole = _best(lambda: [scan(b, profile) for b in blocks], args.repeat) / len(blocks)
+    print(f"  {'the whole scan':44s} {whole * 1e3:6.2f}")
+    # each search alone, on the block's items (lines; entries for -o export)
+    items = []
+    for b in blocks:
+        s = scan(b, profile)
+        off = np.ascontiguousarray(np.append(s.starts, len(b)) if export else s.offsets, np.int64)
+        items.append(pa.Array.from_buffers(pa.large_binary() if export else pa.large_string(), len(off) - 1,
+                                           [None, pa.py_buffer(off), pa.py_buffer(b)]))
+    searches = [("newline positions", None)]
+    searches += [(f"reading list {i}: {p[:24]!r}", ("match", p)) for i, p in enumerate(profile.candidates)]
+    searches.append((f"further error: {profile.further_error[:22]!r}", ("match", profile.further_error)))
+    for i, nd in enumerate(profile.needles):
+        searches.append((f"needle {i}: {nd[:24]!r}", ("find" if i == 0 and not export else "match", nd)))
+    probe = getattr(profile, "time_probe", None)
+    if probe:
+        searches.append((f"time probe: {probe.decode()!r}", ("find", probe.decode())))
+    for name, what in searches:
+        kind = ""
+        if what is None:
+            t = _best(lambda: [wrapfilter._newlines(np.frombuffer(b, np.uint8)) for b in blocks], args.repeat)
+        else:
+            kind, pattern = what
+            fn = pc.find_substring_regex if kind == "find" else pc.match_substring_regex
+            t = _best(lambda: [fn(it, pattern) for it in items], args.repeat)
+        print(f"  {kind:5s} {name:38s} {t / len(blocks) * 1e3:6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
