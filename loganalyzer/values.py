@@ -229,8 +229,6 @@ def json_object(text: str):
 def json_number(v):
     """A JSON number that fits: an int of 64 bits or a finite float; else None
     (a string, a list, true, 1e400, a 400-digit integer)."""
-    if v.__class__ is str and base == 10 and len(v) < 19 and v.isdigit() and v.isascii():
-        return int(v)           # (the usual value: fewer than 19 digits always fit)
     if isinstance(v, bool):
         return None
     if isinstance(v, int):

@@ -249,3 +249,21 @@ def test_one_rule_for_stamps_in_python_and_numpy():
     assert values.stamp_to_epoch("2026-11-25 20:29:53.724+0000") == calendar.timegm(
         (2026, 11, 25, 20, 29, 53)) + 0.724
 
+
+
+def test_numbers_in_qemu_replies_given_as_strings(tmp_path):
+    """QEMU's statistics and downtime limit as JSON strings ("remaining": "123"), not
+    numbers: left unread, as a number that does not fit is, and the analysis still comes
+    out (a string once reached a fast path for digits with a name it did not have)."""
+    import re
+    src = SAMPLES / "not-converging" / "src-libvirtd.log"
+    quoted = re.sub(r'("(?:remaining|transferred|total|downtime-limit|total-time)": )(\d+)', r'\1"\2"',
+                    src.read_text())
+    p = tmp_path / "src-libvirtd.log"
+    p.write_text(quoted)
+    [before] = analyze([str(src)]).migrations
+    [after] = analyze([str(p)]).migrations
+    assert any(s.remaining is not None for s in before.stats)
+    assert after.stats and all(s.remaining is None and s.transferred is None and s.total_time_ms is None
+                               for s in after.stats)
+    assert after.verdict is not None
