@@ -291,7 +291,8 @@ def tmp_root(tmp_path_factory):
 
 from test_prefilter import _dict  # noqa: E402  (the analysis and every correlator result as data)
 
-# the wrapped forms with a prefilter (wrapfilter.py); stderr-journal's records go the file route
+# the wrapped forms with a prefilter (wrapfilter.py); stderr read back from the journal holds
+# libvirt's own lines, which the fast route hands to the reference route
 FAST_FORMS = ("syslog", "syslog-precise", "journal-json", "journal-short", "journal-export")
 
 
