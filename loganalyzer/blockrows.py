@@ -92,8 +92,8 @@ class Block:
     """The records of one block of file-format text: their header columns and message
     strings, and which records the vectorised families read (`easy`, `text`)."""
 
-    def __init__(self, text: str | bytes):
-        data = text if isinstance(text, bytes) else text.encode("utf-8")     # (bytes: ASCII)
+    def __init__(self, text: str):
+        data = text.encode("utf-8")
         self.data = data
         b = np.frombuffer(data, np.uint8)
         nl = np.flatnonzero(b == 10)

@@ -285,15 +285,6 @@ class LogReader:
             warned_utf8 = False
             for b in blocks:
                 facts.bytes += b.nbytes
-                data = getattr(b, "data", None)
-                if data is not None:        # ASCII (recordcut.AsciiBlock): no U+FFFD in it
-                    facts.lines += data.count(b"\n")
-                    if data:
-                        state["nl"] = data.endswith(b"\n")
-                    if b.cut is not None:
-                        self._note_cut(b, b.text)
-                    yield b
-                    continue
                 t = b.text
                 facts.lines += t.count("\n")
                 if t:
@@ -305,7 +296,11 @@ class LogReader:
                     facts.warn(f"{d}: invalid UTF-8 replaced by U+FFFD (first near line "
                                f"{facts.lines - t.count(chr(10), k) + 1})")
                 if b.cut is not None:
-                    self._note_cut(b, t)
+                    # the block's last record (or the text before the first) was cut
+                    k = formats.last_record_start(t, RECORD_START.match) or 0
+                    b.cut.line = facts.lines - t.count("\n", k) + 1
+                    self._cuts.append(b.cut)
+                    facts.lines += b.cut.nlines
                 yield b
 
         self._cuts = []
@@ -314,15 +309,6 @@ class LogReader:
         else:
             raw = read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long, encoding)
         return stream, fmt, counted(raw), state
-
-    def _note_cut(self, b, t: str):
-        """The block's last record (or the text before the first) was cut: where, and the
-        lines it lost."""
-        facts = self.facts
-        k = formats.last_record_start(t, RECORD_START.match) or 0
-        b.cut.line = facts.lines - t.count("\n", k) + 1
-        self._cuts.append(b.cut)
-        facts.lines += b.cut.nlines
 
     def _finish(self, state, nrec, first_time, last_time):
         facts = self.facts

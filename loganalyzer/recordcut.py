@@ -196,34 +196,12 @@ def _last_start(text: bytes, first: int, end: int) -> int:
         hi = k
 
 
-class AsciiBlock:
-    """A sources.Block of ASCII bytes (a plain log's every block): its text, the same
-    characters in any encoding read here, is decoded only when asked for, since the event
-    table reads the bytes (`data`) as they are (decoding and encoding them again took ~7%
-    of `events`)."""
-
-    __slots__ = ("data", "nbytes", "cut", "_text")
-    tail = False
-
-    def __init__(self, data: bytes, cut=None):
-        self.data, self.nbytes, self.cut, self._text = data, len(data), cut, None
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = self.data.decode("ascii")
-        return self._text
-
-
 def text_blocks(blocks, on_error=None, encoding: str = "utf-8"):
     """record_blocks decoded (invalid UTF-8 replaced): sources.Block with its cut.  A read
     error ends the blocks and goes to on_error(message) (raised without one)."""
     try:
         for data, cut in blocks:
-            if data.isascii():
-                yield AsciiBlock(data, cut)
-            else:
-                yield Block(data.decode(encoding, "replace"), len(data), cut=cut)
+            yield Block(data.decode(encoding, "replace"), len(data), cut=cut)
     except STREAM_ERRORS as e:
         if on_error is None:
             raise

@@ -191,7 +191,7 @@ class FileTables:
                 self.foreign.append((line, 0))   # the rest of an over-long line
                 line += block.text.count("\n")
                 continue
-            blk = Block(getattr(block, "data", None) or block.text)
+            blk = Block(block.text)
             if blk.n == 0 or blk.starts[0]:
                 self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
             if blk.n:
