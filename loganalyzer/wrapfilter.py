@@ -602,8 +602,7 @@ class _JsonProfile:
         twice, whose last value the reference route reads), and the reference route reads an
         item that is not the daemon's record apart (another stream, or foreign text)."""
         rec = formats.native_record(obj, line, raw, self.ctx, path) if isinstance(obj, dict) else None
-        # (the daemon's origin has a pid: what _native_origin asks besides is the transport)
-        if rec is None or rec.origin != self.origin or formats._field(obj, "_TRANSPORT") != "journal":
+        if rec is None or rec.origin != self.origin or _native_origin(obj) is None:
             raise Fallback(f"an entry that is not the daemon's record among its own, near line {line}")
         return rec
 
