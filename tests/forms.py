@@ -293,9 +293,13 @@ _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")            # \t is printa
 _CONTROL_BUT_NL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")    # and \n too
 
 
-def _printable(b: bytes, newline: bool) -> bool:
+def _printable(b, newline: bool) -> bool:
     """systemd's utf8_is_printable(_newline): valid UTF-8 without control characters (\t, and
-    \n when allowed, excepted)."""
+    \n when allowed, excepted).  b: bytes, or text as its UTF-8."""
+    if isinstance(b, str):
+        if b.isascii() and b.isprintable():
+            return True         # (journald's own fields, sooner)
+        b = b.encode()
     try:
         s = b.decode("utf-8")
     except UnicodeDecodeError:
@@ -304,15 +308,12 @@ def _printable(b: bytes, newline: bool) -> bool:
 
 
 def _json_value(name, v):
-    if isinstance(v, str) and v.isascii() and v.isprintable() and len(name) + 1 + len(v) < JSON_THRESHOLD:
-        return v        # (journald's own fields: what the check below says, sooner)
-    if isinstance(v, str):
-        v = v.encode()
-    if len(name) + 1 + len(v) >= JSON_THRESHOLD:
+    b = v.encode() if isinstance(v, str) else v
+    if len(name) + 1 + len(b) >= JSON_THRESHOLD:
         return None
     if _printable(v, True):
-        return v.decode()
-    return list(v)
+        return b.decode()
+    return list(b)
 
 
 def _journal_json_lines(journal):
@@ -333,11 +334,9 @@ def _journal_export_entries(journal):
         out = []
         for n in _EXPORT_HEAD + tuple(rest):
             v = f[n]
-            if isinstance(v, str) and v.isascii() and v.isprintable():
-                out.append(f"{n}={v}\n".encode())      # (journald's own fields, sooner)
-                continue
+            printable = _printable(v, False)
             v = v if isinstance(v, bytes) else v.encode()
-            if _printable(v, False):
+            if printable:
                 out.append(n.encode() + b"=" + v + b"\n")
             else:
                 out.append(n.encode() + b"\n" + struct.pack("<Q", len(v)) + v + b"\n")
