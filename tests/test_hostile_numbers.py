@@ -250,7 +250,6 @@ def test_one_rule_for_stamps_in_python_and_numpy():
         (2026, 11, 25, 20, 29, 53)) + 0.724
 
 
-
 def test_numbers_in_qemu_replies_given_as_strings(tmp_path):
     """QEMU's statistics and downtime limit as JSON strings ("remaining": "123"), not
     numbers: left unread, as a number that does not fit is, and the analysis still comes
