@@ -5,9 +5,10 @@
 
 Reads the first --blocks blocks of the input as `analyze` cuts them (wrapfilter.BLOCK bytes,
 whole items), then prints, per block, the process time of the whole scan (wrapfilter's
-_Scan, or _EntryScan for `-o export`) and of each of its searches alone: the reading list
-(one search per pattern), the further-error search, each of the daemon's needles (the
-first is found, the others matched) and the time probe; the minimum over --repeat runs.
+_Scan, or _EntryScan for `-o export`) by the compiled field walk (fieldscan.py, when built) and
+by the Arrow searches, the walk alone, and each of the Arrow route's searches alone: the
+reading list (one search per pattern), the further-error search, each of the daemon's needles
+(the first is found, the others matched) and the time probe; the minimum over --repeat runs.
 One thread: `analyze` runs two such scans beside its main thread. Not a test.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np                      # noqa: E402
 import pyarrow as pa                    # noqa: E402
 import pyarrow.compute as pc            # noqa: E402
 
-from loganalyzer import formats, wrapfilter   # noqa: E402
+from loganalyzer import fieldscan, formats, wrapfilter   # noqa: E402
 from loganalyzer.sources import open_binary   # noqa: E402
 
 
@@ -58,8 +59,19 @@ def main(argv=None) -> int:
     nbytes = sum(len(b) for b in blocks)
     print(f"{args.path}: {fmt}, {len(blocks)} blocks of {nbytes / len(blocks) / 1e6:.1f} MB, "
           f"min of {args.repeat} runs, ms a block (process time, one thread)")
+    fields = profile.fields
+    if fields is not None:
+        whole = _best(lambda: [scan(b, profile) for b in blocks], args.repeat) / len(blocks)
+        print(f"  {'the whole scan, by the field walk':44s} {whole * 1e3:6.2f}")
+        keys, times = fieldscan.KEYS, (fieldscan._SENT, fieldscan._RECEIVED)
+        walk = _best(lambda: [fieldscan._scan(b, keys, fields.expect, export, *times) for b in blocks],
+                     args.repeat) / len(blocks)
+        print(f"  {'  the walk alone (C)':44s} {walk * 1e3:6.2f}")
+    else:
+        print("  (loganalyzer._fieldscan is not built: the Arrow searches alone)")
+    profile.fields = None
     whole = _best(lambda: [scan(b, profile) for b in blocks], args.repeat) / len(blocks)
-    print(f"  {'the whole scan':44s} {whole * 1e3:6.2f}")
+    print(f"  {'the whole scan, by the Arrow searches':44s} {whole * 1e3:6.2f}")
     # each search alone, on the block's items (lines; entries for -o export)
     items = []
     for b in blocks:

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import formats
+from . import fieldscan, formats
 from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
 from .prefilter import scan_ahead, true_positions, valid_utf8
@@ -63,6 +63,7 @@ _JSON_FURTHER_ERROR = r'\\n[^"]*(?:error|warning) ?: '
 _ERROR_WORD_CODES = "(?:101,114,114,111,114|119,97,114,110,105,110,103),(?:32,)?58,32[,\\]]"
 _JSON_ARRAY_FURTHER_ERROR = r"\[[0-9,]*,10,[0-9,]*" + _ERROR_WORD_CODES
 _EXPORT_FURTHER_ERROR = "GE\n(?s:.{8})[^\x00]*?\n[^\n]*(?:error|warning) ?: "
+_RAW_FURTHER_ERROR = "\n[^\n]*(?:error|warning) ?: "      # in a raw value alone (fieldscan)
 
 
 def _json_patterns(export: bool = False) -> tuple:
@@ -85,6 +86,19 @@ def _json_patterns(export: bool = False) -> tuple:
     else:
         def field(name, value):
             return name + '":"' + value + '"'
+    funcs, message = _reading_alternations(export)
+    if export:
+        return ("(?:" + field("PRIORITY", "[0-4]") + "|" + field("CODE_FUNC", funcs)
+                + "|\nMESSAGE=" + message + ")",)
+    # the message as text; or left out by journalctl (read as records, which counts them for
+    # the warning); or as bytes, with error text on a further line
+    message = 'GE":(?:"' + message + "|null|" + _JSON_ARRAY_FURTHER_ERROR + ")"
+    return field("PRIORITY", "[0-4]"), field("FUNC", funcs), message
+
+
+def _reading_alternations(export: bool) -> tuple:
+    """(the functions, the message starts) of the reading list, each one alternation, as
+    the form writes them (JSON escapes quotes)."""
     funcs = [re.escape(f) for f in sorted(READING.funcs)]
     msgs = []
     for d in READING.declarations:
@@ -99,14 +113,7 @@ def _json_patterns(export: bool = False) -> tuple:
         elif d.kind and d.kind != "error":
             msgs.append(_leading_text(d.message or ""))
     msgs += ["libvirt version: ", "hostname: "]
-    message = "(?:" + "|".join(msgs) + ")"
-    if export:
-        return ("(?:" + field("PRIORITY", "[0-4]") + "|" + field("CODE_FUNC", "(?:" + "|".join(funcs) + ")")
-                + "|\nMESSAGE=" + message + ")",)
-    # the message as text; or left out by journalctl (read as records, which counts them for
-    # the warning); or as bytes, with error text on a further line
-    message = 'GE":(?:"' + message + "|null|" + _JSON_ARRAY_FURTHER_ERROR + ")"
-    return field("PRIORITY", "[0-4]"), field("FUNC", "(?:" + "|".join(funcs) + ")"), message
+    return "(?:" + "|".join(funcs) + ")", "(?:" + "|".join(msgs) + ")"
 
 
 def _leading_text(pattern: str) -> str:
@@ -238,6 +245,12 @@ class _EntryScan:
     def __init__(self, buf: bytes, profile):
         self.buf = buf
         self.valid_utf8 = True
+        items = profile.fields.read(buf) if profile.fields is not None else None
+        if items is not None:
+            self.starts, self.lines = items.offsets[:-1], items.lines[:-1]
+            self.nentries, self.nlines = len(self.starts), int(items.lines[-1])
+            self.plain, self.candidates, self.secs = items.plain, items.candidates, items.secs
+            return
         b = np.frombuffer(buf, np.uint8)
         nl = _newlines(b)
         self.nlines = len(nl) + (0 if buf[-1:] == b"\n" or not buf else 1)
@@ -285,6 +298,15 @@ class _Scan:
     def __init__(self, buf: bytes, profile):
         self.buf = buf
         b = np.frombuffer(buf, np.uint8)
+        self.cont = self.further = self.starts = None
+        fields = getattr(profile, "fields", None)
+        items = fields.read(buf) if fields is not None else None
+        if items is not None:
+            self.offsets, self.nlines = items.offsets, len(items.offsets) - 1
+            lines = pa.LargeStringArray.from_buffers(self.nlines, pa.py_buffer(items.offsets), pa.py_buffer(buf))
+            self.valid_utf8 = valid_utf8(b, lines)
+            self.plain, self.candidates, self.secs = items.plain, items.candidates, items.secs
+            return
         nl = _newlines(b)
         n = len(nl) + (0 if buf[-1:] == b"\n" or not buf else 1)
         off = np.empty(n + 1, np.int64)
@@ -297,7 +319,6 @@ class _Scan:
         self.valid_utf8 = valid_utf8(b, lines)
         cand = _match_any(lines, profile.candidates)
         further = pc.match_substring_regex(lines, profile.further_error)
-        self.cont = self.further = self.starts = None
         inside = getattr(profile, "libvirt_inside", None)
         if inside is not None:
             # journal text: further lines of a message are lines of their own here
@@ -542,6 +563,10 @@ class _JsonProfile:
         host, pid = _native_daemon(obj)
         self.ctx = ctx
         self.origin = formats.journal_origin(obj)
+        # (the daemon's fields as this form writes their values)
+        self.own = {"_PID": str(pid).encode(), "_TRANSPORT": b"journal"}
+        if host:
+            self.own["_HOSTNAME"] = json.dumps(host)[1:-1].encode()
         # Each needle without its key's leading quote and underscore: RE2 then finds it from a
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
         # (bytes.count holds it).  The first is found, not only matched, and the two bytes
@@ -553,6 +578,8 @@ class _JsonProfile:
             self.needles.append(re.escape(f'HOSTNAME":{json.dumps(host)}'))
         self.candidates = _json_patterns()
         self.further_error = _JSON_FURTHER_ERROR
+        self.fields = fieldscan.FieldReading(self.own, *_reading_alternations(False), _JSON_FURTHER_ERROR,
+                                             _JSON_ARRAY_FURTHER_ERROR, False) if fieldscan.available() else None
 
     def plain(self, lines, b, off, n):
         """None when every line is one of the daemon's (the usual case), else a mask of its lines."""
@@ -631,12 +658,17 @@ class _ExportProfile(_JsonProfile):
         host, pid = _native_daemon(obj)
         self.ctx = ctx
         self.origin = formats.journal_origin(obj)
+        self.own = {"_PID": str(pid).encode(), "_TRANSPORT": b"journal"}
+        if host:
+            self.own["_HOSTNAME"] = host.encode()
         self.needles = [re.escape(f"\n_PID={pid}\n"), re.escape("\n_TRANSPORT=journal\n")]
         if host:
             self.needles.append(re.escape(f"\n_HOSTNAME={host}\n"))
         self.candidates = _json_patterns(export=True)
         # (error text on a further line of a message: such a message comes as raw bytes)
         self.further_error = _EXPORT_FURTHER_ERROR
+        self.fields = fieldscan.FieldReading(self.own, *_reading_alternations(True), None, _RAW_FURTHER_ERROR,
+                                             True) if fieldscan.available() else None
 
     def plain(self, entries, b, off, n):
         m = pc.match_substring_regex(entries, self.needles[0])

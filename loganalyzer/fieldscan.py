@@ -1,0 +1,115 @@
+"""journald's items read field by field: which are the daemon's own, which the correlator may
+read, and their whole seconds, for one block of `journalctl -o json` lines or `-o export`
+entries.
+
+The compiled _fieldscan walks each item once and says where a few fields' values lie; the
+tests here are then made on those values alone (the process id, transport and host equal the
+daemon's; PRIORITY 0-4, CODE_FUNC or the start of MESSAGE on the reading list), which is what
+wrapfilter's Arrow searches over the whole block find, without a pass over every byte per
+search.  A block holding anything the walk does not read (not one flat JSON object a line, a
+field given as an array of strings, an export stream that is not whole entries) or a time that
+is not 16 digits gives None: wrapfilter reads that block by its Arrow route, which decides.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .arrays import from_numpy
+
+try:
+    from ._fieldscan import scan as _scan
+except ImportError:         # built without a C compiler: wrapfilter's Arrow route alone
+    _scan = None
+
+KEYS = (b"_PID", b"_TRANSPORT", b"_HOSTNAME", b"PRIORITY", b"CODE_FUNC", b"MESSAGE",
+        b"_SOURCE_REALTIME_TIMESTAMP", b"__REALTIME_TIMESTAMP")
+_PID, _TRANSPORT, _HOSTNAME, _PRIORITY, _FUNC, _MESSAGE, _SENT, _RECEIVED = range(len(KEYS))
+# the kinds of value _fieldscan tells apart
+_TEXT, _ESCAPED, _NULL, _ARRAY, _SCALAR, _RAW = range(1, 7)
+
+
+def available() -> bool:
+    return _scan is not None
+
+
+class Items:
+    """What a block's items hold: offsets (where each item starts, one more: the end), lines
+    (the line breaks before each, one more: all), plain (the daemon's items), candidates
+    (those the correlator may read), secs (the plain items' whole seconds)."""
+
+    __slots__ = ("offsets", "lines", "plain", "candidates", "secs")
+
+
+class FieldReading:
+    """The tests of one daemon's items, made on their fields.  own: {key: the value as the
+    form writes it} of the daemon's fields; funcs, message: the reading list's alternations;
+    further, further_array: error text on a further line of a message given as text (JSON) or
+    as bytes (JSON's array of byte values, export's raw value)."""
+
+    def __init__(self, own: dict, funcs: str, message: str, further: str | None, further_raw: str,
+                 export: bool):
+        self.expect = [own.get(k.decode()) for k in KEYS]
+        self.funcs = "^" + funcs + "$"
+        self.message = "^" + message
+        self.further, self.further_raw = further, further_raw
+        self.export = export
+
+    def read(self, buf: bytes) -> Items | None:
+        offsets, lines, spans, kinds, own, secs, odd = _scan(buf, KEYS, self.expect, self.export, _SENT, _RECEIVED)
+        if odd:
+            return None
+        off = np.frombuffer(offsets, np.int64)
+        n = len(off) - 1
+        if not n:
+            return None
+        kind = np.frombuffer(kinds, np.uint8).reshape(n, len(KEYS))
+        span = np.frombuffer(spans, np.int64).reshape(n, len(KEYS), 2)
+        b = np.frombuffer(buf, np.uint8)
+        text = (_TEXT,) if self.export else (_TEXT, _ESCAPED)
+        plain = np.frombuffer(own, np.bool_)
+        items = Items()
+        items.offsets, items.lines = off, np.frombuffer(lines, np.int64)
+        items.plain = np.flatnonzero(plain)
+        # (the sender's time, else journald's, as formats.native_record reads it: 16 digits of
+        # microseconds, or this block is the Arrow route's)
+        items.secs = np.frombuffer(secs, np.int64)[items.plain]
+        if (items.secs < 0).any():
+            return None
+        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, off[:-1], span, kind, text))
+        return items
+
+    def _candidates(self, buf, b, starts, span, kind, text) -> np.ndarray:
+        k = kind[:, _PRIORITY]
+        p = span[:, _PRIORITY]
+        first = b[np.minimum(p[:, 0], len(b) - 1)]
+        cand = (k == _TEXT) & (p[:, 1] - p[:, 0] == 1) & (first >= 48) & (first <= 52)     # '0'-'4'
+        func = np.isin(kind[:, _FUNC], text)
+        if func.any():
+            cand[func] |= _matches(buf, span[func, _FUNC], self.funcs)
+        msg = np.isin(kind[:, _MESSAGE], text)
+        if msg.any():
+            cand[msg] |= _matches(buf, span[msg, _MESSAGE], self.message)
+        # (a further line of a JSON text is an escape: only a text with escapes has one)
+        further = kind[:, _MESSAGE] == _ESCAPED
+        if self.further is not None and further.any():
+            cand[further] |= _matches(buf, span[further, _MESSAGE], self.further)
+        # (left out by journalctl: read as records, which counts them for the warning)
+        cand |= kind[:, _MESSAGE] == _NULL
+        raw = kind[:, _MESSAGE] == (_RAW if self.export else _ARRAY)
+        if raw.any():
+            cand[raw] |= _matches(buf, span[raw, _MESSAGE], self.further_raw)
+        return cand
+
+
+def _matches(buf: bytes, span, pattern: str) -> np.ndarray:
+    """Which values (span: start and end of each, in order, in buf) RE2's pattern finds."""
+    n = len(span)
+    # the values and the bytes between them as one binary array, the values taken out of it
+    cuts = span.reshape(-1)
+    pieces = pa.Array.from_buffers(pa.large_binary(), 2 * n - 1, [None, pa.py_buffer(np.ascontiguousarray(cuts)),
+                                                                  pa.py_buffer(buf)])
+    values = pieces.take(from_numpy(np.arange(0, 2 * n, 2, dtype=np.int64), pa.int64()))
+    m = pc.match_substring_regex(values, pattern)
+    return np.unpackbits(np.frombuffer(m.buffers()[1], np.uint8), bitorder="little")[m.offset:m.offset + n].astype(bool)

@@ -1,0 +1,157 @@
+"""The compiled field scanner (loganalyzer._fieldscan) finds journald's values where json.loads
+and formats.export_fields find them, on every item of the real journal captures; and the fast
+route gives the reference route's analysis with it as with the Arrow searches it stands in for
+(which still read a block it does not, and every block where it is not built)."""
+from __future__ import annotations
+
+import glob
+import json
+import lzma
+import os
+
+import pytest
+
+import loganalyzer.wrapfilter as wrapfilter
+from loganalyzer import fieldscan, formats
+from loganalyzer.fieldscan import KEYS
+
+from test_prefilter import _dict
+
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "samples")
+# the real captures of `journalctl -o json` and `-o export` (one object a line; pretty, seq and
+# sse are other forms): one daemon's journal, two hosts' and a whole journal of many programs
+JOURNALS = sorted(p for p in glob.glob(os.path.join(SAMPLES, "*", "*.json.xz")) + glob.glob(os.path.join(SAMPLES, "*", "*.export.xz"))
+                  if not any(w in os.path.basename(p) for w in ("pretty", "seq", "sse")))
+_ids = {"ids": lambda p: "/".join(p.split(os.sep)[-2:])}
+TEXT, ESCAPED, NULL, ARRAY, SCALAR, RAW = range(1, 7)
+SENT, RECEIVED = KEYS.index(b"_SOURCE_REALTIME_TIMESTAMP"), KEYS.index(b"__REALTIME_TIMESTAMP")
+
+
+def test_the_scanner_is_built():
+    # (setup.py builds it when the package is installed, `pip install -e .` into the tree;
+    # without it every journal block takes the Arrow route, slower)
+    assert fieldscan.available(), "loganalyzer._fieldscan is not built: pip install -e . needs gcc"
+
+
+def _scan(data: bytes, export: bool, expect: dict):
+    import numpy as np
+    starts, lines, spans, kinds, own, secs, odd = fieldscan._scan(
+        data, KEYS, [expect.get(k) for k in KEYS], export, SENT, RECEIVED)
+    off = np.frombuffer(starts, np.int64)
+    n = len(off) - 1
+    return (off, np.frombuffer(lines, np.int64), np.frombuffer(spans, np.int64).reshape(n, len(KEYS), 2),
+            np.frombuffer(kinds, np.uint8).reshape(n, len(KEYS)), np.frombuffer(own, np.uint8),
+            np.frombuffer(secs, np.int64), odd)
+
+
+def _seconds(obj: dict) -> int:
+    v = obj.get("_SOURCE_REALTIME_TIMESTAMP", obj.get("__REALTIME_TIMESTAMP"))
+    return int(v) // 10**6 if isinstance(v, str) and len(v) == 16 and v.isdigit() else -1
+
+
+def _expect(objs) -> dict:
+    """The values of the first libvirt daemon entry, as expected values."""
+    first = next(o for o in objs if "LIBVIRT_SOURCE" in o)
+    return {b"_PID": first["_PID"].encode(), b"_TRANSPORT": b"journal", b"_HOSTNAME": first["_HOSTNAME"].encode()}
+
+
+def _is_own(obj, expect) -> bool:
+    return all(obj.get(k.decode()) == v.decode() for k, v in expect.items())
+
+
+@pytest.mark.parametrize("path", [p for p in JOURNALS if p.endswith(".json.xz")], **_ids)
+def test_json_values_are_where_json_loads_finds_them(path):
+    data = lzma.open(path).read()
+    lines = data.split(b"\n")[:-1]
+    objs = [json.loads(ln) for ln in lines]
+    expect = _expect(objs)
+    off, _, span, kind, own, secs, odd = _scan(data, False, expect)
+    # (every item of these captures is one flat object: strings, nulls and byte arrays)
+    assert odd == 0 and len(off) == len(lines) + 1
+    for i, obj in enumerate(objs):
+        assert off[i + 1] - off[i] == len(lines[i]) + 1
+        for k, key in enumerate(KEYS):
+            v = obj.get(key.decode(), ...)
+            raw = data[span[i, k, 0]:span[i, k, 1]].decode()
+            if v is ...:
+                assert kind[i, k] == 0
+            elif v is None:
+                assert kind[i, k] == NULL
+            elif isinstance(v, list):
+                assert kind[i, k] == ARRAY and json.loads(raw) == v
+            else:
+                assert kind[i, k] == (ESCAPED if "\\" in raw else TEXT) and json.loads('"' + raw + '"') == v
+        assert own[i] == _is_own(obj, expect)
+        assert secs[i] == _seconds(obj)
+    assert own.any() and kind[:, KEYS.index(b"MESSAGE")].max() >= ESCAPED
+
+
+@pytest.mark.parametrize("path", [p for p in JOURNALS if p.endswith(".export.xz")], **_ids)
+def test_export_values_are_where_export_fields_finds_them(path):
+    data = lzma.open(path).read()
+    text = data.decode("latin-1")
+    entries, pos = [], 0
+    while pos < len(text):
+        start, fields = pos, {}
+        while text[pos] != "\n":        # each field as the reference route reads it
+            name, value, pos = formats._export_field(text, pos, text.find("\n", pos))
+            fields[name] = value
+        entries.append((start, fields))
+        pos += 1
+    objs = [fields for _, fields in entries]
+    expect = _expect(objs)
+    off, lines, span, kind, own, secs, odd = _scan(data, True, expect)
+    assert odd == 0 and len(off) == len(entries) + 1
+    for i, (start, fields) in enumerate(entries):
+        assert off[i] == start and lines[i] == data.count(b"\n", 0, start)
+        for k, key in enumerate(KEYS):
+            if key.decode() not in fields:
+                assert kind[i, k] == 0
+                continue
+            raw = data[span[i, k, 0]:span[i, k, 1]]
+            assert raw.decode("utf-8", "replace") == fields[key.decode()]
+            a = span[i, k, 0]
+            assert kind[i, k] == (TEXT if data[a - len(key) - 2:a] == b"\n" + key + b"=" else RAW)
+        assert own[i] == _is_own(objs[i], expect)
+        assert secs[i] == _seconds(objs[i])
+    assert lines[-1] == data.count(b"\n") and (kind == RAW).any() and own.any()
+
+
+@pytest.mark.parametrize("line", [
+    b'{"MESSAGE":{"nested":"object"}}',             # not one flat object
+    b'{"_PID":["1","2"]}',                          # a field given twice: an array of strings
+    b'{"MESS\\u0041GE":"a key spelt with an escape"}',
+    b'{"MESSAGE":"no closing quote}',
+    b'{"MESSAGE":"x"} trailing',
+    b'',
+    b'not json',
+])
+def test_json_items_it_does_not_read_are_counted(line):
+    good = b'{"MESSAGE":"hi","_PID":"7"}'
+    assert _scan(good + b"\n" + line + b"\n" + good + b"\n", False, {})[-1] == 1
+
+
+def test_export_that_is_not_whole_entries_is_refused():
+    entry = b"__CURSOR=s\n_PID=7\nMESSAGE\n" + (3).to_bytes(8, "little") + b"a\nb\n\n"
+    assert _scan(entry * 2, True, {})[-1] == 0
+    for bad in (entry[:-1], entry + b"\n", entry + b"_PID=8\n\n", entry.replace(b"a\nb\n\n", b"a\nbc\n\n"),
+                entry.replace((3).to_bytes(8, "little"), (1 << 40).to_bytes(8, "little"))):
+        assert _scan(entry + bad, True, {})[-1] == -1
+
+
+@pytest.mark.parametrize("path", [p for p in JOURNALS if "whole-journal" not in p], **_ids)
+@pytest.mark.parametrize("route", ["fields", "arrow"])
+def test_both_scans_give_the_reference_analysis(path, route, monkeypatch):
+    # small blocks: items, silences and candidates on both sides of many block cuts
+    monkeypatch.setattr(wrapfilter, "BLOCK", 1 << 16)
+    reads = []
+    if route == "arrow":
+        monkeypatch.setattr(fieldscan, "_scan", None)
+    else:
+        read = fieldscan.FieldReading.read
+        monkeypatch.setattr(fieldscan.FieldReading, "read", lambda self, buf: reads.append(read(self, buf)) or reads[-1])
+    fast = _dict([path], True)
+    assert fast == _dict([path], False)
+    # (the fast route was taken, block by block by the scanner when it is built)
+    assert fast["inputs"][0]["format"] in ("journal-json", "journal-export")
+    assert (route == "arrow") == (not reads) and all(r is not None for r in reads)
