@@ -34,6 +34,7 @@ typedef struct {
     Py_ssize_t *len;
     const char **expect;        /* the value an item of the daemon has, or NULL */
     Py_ssize_t *expect_len;
+    uint64_t lengths;           /* bit L set: a key of L bytes (L < 64) */
 } Keys;
 
 static int grow(Items *it)
@@ -67,6 +68,8 @@ static int new_item(Items *it, int64_t at, int64_t line)
 static void put(Items *it, const Keys *keys, const char *name, Py_ssize_t len,
                 int64_t a, int64_t z, uint8_t kind)
 {
+    /* (most of an item's fields are none of the keys, and their length tells) */
+    if (len < 64 && !(keys->lengths >> len & 1)) return;
     for (Py_ssize_t k = 0; k < keys->nkeys; k++) {
         if (keys->len[k] == len && memcmp(keys->key[k], name, len) == 0) {
             Py_ssize_t i = (it->n - 1) * it->nkeys + k;
@@ -299,6 +302,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         }
         keys.key[k] = PyBytes_AS_STRING(o);
         keys.len[k] = PyBytes_GET_SIZE(o);
+        keys.lengths |= keys.len[k] < 64 ? (uint64_t)1 << keys.len[k] : 0;
         if (v != Py_None) {
             keys.expect[k] = PyBytes_AS_STRING(v);
             keys.expect_len[k] = PyBytes_GET_SIZE(v);
@@ -343,6 +347,96 @@ done:
     return result;
 }
 
+/* Does [a, z) hold a control byte (which json.loads refuses inside a string)? */
+static int controls(const char *a, const char *z)
+{
+    for (; a < z; a++)
+        if ((unsigned char)*a < 0x20 && *a != '\n') return 1;
+    return 0;
+}
+
+/* entries(buf, starts, spans, kinds, names, items, read, strict) -> a dict of each item's
+ * fields, as json.loads (or the export reader) makes them of the keys scan found: text as
+ * UTF-8 (invalid bytes replaced), raw bytes the same, null as None, anything else (escaped
+ * text, an array, a number) as read(its bytes, quotes included) says.  strict: an item
+ * holding a control byte gives None (json.loads refuses a string with one; the caller reads
+ * it so). */
+static PyObject *entries(PyObject *self, PyObject *args)
+{
+    Py_buffer view, starts, spans, kinds;
+    PyObject *names, *items, *read, *out = NULL;
+    int strict;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*OOOp", &view, &starts, &spans, &kinds, &names, &items, &read, &strict))
+        return NULL;
+    Py_ssize_t nkeys = PyTuple_Check(names) ? PyTuple_GET_SIZE(names) : -1;
+    if (nkeys <= 0 || !PyList_Check(items) || kinds.len % nkeys || spans.len != kinds.len * 16
+        || starts.len != (kinds.len / nkeys + 1) * 8) {
+        PyErr_SetString(PyExc_ValueError, "names must be a tuple of the scan's keys, items a list");
+        goto done;
+    }
+    Py_ssize_t n = kinds.len / nkeys, count = PyList_GET_SIZE(items);
+    const int64_t *span = spans.buf, *start = starts.buf;
+    const uint8_t *kind = kinds.buf;
+    const char *buf = view.buf;
+    out = PyList_New(count);
+    for (Py_ssize_t j = 0; out && j < count; j++) {
+        Py_ssize_t i = PyLong_AsSsize_t(PyList_GET_ITEM(items, j));
+        if (i < 0 || i >= n) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "item out of range");
+            Py_CLEAR(out);
+            break;
+        }
+        if (strict && (start[i] < 0 || start[i + 1] > view.len || controls(buf + start[i], buf + start[i + 1]))) {
+            PyList_SET_ITEM(out, j, Py_NewRef(Py_None));
+            continue;
+        }
+        PyObject *d = PyDict_New();
+        if (!d) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, j, d);
+        for (Py_ssize_t k = 0; k < nkeys; k++) {
+            uint8_t kd = kind[i * nkeys + k];
+            if (kd == ABSENT) continue;
+            int64_t a = span[2 * (i * nkeys + k)], z = span[2 * (i * nkeys + k) + 1];
+            if (a < 0 || z < a || z > view.len) {
+                PyErr_SetString(PyExc_ValueError, "a span outside the buffer");
+                Py_CLEAR(out);
+                break;
+            }
+            PyObject *v;
+            if (kd == TEXT || kd == RAW) {
+                v = PyUnicode_DecodeUTF8(buf + a, z - a, "replace");
+            } else if (kd == NUL_VALUE) {
+                v = Py_NewRef(Py_None);
+            } else {
+                int quoted = kd == ESCAPED;
+                if (quoted && (a < 1 || z >= view.len)) {
+                    PyErr_SetString(PyExc_ValueError, "a span outside the buffer");
+                    Py_CLEAR(out);
+                    break;
+                }
+                PyObject *raw = PyBytes_FromStringAndSize(buf + a - quoted, z - a + 2 * quoted);
+                v = raw ? PyObject_CallOneArg(read, raw) : NULL;
+                Py_XDECREF(raw);
+            }
+            if (!v || PyDict_SetItem(d, PyTuple_GET_ITEM(names, k), v) < 0) {
+                Py_XDECREF(v);
+                Py_CLEAR(out);
+                break;
+            }
+            Py_DECREF(v);
+        }
+    }
+done:
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&spans);
+    PyBuffer_Release(&kinds);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(buf, keys, expect, export, sent, received) -> (starts, lines, spans, kinds, own, secs, odd):\n"
@@ -352,6 +446,11 @@ static PyMethodDef methods[] = {
      "expected value, where expect gives one, is there as text), secs (int64: key sent's value, else\n"
      "received's, 16 digits of microseconds as text, in whole seconds; else -1); and how many items\n"
      "were not read (JSON; export: -1 when the block is not whole entries)."},
+    {"entries", entries, METH_VARARGS,
+     "entries(buf, starts, spans, kinds, names, items, read, strict) -> [dict or None]: the fields\n"
+     "scan found of each item in items (a list of item numbers), by names (a tuple of str, the\n"
+     "scan's keys): text and raw values as UTF-8 (invalid bytes replaced), null as None, any other\n"
+     "value as read(its bytes); strict: None for an item holding a control byte."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -1,6 +1,7 @@
 """journald's items read field by field: which are the daemon's own, which the correlator may
-read, and their whole seconds, for one block of `journalctl -o json` lines or `-o export`
-entries.
+read, their whole seconds, and the fields a record is built from (formats.NATIVE_FIELDS, as
+json.loads or the export reader reads them), for one block of `journalctl -o json` lines or
+`-o export` entries.
 
 The compiled _fieldscan walks each item once and says where a few fields' values lie; the
 tests here are then made on those values alone (the process id, transport and host equal the
@@ -12,20 +13,26 @@ is not 16 digits gives None: wrapfilter reads that block by its Arrow route, whi
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import from_numpy
+from .formats import NATIVE_FIELDS
 
 try:
-    from ._fieldscan import scan as _scan
+    from ._fieldscan import entries as _entries, scan as _scan
 except ImportError:         # built without a C compiler: wrapfilter's Arrow route alone
-    _scan = None
+    _scan = _entries = None
 
-KEYS = (b"_PID", b"_TRANSPORT", b"_HOSTNAME", b"PRIORITY", b"CODE_FUNC", b"MESSAGE",
-        b"_SOURCE_REALTIME_TIMESTAMP", b"__REALTIME_TIMESTAMP")
-_PID, _TRANSPORT, _HOSTNAME, _PRIORITY, _FUNC, _MESSAGE, _SENT, _RECEIVED = range(len(KEYS))
+# the fields the tests below read first, then the others a record is built from
+_TESTED = (b"_PID", b"_TRANSPORT", b"_HOSTNAME", b"PRIORITY", b"CODE_FUNC", b"MESSAGE",
+           b"_SOURCE_REALTIME_TIMESTAMP", b"__REALTIME_TIMESTAMP")
+KEYS = _TESTED + tuple(k.encode() for k in NATIVE_FIELDS if k.encode() not in _TESTED)
+NAMES = tuple(k.decode() for k in KEYS)
+_PID, _TRANSPORT, _HOSTNAME, _PRIORITY, _FUNC, _MESSAGE, _SENT, _RECEIVED = range(len(_TESTED))
 # the kinds of value _fieldscan tells apart
 _TEXT, _ESCAPED, _NULL, _ARRAY, _SCALAR, _RAW = range(1, 7)
 
@@ -34,12 +41,20 @@ def available() -> bool:
     return _scan is not None
 
 
+def _json_value(raw: bytes):
+    """A JSON value that is not plain text (escaped text with its quotes, an array, a number),
+    as json.loads reads it in its line."""
+    return json.loads(raw.decode("utf-8", "replace"))
+
+
 class Items:
     """What a block's items hold: offsets (where each item starts, one more: the end), lines
     (the line breaks before each, one more: all), plain (the daemon's items), candidates
-    (those the correlator may read), secs (the plain items' whole seconds)."""
+    (those the correlator may read), secs (the plain items' whole seconds), fields (of each
+    candidate, formats.NATIVE_FIELDS as json.loads or the export reader reads them; None for
+    one that the caller must read itself)."""
 
-    __slots__ = ("offsets", "lines", "plain", "candidates", "secs")
+    __slots__ = ("offsets", "lines", "plain", "candidates", "secs", "fields")
 
 
 class FieldReading:
@@ -78,6 +93,11 @@ class FieldReading:
         if (items.secs < 0).any():
             return None
         items.candidates = np.flatnonzero(plain & self._candidates(buf, b, off[:-1], span, kind, text))
+        try:
+            items.fields = _entries(buf, offsets, spans, kinds, NAMES, items.candidates.tolist(), _json_value,
+                                    not self.export)
+        except ValueError:          # (an escape json.loads refuses: the caller reads the items)
+            items.fields = None
         return items
 
     def _candidates(self, buf, b, starts, span, kind, text) -> np.ndarray:

@@ -677,6 +677,14 @@ def libvirt_entry(obj) -> bool:
     return _field(obj, "CODE_FUNC") not in (None, "", _HEADER_FUNC) or _field(obj, "_TRANSPORT") in (None, "journal")
 
 
+# The fields of a journald entry that native_record and the test of whose record it is
+# (libvirt_entry, journal_origin, the transport) read: the fast routes hand them over alone,
+# read by the compiled field walk (fieldscan.py), without the entry's other fields.
+NATIVE_FIELDS = ("MESSAGE", "CODE_FUNC", "CODE_LINE", "PRIORITY", "_SOURCE_REALTIME_TIMESTAMP",
+                 "__REALTIME_TIMESTAMP", "LIBVIRT_SOURCE", "SYSLOG_IDENTIFIER", "_COMM", "_TRANSPORT",
+                 "_HOSTNAME", "_PID")
+
+
 def native_record(obj, line: int, raw: str, ctx: Context, path: str, recogniser=None):
     """The record of a native journald entry of libvirt (MESSAGE plus CODE_FUNC, CODE_LINE,
     PRIORITY and no thread id), or None when the entry is no libvirt record (another

@@ -240,7 +240,8 @@ class _EntryScan:
     """One block of `-o export` entries (each up to and with its empty line): the daemon's
     entries (plain), the candidates, whole seconds; the line each entry starts on."""
 
-    __slots__ = ("buf", "starts", "nlines", "plain", "candidates", "secs", "valid_utf8", "nentries", "lines")
+    __slots__ = ("buf", "starts", "nlines", "plain", "candidates", "secs", "valid_utf8", "nentries", "lines",
+                 "fields")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
@@ -250,7 +251,9 @@ class _EntryScan:
             self.starts, self.lines = items.offsets[:-1], items.lines[:-1]
             self.nentries, self.nlines = len(self.starts), int(items.lines[-1])
             self.plain, self.candidates, self.secs = items.plain, items.candidates, items.secs
+            self.fields = items.fields
             return
+        self.fields = None
         b = np.frombuffer(buf, np.uint8)
         nl = _newlines(b)
         self.nlines = len(nl) + (0 if buf[-1:] == b"\n" or not buf else 1)
@@ -293,12 +296,12 @@ class _Scan:
     """One block: its lines, the daemon's own lines (plain), the candidates, whole seconds."""
 
     __slots__ = ("buf", "offsets", "nlines", "plain", "candidates", "secs", "valid_utf8", "cont", "further",
-                 "starts")
+                 "starts", "fields")
 
     def __init__(self, buf: bytes, profile):
         self.buf = buf
         b = np.frombuffer(buf, np.uint8)
-        self.cont = self.further = self.starts = None
+        self.cont = self.further = self.starts = self.fields = None
         fields = getattr(profile, "fields", None)
         items = fields.read(buf) if fields is not None else None
         if items is not None:
@@ -306,6 +309,7 @@ class _Scan:
             lines = pa.LargeStringArray.from_buffers(self.nlines, pa.py_buffer(items.offsets), pa.py_buffer(buf))
             self.valid_utf8 = valid_utf8(b, lines)
             self.plain, self.candidates, self.secs = items.plain, items.candidates, items.secs
+            self.fields = items.fields
             return
         nl = _newlines(b)
         n = len(nl) + (0 if buf[-1:] == b"\n" or not buf else 1)
@@ -809,9 +813,13 @@ class FastWrappedReader:
                 if on_foreign is not None and raw:
                     on_foreign(Foreign(display, line0 + i, raw))
         last = self._gaps(scan, line0, hc, last)
-        # the records the correlator may read
-        for i in scan.candidates.tolist():
-            rec = profile.record(self._line(scan, i), display, line0 + i)
+        # the records the correlator may read (their fields read by the scan, when it could)
+        fields = scan.fields
+        for j, i in enumerate(scan.candidates.tolist()):
+            if fields is not None and fields[j] is not None:
+                rec = profile._own(fields[j], self._line(scan, i), display, line0 + i)
+            else:
+                rec = profile.record(self._line(scan, i), display, line0 + i)
             if rec is not None:
                 self._feed(rec, hc, on_record)
         return last
@@ -892,8 +900,12 @@ class FastWrappedReader:
                 if on_foreign is not None:
                     on_foreign(Foreign(display, line0 + scan.first_line(i), raw))
         last = self._gaps(scan, line0, hc, last)
-        for i in scan.candidates.tolist():
-            rec = profile.record(self._entry(scan, i), display, line0 + scan.first_line(i))
+        fields = scan.fields
+        for j, i in enumerate(scan.candidates.tolist()):
+            if fields is not None:
+                rec = profile._own(fields[j], self._entry(scan, i), display, line0 + scan.first_line(i))
+            else:
+                rec = profile.record(self._entry(scan, i), display, line0 + scan.first_line(i))
             if rec is not None:
                 self._feed(rec, hc, on_record)
         return last
