@@ -60,8 +60,9 @@ class Items:
 class FieldReading:
     """The tests of one daemon's items, made on their fields.  own: {key: the value as the
     form writes it} of the daemon's fields; funcs, message: the reading list's alternations;
-    further, further_array: error text on a further line of a message given as text (JSON) or
-    as bytes (JSON's array of byte values, export's raw value)."""
+    further, further_raw: error text on a further line of a message given as text (JSON; None
+    for export, whose text has none) or as bytes (JSON's array of byte values, export's raw
+    value)."""
 
     def __init__(self, own: dict, funcs: str, message: str, further: str | None, further_raw: str,
                  export: bool):
@@ -92,7 +93,7 @@ class FieldReading:
         items.secs = np.frombuffer(secs, np.int64)[items.plain]
         if (items.secs < 0).any():
             return None
-        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, off[:-1], span, kind, text))
+        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text))
         try:
             items.fields = _entries(buf, offsets, spans, kinds, NAMES, items.candidates.tolist(), _json_value,
                                     not self.export)
@@ -100,7 +101,7 @@ class FieldReading:
             items.fields = None
         return items
 
-    def _candidates(self, buf, b, starts, span, kind, text) -> np.ndarray:
+    def _candidates(self, buf, b, span, kind, text) -> np.ndarray:
         k = kind[:, _PRIORITY]
         p = span[:, _PRIORITY]
         first = b[np.minimum(p[:, 0], len(b) - 1)]

@@ -548,6 +548,15 @@ def _not_a_daemon(obj):
         raise Fallback(f"a record of another daemon or transport: {formats.journal_origin(obj)}")
 
 
+def _own_values(pid, host_written) -> dict:
+    """The daemon's _PID, _TRANSPORT and _HOSTNAME (host_written: as the form writes it; None
+    without one) as the field walk compares them, value by value."""
+    own = {"_PID": str(pid).encode(), "_TRANSPORT": b"journal"}
+    if host_written:
+        own["_HOSTNAME"] = host_written.encode()
+    return own
+
+
 class _JsonProfile:
     """`journalctl -o json` lines of one daemon's native journald records."""
 
@@ -567,10 +576,7 @@ class _JsonProfile:
         host, pid = _native_daemon(obj)
         self.ctx = ctx
         self.origin = formats.journal_origin(obj)
-        # (the daemon's fields as this form writes their values)
-        self.own = {"_PID": str(pid).encode(), "_TRANSPORT": b"journal"}
-        if host:
-            self.own["_HOSTNAME"] = json.dumps(host)[1:-1].encode()
+        self.own = _own_values(pid, host and json.dumps(host)[1:-1])
         # Each needle without its key's leading quote and underscore: RE2 then finds it from a
         # rare first byte (three times faster), and scans run in Arrow with the GIL released
         # (bytes.count holds it).  The first is found, not only matched, and the two bytes
@@ -662,9 +668,7 @@ class _ExportProfile(_JsonProfile):
         host, pid = _native_daemon(obj)
         self.ctx = ctx
         self.origin = formats.journal_origin(obj)
-        self.own = {"_PID": str(pid).encode(), "_TRANSPORT": b"journal"}
-        if host:
-            self.own["_HOSTNAME"] = host.encode()
+        self.own = _own_values(pid, host)
         self.needles = [re.escape(f"\n_PID={pid}\n"), re.escape("\n_TRANSPORT=journal\n")]
         if host:
             self.needles.append(re.escape(f"\n_HOSTNAME={host}\n"))
