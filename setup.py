@@ -1,7 +1,8 @@
-"""The compiled part: loganalyzer._fieldscan (journald's fields in one pass, see its source).
+"""The compiled parts: loganalyzer._fieldscan (journald's fields in one pass) and
+loganalyzer._headscan (file-format record headers in one pass), see their sources.
 Everything else is in pyproject.toml.  optional: without a C compiler the package still
-installs, and wrapfilter.py reads journald's forms by its Arrow route alone."""
+installs, and wrapfilter.py and prefilter.py read by their Arrow and NumPy routes alone."""
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("loganalyzer._fieldscan", ["loganalyzer/_fieldscan.c"], optional=True,
-                             extra_compile_args=["-O2"])])
+setup(ext_modules=[Extension(f"loganalyzer.{name}", [f"loganalyzer/{name}.c"], optional=True,
+                             extra_compile_args=["-O2"]) for name in ("_fieldscan", "_headscan")])

@@ -27,10 +27,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import compiled
 from .arrays import from_numpy, strings
 from .header import CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc
 from .records import LEVELS
-from .values import byte_rows, header_values, stamp_numbers, stamp_times
+from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times
 
 # The header's fixed places, read from the grammar's terminals: DATETIME is
 # 'YYYY-MM-DD HH:MM:SS.mmm+zzzz: ', CLOCK 'HH:MM:SS.mmm: ', TID digits and ': '.
@@ -43,6 +44,7 @@ if not FIXED_HEADER:
     raise ImportError("the grammar's DATETIME, CLOCK or TID terminals changed: blockrows.py reads "
                       "them at fixed places")
 _DATED_LEN, _CLOCKED_LEN = len(_DATED), len(_CLOCKED)
+_headers = compiled.headers     # (None: RE2 and NumPy alone)
 _LINE_START = "^" + RECORD_START_PATTERN
 _FUNCLOC = "^" + funcloc(FUNC_NAME).rstrip("?").rstrip(" ") + "$"    # 'name:123 :' (then ' ?')
 
@@ -96,16 +98,24 @@ class Block:
         data = text.encode("utf-8")
         self.data = data
         b = np.frombuffer(data, np.uint8)
-        nl = np.flatnonzero(b == 10)
-        nlines = len(nl) + (0 if data.endswith(b"\n") else 1)
-        off = np.empty(nlines + 1, np.int64)
-        off[0] = 0
-        off[1:len(nl) + 1] = nl + 1
-        off[nlines] = len(data)
+        if _headers is not None and data:
+            # the line and record starts in one pass (the compiled header scan, _headscan.c)
+            offsets, starts = _headers(data, EPOCH_MIN, EPOCH_MAX)[:2]
+            off = np.frombuffer(offsets, np.int64)
+            nlines = len(off) - 1
+            self.newlines = nlines - (0 if data.endswith(b"\n") else 1)
+            starts = np.frombuffer(starts, np.int64)
+        else:
+            nl = np.flatnonzero(b == 10)
+            nlines = len(nl) + (0 if data.endswith(b"\n") else 1)
+            off = np.empty(nlines + 1, np.int64)
+            off[0] = 0
+            off[1:len(nl) + 1] = nl + 1
+            off[nlines] = len(data)
+            self.newlines = len(nl)
+            lines = pa.StringArray.from_buffers(nlines, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
+            starts = _np(pc.indices_nonzero(pc.match_substring_regex(lines, _LINE_START)), np.uint64).astype(np.int64)
         self.nlines = nlines
-        self.newlines = len(nl)
-        lines = pa.StringArray.from_buffers(nlines, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
-        starts = _np(pc.indices_nonzero(pc.match_substring_regex(lines, _LINE_START)), np.uint64).astype(np.int64)
         self.starts = starts
         n = self.n = len(starts)
         if not n:

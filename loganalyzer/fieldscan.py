@@ -19,13 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import compiled
 from .arrays import from_numpy
 from .formats import NATIVE_FIELDS
 
-try:
-    from ._fieldscan import entries as _entries, scan as _scan
-except ImportError:         # built without a C compiler: wrapfilter's Arrow route alone
-    _scan = _entries = None
+_scan, _entries = compiled.field_scan, compiled.field_entries    # (None: wrapfilter's Arrow route alone)
 
 # the fields the tests below read first, then the others a record is built from
 _TESTED = (b"_PID", b"_TRANSPORT", b"_HOSTNAME", b"PRIORITY", b"CODE_FUNC", b"MESSAGE",

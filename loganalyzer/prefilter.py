@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import compiled
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN
 from .fastpath import parse_record
@@ -29,7 +30,9 @@ from .reader import FileFacts, daemon_from_name, daemon_from_worker
 from .records import Foreign
 from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
-from .values import byte_rows, header_values, stamp_numbers, stamp_times, to_int
+from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
+
+_headers = compiled.headers     # (None: RE2 and NumPy alone)
 
 # bytes per block: 2 MB costs no more CPU than 8 MB (measured on 1M lines) and keeps the
 # blocks in flight, their line offsets and masks small (peak RSS of analyze on a 5 GB log:
@@ -88,6 +91,9 @@ class BlockScan:
     def __init__(self, buf: bytes, cut=None):
         self.buf = buf
         self.cut = cut                  # recordcut.Cut of the block's last record, or None
+        if _headers is not None:
+            self._compiled(buf)
+            return
         b = np.frombuffer(buf, np.uint8)
         nl = np.flatnonzero(b == 10)
         ends_nl = buf.endswith(b"\n")
@@ -138,6 +144,27 @@ class BlockScan:
             self.times = np.empty(0)
             self.has_date = np.empty(0, bool)
             self.bad = np.empty(0, np.int64)
+
+    def _compiled(self, buf: bytes):
+        """The same, with the line starts, record starts and stamps found by _headscan in one
+        pass (the RE2 match and the NumPy reading above took ~10 ms a 2 MB block)."""
+        offsets, starts, times, dated, bad, long_tid, ascii = _headers(buf, EPOCH_MIN, EPOCH_MAX)
+        off = self.offsets = np.frombuffer(offsets, np.int64)
+        n = self.nlines = len(off) - 1
+        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+        self.valid_utf8 = ascii or valid_utf8(np.frombuffer(buf, np.uint8), lines)
+        self.starts = np.frombuffer(starts, np.int64)
+        self.interest = true_positions(pc.match_substring_regex(lines, INTEREST_PATTERN))
+        self.times = np.frombuffer(times, np.float64)
+        self.has_date = np.frombuffer(dated, np.bool_)
+        bad = np.frombuffer(bad, np.bool_).copy()
+        # a thread id of 19 digits or more: too large for 64 bits? (as above)
+        o = off[self.starts]
+        for i in np.flatnonzero(np.frombuffer(long_tid, np.bool_) & ~bad).tolist():
+            at = 30 if self.has_date[i] else 14
+            head = buf[o[i] + at:o[i] + at + 48]
+            bad[i] = to_int(head[:head.find(b":")].decode()) is None
+        self.bad = np.flatnonzero(bad)
 
 
 class FastHostReader:

@@ -1,0 +1,11 @@
+"""The compiled parts, built by setup.py when the package is installed (optional): each name
+is None where it was installed without a C compiler, and its callers take their Arrow and
+NumPy routes instead (the same answers, slower)."""
+try:
+    from ._headscan import headers          # file-format record headers (prefilter, blockrows)
+except ImportError:
+    headers = None
+try:
+    from ._fieldscan import entries as field_entries, scan as field_scan     # journald (fieldscan)
+except ImportError:
+    field_scan = field_entries = None

@@ -1,0 +1,110 @@
+"""The compiled header scan (loganalyzer._headscan) finds the record starts the grammar's
+pattern finds, and reads their stamps and thread ids as prefilter's RE2 and NumPy route does:
+on every sample daemon log, and on header lines mutated at every place a header can go wrong."""
+from __future__ import annotations
+
+import glob
+import os
+import random
+
+import numpy as np
+import pytest
+
+import loganalyzer.prefilter as prefilter
+from loganalyzer.header import RECORD_START
+
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "samples")
+LOGS = sorted(glob.glob(os.path.join(SAMPLES, "*", "*d.log")) + glob.glob(os.path.join(SAMPLES, "*", "virsh-*.log")))
+
+
+def test_the_scan_is_built():
+    assert prefilter._headers is not None, "loganalyzer._headscan is not built: pip install -e . needs gcc"
+
+
+def _both(buf: bytes, monkeypatch):
+    compiled = prefilter.BlockScan(buf)
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "_headers", None)
+        numpy_route = prefilter.BlockScan(buf)
+    return compiled, numpy_route
+
+
+def _same(a, b):
+    assert a.nlines == b.nlines and a.valid_utf8 == b.valid_utf8
+    assert np.array_equal(a.offsets, b.offsets)
+    assert np.array_equal(a.starts, b.starts)
+    assert np.array_equal(a.interest, b.interest)
+    assert np.array_equal(a.has_date, b.has_date)
+    assert np.array_equal(a.times[a.has_date], b.times[b.has_date])
+    assert np.array_equal(a.bad, b.bad)
+
+
+@pytest.mark.parametrize("path", LOGS, ids=lambda p: "/".join(p.split(os.sep)[-2:]))
+def test_same_scan_as_re2_and_numpy(path, monkeypatch):
+    with open(path, "rb") as f:
+        buf = f.read()
+    a, b = _both(buf, monkeypatch)
+    _same(a, b)
+    lines = buf.decode("utf-8", "replace").split("\n")
+    assert a.starts.tolist() == [i for i, ln in enumerate(lines[:a.nlines]) if RECORD_START.match(ln)]
+
+
+def _mutate(line: str, rng: random.Random) -> str:
+    s = list(line)
+    kind = rng.randrange(9)
+    if kind == 0:                   # a digit, separator or letter of the header changed
+        i = rng.randrange(min(len(s), 48))
+        s[i] = rng.choice("0123456789:-+. Tdx\t")
+        return "".join(s)
+    if kind == 1:                   # the thread id from none to 25 digits
+        head, rest = line[:30], line[30:].split(": ", 1)[-1]
+        tid = "".join(rng.choice("0123456789") for _ in range(rng.randrange(26)))
+        return head + (tid + ": " if tid else "") + rest
+    if kind == 2:                   # a date that is no real date, or at the ends of time
+        y, mo, d = rng.choice([("0000", "01", "01"), ("2024", "02", "29"), ("2023", "02", "29"), ("1900", "02", "29"),
+                               ("2000", "02", "29"), ("9999", "12", "31"), ("0001", "01", "01"), ("2026", "13", "01"),
+                               ("2026", "00", "10"), ("2026", "04", "31"), ("2026", "12", "00")])
+        return f"{y}-{mo}-{d}" + line[10:]
+    if kind == 3:                   # hours, minutes, seconds and offsets out of range
+        t = rng.choice(["24:00:00.000+0000", "23:60:00.000+0000", "23:59:60.000+0000", "12:00:00.000+2400",
+                        "12:00:00.000-0060", "00:00:00.000-2359", "23:59:59.999+2359"])
+        return line[:11] + t + line[28:]
+    if kind == 4:                   # a clock stamp (no date)
+        return line[11:23] + line[28:]
+    if kind == 5:                   # another level word, or none
+        return line.replace(" debug : ", rng.choice([" info : ", " warning : ", " errors : ", " debug: ", " : "]), 1)
+    if kind == 6:                   # cut short
+        return line[:rng.randrange(len(line))]
+    if kind == 7:                   # bytes that are not ASCII
+        return line[:40] + rng.choice(["\u00e9", "\ufffd", "\U0001F600"]) + line[40:]
+    return line + "\r"
+
+
+def test_mutated_headers_read_the_same(monkeypatch):
+    rng = random.Random(11)
+    base = []
+    for path in LOGS[:12]:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            base += [ln.rstrip("\n") for ln, _ in zip(f, range(400)) if RECORD_START.match(ln)]
+    lines = [_mutate(rng.choice(base), rng) for _ in range(20000)]
+    buf = "\n".join(lines).encode()
+    a, b = _both(buf, monkeypatch)
+    _same(a, b)
+    assert a.starts.tolist() == [i for i, ln in enumerate(buf.decode().split("\n")) if RECORD_START.match(ln)]
+    # (the mutations reach what they aim at: starts and not, bad stamps, long thread ids)
+    assert 0 < len(a.starts) < len(lines) and len(a.bad) > 100 and (~a.has_date).sum() > 100
+    # invalid UTF-8 is told as the NumPy route tells it
+    _same(*_both(buf + b"\n2026-11-25 20:29:53.724+0000: 1: debug : f:1 : \xff\xfe\n", monkeypatch))
+
+
+@pytest.mark.parametrize("path", LOGS[::4], ids=lambda p: "/".join(p.split(os.sep)[-2:]))
+def test_the_event_table_blocks_start_where_re2_says(path, monkeypatch):
+    import loganalyzer.blockrows as blockrows
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    a = blockrows.Block(text)
+    monkeypatch.setattr(blockrows, "_headers", None)
+    b = blockrows.Block(text)
+    assert (a.nlines, a.newlines, a.n) == (b.nlines, b.newlines, b.n)
+    assert np.array_equal(a.starts, b.starts) and np.array_equal(a.o, b.o) and np.array_equal(a.level, b.level)
+    assert a.message.equals(b.message)
