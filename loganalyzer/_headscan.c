@@ -91,6 +91,7 @@ typedef struct {
     int ascii;
 } Scan;
 
+/* Room for `need` elements of `size` bytes in *p (capacity *cap, doubled as needed). */
 static int more(void **p, Py_ssize_t *cap, Py_ssize_t need, size_t size)
 {
     if (need <= *cap) return 0;
@@ -103,6 +104,23 @@ static int more(void **p, Py_ssize_t *cap, Py_ssize_t need, size_t size)
     return 0;
 }
 
+/* Room for one more record start in each per-record array (one capacity for them all). */
+static int one_more_start(Scan *sc)
+{
+    Py_ssize_t need = sc->nstarts + 1, cap = sc->cap_starts;
+    if (need <= cap) return 0;
+    void **arrays[] = {(void **)&sc->starts, (void **)&sc->times, (void **)&sc->dated, (void **)&sc->bad,
+                       (void **)&sc->long_tid};
+    size_t sizes[] = {sizeof(int64_t), sizeof(double), 1, 1, 1};
+    for (int j = 0; j < 5; j++) {
+        Py_ssize_t c = sc->cap_starts;
+        if (more(arrays[j], &c, need, sizes[j]) < 0) return -1;
+        cap = c;
+    }
+    sc->cap_starts = cap;
+    return 0;
+}
+
 static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, double hi)
 {
     const unsigned char *p = buf, *end = buf + size;
@@ -112,9 +130,7 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
     while (p < end) {
         const unsigned char *nl = memchr(p, '\n', end - p);
         const unsigned char *e = nl ? nl : end;
-        Py_ssize_t cap = sc->cap_lines;
-        if (more((void **)&sc->offsets, &cap, sc->nlines + 2, sizeof(int64_t)) < 0) return -1;
-        sc->cap_lines = cap;
+        if (more((void **)&sc->offsets, &sc->cap_lines, sc->nlines + 2, sizeof(int64_t)) < 0) return -1;
         sc->offsets[sc->nlines] = p - buf;
         int n = stamp(p, e);
         if (n) {
@@ -127,17 +143,8 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
             else
                 ok = level(q, e);
             if (ok) {
-                Py_ssize_t k = sc->nstarts, c = sc->cap_starts;
-                if (more((void **)&sc->starts, &c, k + 1, sizeof(int64_t)) < 0) return -1;
-                c = sc->cap_starts;
-                if (more((void **)&sc->times, &c, k + 1, sizeof(double)) < 0) return -1;
-                c = sc->cap_starts;
-                if (more((void **)&sc->dated, &c, k + 1, 1) < 0) return -1;
-                c = sc->cap_starts;
-                if (more((void **)&sc->bad, &c, k + 1, 1) < 0) return -1;
-                c = sc->cap_starts;
-                if (more((void **)&sc->long_tid, &c, k + 1, 1) < 0) return -1;
-                sc->cap_starts = c;
+                if (one_more_start(sc) < 0) return -1;
+                Py_ssize_t k = sc->nstarts;
                 sc->starts[k] = sc->nlines;
                 double tm = 0.0;
                 int real = n == 30 && stamp_time(p, lo, hi, &tm);
