@@ -1,7 +1,11 @@
-"""Where the fast route of a wrapped form spends its scan of a block (issue 13's figure).
+"""Where the fast route spends its scan of a block (issues 13 and 17's figures).
 
     python benchmarks/scan_stages.py /tmp/loganalyzer-bench/big-1m.log.journal.json [--blocks 12] [--repeat 4]
     python benchmarks/scan_stages.py /tmp/loganalyzer-bench/big-1m.log.journal.export
+    python benchmarks/scan_stages.py /tmp/loganalyzer-bench/big-1m.log
+
+A file-form log: prefilter's scan of each block (prefilter.BLOCK bytes, whole records) with
+the compiled header scan (_headscan) and with the RE2 and NumPy reading it stands in for.
 
 Reads the first --blocks blocks of the input as `analyze` cuts them (wrapfilter.BLOCK bytes,
 whole items), then prints, per block, the process time of the whole scan (wrapfilter's
@@ -37,6 +41,27 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
+def _file_form(args) -> int:
+    from loganalyzer import prefilter
+    from loganalyzer.recordcut import record_blocks
+    with open_binary(args.path) as f:
+        blocks = [bytes(b) for _, (b, _) in zip(range(args.blocks), record_blocks(f, prefilter.BLOCK))]
+    nbytes = sum(len(b) for b in blocks)
+    print(f"{args.path}: file form, {len(blocks)} blocks of {nbytes / len(blocks) / 1e6:.1f} MB, "
+          f"min of {args.repeat} runs, ms a block (process time, one thread)")
+    compiled = prefilter._headers
+    if compiled is not None:
+        whole = _best(lambda: [prefilter.BlockScan(b) for b in blocks], args.repeat) / len(blocks)
+        print(f"  {'the whole scan, by the header scan (C)':44s} {whole * 1e3:6.2f}")
+    else:
+        print("  (loganalyzer._headscan is not built: RE2 and NumPy alone)")
+    prefilter._headers = None
+    whole = _best(lambda: [prefilter.BlockScan(b) for b in blocks], args.repeat) / len(blocks)
+    prefilter._headers = compiled
+    print(f"  {'the whole scan, by RE2 and NumPy':44s} {whole * 1e3:6.2f}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path")
@@ -46,8 +71,10 @@ def main(argv=None) -> int:
     with open_binary(args.path) as f:
         head = f.read(1 << 16)
     fmt = formats.detect_bytes(head)
+    if fmt == "file":
+        return _file_form(args)
     if fmt not in ("journal-json", "journal-export"):
-        print(f"{args.path}: {fmt}: not journalctl -o json or -o export")
+        print(f"{args.path}: {fmt}: not libvirt's file form, journalctl -o json or -o export")
         return 2
     reader = wrapfilter.FastWrappedReader(args.path, fmt, head)
     profile = reader.profile
