@@ -137,8 +137,7 @@ class BlockScan:
             digit = (tid_col(0) >= 0) & (tid_col(0) <= 9) & (tid_col(9) >= 0) & (tid_col(9) <= 9) \
                 & (tid_col(18) >= 0) & (tid_col(18) <= 9)
             for i in np.flatnonzero(digit & ~bad).tolist():
-                head = buf[o[i] + at[i]:o[i] + at[i] + 48]
-                bad[i] = to_int(head[:head.find(b":")].decode()) is None
+                bad[i] = _tid_overflows(buf, int(o[i] + at[i]))
             self.bad = np.flatnonzero(bad)
         else:
             self.times = np.empty(0)
@@ -161,10 +160,14 @@ class BlockScan:
         # a thread id of 19 digits or more: too large for 64 bits? (as above)
         o = off[self.starts]
         for i in np.flatnonzero(np.frombuffer(long_tid, np.bool_) & ~bad).tolist():
-            at = 30 if self.has_date[i] else 14
-            head = buf[o[i] + at:o[i] + at + 48]
-            bad[i] = to_int(head[:head.find(b":")].decode()) is None
+            bad[i] = _tid_overflows(buf, int(o[i]) + (30 if self.has_date[i] else 14))
         self.bad = np.flatnonzero(bad)
+
+
+def _tid_overflows(buf: bytes, at: int) -> bool:
+    """Is the thread id at `at` in buf (a long run of digits, then ':') too large for 64 bits?"""
+    head = buf[at:at + 48]
+    return to_int(head[:head.find(b":")].decode()) is None
 
 
 class FastHostReader:
