@@ -817,13 +817,9 @@ class FastWrappedReader:
                 if on_foreign is not None and raw:
                     on_foreign(Foreign(display, line0 + i, raw))
         last = self._gaps(scan, line0, hc, last)
-        # the records the correlator may read (their fields read by the scan, when it could)
-        fields = scan.fields
+        # the records the correlator may read
         for j, i in enumerate(scan.candidates.tolist()):
-            if fields is not None and fields[j] is not None:
-                rec = profile._own(fields[j], self._line(scan, i), display, line0 + i)
-            else:
-                rec = profile.record(self._line(scan, i), display, line0 + i)
+            rec = self._candidate(scan, j, self._line(scan, i), line0 + i)
             if rec is not None:
                 self._feed(rec, hc, on_record)
         return last
@@ -904,15 +900,19 @@ class FastWrappedReader:
                 if on_foreign is not None:
                     on_foreign(Foreign(display, line0 + scan.first_line(i), raw))
         last = self._gaps(scan, line0, hc, last)
-        fields = scan.fields
         for j, i in enumerate(scan.candidates.tolist()):
-            if fields is not None:
-                rec = profile._own(fields[j], self._entry(scan, i), display, line0 + scan.first_line(i))
-            else:
-                rec = profile.record(self._entry(scan, i), display, line0 + scan.first_line(i))
+            rec = self._candidate(scan, j, self._entry(scan, i), line0 + scan.first_line(i))
             if rec is not None:
                 self._feed(rec, hc, on_record)
         return last
+
+    def _candidate(self, scan, j: int, raw: str, line: int):
+        """The record of the scan's j-th candidate (raw: its text): from the fields the scan
+        read of it, when it could, else from its text."""
+        fields = scan.fields
+        if fields is not None and fields[j] is not None:
+            return self.profile._own(fields[j], raw, self.display, line)
+        return self.profile.record(raw, self.display, line)
 
     def _entry(self, scan, i) -> str:
         starts = scan.starts
