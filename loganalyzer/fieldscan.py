@@ -19,9 +19,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import compiled
+from . import compiled, formats
 from .arrays import from_numpy
 from .formats import NATIVE_FIELDS
+from .values import byte_rows, json_object
 
 _scan, _entries = compiled.field_scan, compiled.field_entries    # (None: wrapfilter's Arrow route alone)
 
@@ -31,6 +32,8 @@ _TESTED = (b"_PID", b"_TRANSPORT", b"_HOSTNAME", b"PRIORITY", b"CODE_FUNC", b"ME
 KEYS = _TESTED + tuple(k.encode() for k in NATIVE_FIELDS if k.encode() not in _TESTED)
 NAMES = tuple(k.decode() for k in KEYS)
 _PID, _TRANSPORT, _HOSTNAME, _PRIORITY, _FUNC, _MESSAGE, _SENT, _RECEIVED = range(len(_TESTED))
+_CODE_LINE = KEYS.index(b"CODE_LINE")
+assert len(KEYS) <= 31      # (_fieldscan's limit)
 # the kinds of value _fieldscan tells apart
 _TEXT, _ESCAPED, _NULL, _ARRAY, _SCALAR, _RAW = range(1, 7)
 
@@ -50,9 +53,10 @@ class Items:
     (the line breaks before each, one more: all), plain (the daemon's items), candidates
     (those the correlator may read), secs (the plain items' whole seconds), fields (of each
     candidate, formats.NATIVE_FIELDS as json.loads or the export reader reads them; None for
-    one that the caller must read itself)."""
+    one that the caller must read itself), ascii (JSON: no byte of the block over 127; else
+    False, not looked at)."""
 
-    __slots__ = ("offsets", "lines", "plain", "candidates", "secs", "fields")
+    __slots__ = ("offsets", "lines", "plain", "candidates", "secs", "fields", "ascii")
 
 
 class FieldReading:
@@ -69,12 +73,14 @@ class FieldReading:
         self.message = "^" + message
         self.further, self.further_raw = further, further_raw
         self.export = export
+        self._func_read: dict = {}      # a function's name -> whether the reading list reads it
 
     def read(self, buf: bytes) -> Items | None:
-        offsets, lines, spans, kinds, own, secs, odd = _scan(buf, KEYS, self.expect, self.export, _SENT, _RECEIVED)
-        if odd:
-            return None
+        offsets, lines, spans, kinds, own, secs, odd, ids, distinct, ascii = _scan(
+            buf, KEYS, self.expect, self.export, _SENT, _RECEIVED, _FUNC)
         off = np.frombuffer(offsets, np.int64)
+        if odd and (self.export or not _all_refused(buf, off, np.flatnonzero(np.frombuffer(own, np.uint8) == 2))):
+            return None
         n = len(off) - 1
         if not n:
             return None
@@ -82,7 +88,7 @@ class FieldReading:
         span = np.frombuffer(spans, np.int64).reshape(n, len(KEYS), 2)
         b = np.frombuffer(buf, np.uint8)
         text = (_TEXT,) if self.export else (_TEXT, _ESCAPED)
-        plain = np.frombuffer(own, np.bool_)
+        plain = np.frombuffer(own, np.uint8) == 1      # (a line json.loads refuses: foreign text)
         items = Items()
         items.offsets, items.lines = off, np.frombuffer(lines, np.int64)
         items.plain = np.flatnonzero(plain)
@@ -91,7 +97,10 @@ class FieldReading:
         items.secs = np.frombuffer(secs, np.int64)[items.plain]
         if (items.secs < 0).any():
             return None
-        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text))
+        items.ascii = ascii
+        funcs = self._funcs_read(buf, np.frombuffer(distinct, np.int64).reshape(-1, 2))
+        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text,
+                                                                   np.frombuffer(ids, np.int32), funcs))
         try:
             items.fields = _entries(buf, offsets, spans, kinds, NAMES, items.candidates.tolist(), _json_value,
                                     not self.export)
@@ -99,13 +108,29 @@ class FieldReading:
             items.fields = None
         return items
 
-    def _candidates(self, buf, b, span, kind, text) -> np.ndarray:
+    def _funcs_read(self, buf: bytes, distinct) -> np.ndarray:
+        """Which of a block's distinct function names (distinct: where each is) the reading
+        list reads: each name is matched once, then remembered (a log names a few thousand
+        functions at most; a hostile one more, so the memory is forgotten when it grows)."""
+        names = [bytes(buf[a:z]) for a, z in distinct.tolist()]
+        known = self._func_read
+        new = [n for n in names if n not in known]
+        if new:
+            if len(known) > 1 << 16:
+                known.clear()
+            hits = pc.match_substring_regex(pa.array(new, pa.binary()), self.funcs).to_pylist()
+            known.update(zip(new, hits))
+        return np.array([known.get(n, False) for n in names] or [False], np.bool_)
+
+    def _candidates(self, buf, b, span, kind, text, ids, funcs) -> np.ndarray:
         k = kind[:, _PRIORITY]
         p = span[:, _PRIORITY]
         first = b[np.minimum(p[:, 0], len(b) - 1)]
         cand = (k == _TEXT) & (p[:, 1] - p[:, 0] == 1) & (first >= 48) & (first <= 52)     # '0'-'4'
-        func = np.isin(kind[:, _FUNC], text)
-        if func.any():
+        # a function's name as text: by its number among the block's names; with escapes (JSON), matched
+        cand |= funcs[ids] & (ids >= 0)
+        func = kind[:, _FUNC] == _ESCAPED if not self.export else None
+        if func is not None and func.any():
             cand[func] |= _matches(buf, span[func, _FUNC], self.funcs)
         msg = np.isin(kind[:, _MESSAGE], text)
         if msg.any():
@@ -116,10 +141,43 @@ class FieldReading:
             cand[further] |= _matches(buf, span[further, _MESSAGE], self.further)
         # (left out by journalctl: read as records, which counts them for the warning)
         cand |= kind[:, _MESSAGE] == _NULL
+        # a function or source line that is no text or number (a value the reference route
+        # counts as unreadable in every record): read as records, which counts them
+        if not self.export:
+            cand |= np.isin(kind[:, _FUNC], (_ARRAY, _SCALAR)) | np.isin(kind[:, _CODE_LINE], (_ARRAY, _ESCAPED))
+        cand |= _not_digits(b, span, kind)
         raw = kind[:, _MESSAGE] == (_RAW if self.export else _ARRAY)
         if raw.any():
             cand[raw] |= _matches(buf, span[raw, _MESSAGE], self.further_raw)
         return cand
+
+
+def _not_digits(b, span, kind) -> np.ndarray:
+    """Which items have a CODE_LINE text that is not 1 to 8 digits (values.to_int may refuse
+    it; "" it reads as absent)."""
+    out = np.zeros(len(kind), bool)
+    t = np.flatnonzero(kind[:, _CODE_LINE] == _TEXT)
+    if not len(t):
+        return out
+    a, z = span[t, _CODE_LINE, 0], span[t, _CODE_LINE, 1]
+    n = z - a
+    inside = a + 8 <= len(b)
+    rows = byte_rows(b, np.where(inside, a, 0), 8)
+    digits = ((rows >= 48) & (rows <= 57)) | (np.arange(8) >= n[:, None])
+    out[t] = (n > 0) & ~((n <= 8) & inside & digits.all(axis=1))
+    return out
+
+
+def _all_refused(buf: bytes, off, lines) -> bool:
+    """Are these lines (the walk's unread ones) each foreign text as the reference route reads
+    JSON lines (formats._json_lines: no object)?  A line it reads (a field given twice, a
+    nested object...), or one that starts a json-pretty or json-sse entry, is for the other
+    route to read."""
+    for i in lines.tolist():
+        s = str(buf[off[i]:off[i + 1]], "utf-8", "replace").strip()
+        if s == "{" or s.startswith(formats._SSE) or (s.startswith("{") and json_object(s) is not None):
+            return False
+    return True
 
 
 def _matches(buf: bytes, span, pattern: str) -> np.ndarray:
@@ -132,3 +190,4 @@ def _matches(buf: bytes, span, pattern: str) -> np.ndarray:
     values = pieces.take(from_numpy(np.arange(0, 2 * n, 2, dtype=np.int64), pa.int64()))
     m = pc.match_substring_regex(values, pattern)
     return np.unpackbits(np.frombuffer(m.buffers()[1], np.uint8), bitorder="little")[m.offset:m.offset + n].astype(bool)
+

@@ -93,7 +93,11 @@ def _json_patterns(export: bool = False) -> tuple:
     # the message as text; or left out by journalctl (read as records, which counts them for
     # the warning); or as bytes, with error text on a further line
     message = 'GE":(?:"' + message + "|null|" + _JSON_ARRAY_FURTHER_ERROR + ")"
-    return field("PRIORITY", "[0-4]"), field("FUNC", funcs), message
+    # (a function that is no text, an array when given twice: read as a record, which counts
+    # it unreadable as the reference route does in every record)
+    # and a source line that may not be a number (values.to_int reads "" as absent)
+    return (field("PRIORITY", "[0-4]"), 'FUNC":(?:"' + funcs + '"|[^"])', message,
+            'E_LINE":(?:"[^"]*[^0-9"]|"[0-9]{9}|[^"])')
 
 
 def _reading_alternations(export: bool) -> tuple:
@@ -307,7 +311,7 @@ class _Scan:
         if items is not None:
             self.offsets, self.nlines = items.offsets, len(items.offsets) - 1
             lines = pa.LargeStringArray.from_buffers(self.nlines, pa.py_buffer(items.offsets), pa.py_buffer(buf))
-            self.valid_utf8 = valid_utf8(b, lines)
+            self.valid_utf8 = items.ascii or valid_utf8(b, lines)
             self.plain, self.candidates, self.secs = items.plain, items.candidates, items.secs
             self.fields = items.fields
             return
@@ -639,7 +643,8 @@ class _JsonProfile:
         twice, whose last value the reference route reads), and the reference route reads an
         item that is not the daemon's record apart (another stream, or foreign text)."""
         rec = formats.native_record(obj, line, raw, self.ctx, path) if isinstance(obj, dict) else None
-        if rec is None or rec.origin != self.origin or _native_origin(obj) is None:
+        # (the daemon's origin has its pid: _native_origin's test is then the transport's)
+        if rec is None or rec.origin != self.origin or formats._field(obj, "_TRANSPORT") != "journal":
             raise Fallback(f"an entry that is not the daemon's record among its own, near line {line}")
         return rec
 

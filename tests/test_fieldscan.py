@@ -37,7 +37,7 @@ def _scan(data: bytes, export: bool, expect: dict, fields: bool = False):
     """The scan's arrays as NumPy (and, fields: every item's fields as _fieldscan.entries reads them)."""
     import numpy as np
     starts, lines, spans, kinds, own, secs, odd = fieldscan._scan(
-        data, KEYS, [expect.get(k) for k in KEYS], export, SENT, RECEIVED)
+        data, KEYS, [expect.get(k) for k in KEYS], export, SENT, RECEIVED)[:7]
     off = np.frombuffer(starts, np.int64)
     n = len(off) - 1
     out = (off, np.frombuffer(lines, np.int64), np.frombuffer(spans, np.int64).reshape(n, len(KEYS), 2),
@@ -178,12 +178,11 @@ def test_json_items_it_does_not_read_are_counted(line):
     assert _scan(good + b"\n" + line + b"\n" + good + b"\n", False, {})[-1] == 1
 
 
-def test_items_json_loads_refuses_are_left_to_the_caller():
-    # a control byte inside a string, an escape json.loads does not know: the walk reads the
-    # line, but the fields are not handed over (the caller's json.loads decides)
-    assert _scan(b'{"MESSAGE":"a\tb","_PID":"7"}\n', False, {}, fields=True)[-1] == [None]
-    with pytest.raises(ValueError):
-        _scan(b'{"MESSAGE":"a\\qb","_PID":"7"}\n', False, {}, fields=True)
+def test_items_json_loads_refuses_are_not_read():
+    # a control byte inside a string, an escape json.loads does not know: not read, flagged
+    for line in (b'{"MESSAGE":"a\tb","_PID":"7"}', b'{"MESSAGE":"a\\qb","_PID":"7"}', b'{"A":"\\u12"}'):
+        off, _, _, kind, own, _, odd = _scan(line + b"\n", False, {})
+        assert list(off) == [0, len(line) + 1] and odd == 1 and list(own) == [2]
 
 
 def test_export_that_is_not_whole_entries_is_refused():
@@ -210,3 +209,93 @@ def test_both_scans_give_the_reference_analysis(path, route, monkeypatch):
     # (the fast route was taken, block by block by the scanner when it is built)
     assert fast["inputs"][0]["format"] in ("journal-json", "journal-export")
     assert (route == "arrow") == (not reads) and all(r is not None for r in reads)
+
+
+def _raw_scan(data: bytes, simd: bool, expect=None):
+    """Everything the walk returns of data (read as JSON lines), SIMD or byte by byte."""
+    expect = expect or {}
+    return fieldscan._scan(data, KEYS, [expect.get(k) for k in KEYS], False, SENT, RECEIVED, fieldscan._FUNC, simd)
+
+
+def _json_lines():
+    return [ln for p in JOURNALS if p.endswith(".json.xz") for ln in lzma.open(p).read().split(b"\n")[:-1]]
+
+
+def test_the_vector_walk_reads_what_the_byte_walk_reads():
+    # the quotes, backslashes and line breaks found 16 bytes at a time (SSE2) or one at a time:
+    # the same items, values and numbers, on the captures shifted across the 64-byte windows
+    data = b"\n".join(_json_lines()) + b"\n"
+    for shift in (0, 1, 15, 16, 33, 63):
+        block = b" " * shift + data
+        assert _raw_scan(block, True) == _raw_scan(block, False)
+
+
+_MUTATIONS = b'"\\\n{}[],: x0\x80\t'
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_line_the_walk_reads_is_what_json_loads_reads(seed):
+    # lines of the captures with bytes changed into JSON's structure: each line the walk reads
+    # json.loads reads too (as formats reads a line), to the same values; a line it does not
+    # read is counted and flagged, alone as among the others; both walks agree
+    import random
+    import numpy as np
+    rng = random.Random(seed)
+    lines = rng.sample(_json_lines(), 300)
+    mutated = []
+    for ln in lines:
+        b = bytearray(ln)
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            b[rng.randrange(len(b))] = rng.choice(_MUTATIONS)
+        mutated += bytes(b).split(b"\n")       # (a line break put in makes two lines)
+    data = b"\n".join(mutated) + b"\n"
+    whole = _raw_scan(data, True)
+    assert whole == _raw_scan(data, False)
+    func = KEYS.index(b"CODE_FUNC")
+    unread, kinds = [], b""
+    for ln in mutated:
+        starts, _, spans, kind, own, _, odd, ids, distinct, ascii = _raw_scan(ln + b"\n", True)
+        assert ascii == all(c < 128 for c in ln + b"\n") and odd == (own == b"\x02")
+        kinds += kind
+        unread.append(odd)
+        if odd:
+            continue
+        obj = json.loads(ln.decode("utf-8", "replace"))
+        assert isinstance(obj, dict)
+        span = np.frombuffer(spans, np.int64).reshape(len(KEYS), 2)
+        for k, key in enumerate(KEYS):
+            v = obj.get(key.decode(), ...)
+            raw = ln[span[k, 0]:span[k, 1]].decode("utf-8", "replace")
+            if v is ...:
+                assert kind[k] == 0
+            elif kind[k] in (TEXT, ESCAPED):
+                assert json.loads('"' + raw + '"') == v and (kind[k] == ESCAPED) == ("\\" in raw)
+            else:
+                assert json.loads(raw) == v
+        ident = np.frombuffer(ids, np.int32)[0]
+        assert (ident == 0) == (kind[func] == TEXT) and (ident < 0 or raw_name(ln, distinct) == obj["CODE_FUNC"])
+    assert whole[6] == sum(unread) and 0 < sum(unread) < len(mutated) and whole[3] == kinds
+    assert [o == 2 for o in whole[4]] == unread
+    names = np.frombuffer(whole[8], np.int64).reshape(-1, 2)
+    assert len({data[a:z] for a, z in names.tolist()}) == len(names)
+    assert whole[9] == all(c < 128 for c in data)
+
+
+def raw_name(ln: bytes, distinct: bytes) -> str:
+    import numpy as np
+    a, z = np.frombuffer(distinct, np.int64)[:2]
+    return ln[a:z].decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("bad", [b'"_CMDLINE":"\\q"', b'"_CMDLINE":"a\tb"', b'"_CMDLINE":"\\u12G4"',
+                                 b'"_CMDLINE":01', b'"_CMDLINE":1.', b'"_CMDLINE":-'])
+def test_a_line_json_loads_refuses_is_foreign_text(tmp_path, bad):
+    # in a field the analysis never reads: the reference route calls the line foreign text
+    # (json.loads refuses it), and so must the fast route, whichever field holds it
+    lines = lzma.open(next(p for p in JOURNALS if p.endswith(".json.xz"))).read().split(b"\n")[:-1]
+    i = next(i for i, ln in enumerate(lines) if b'"_CMDLINE":"' in ln and b'"PRIORITY":"7"' in ln)
+    lines[i] = lines[i].replace(b'"_CMDLINE":"', bad + b',"_CMDLINE_WAS":"', 1)
+    path = tmp_path / "bad.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fast = _dict([str(path)], True)
+    assert fast == _dict([str(path)], False) and fast["inputs"][0]["unparsed"] == 1
