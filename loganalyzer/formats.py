@@ -495,11 +495,34 @@ class JournalTextRecords:
     def record(self, lines):
         """The item of one record's (line number, physical line) pairs: a Record, or Foreign."""
         out = self.out
+        if len(lines) == 1 and out.last is None and not out.queue and not out.open:
+            rec = self._bare_line(*lines[0])
+            if rec is not None:
+                return rec
         for line, phys in lines:
             _wrapped_phys(out, phys, line, self.ctx, False)
         out.end_line()
         items = list(out.ready())
         return items[0] if len(items) == 1 else None
+
+
+    def _bare_line(self, line: int, phys: str):
+        """The record of a one-line bare message of a libvirt daemon when nothing else is on its
+        way (the usual candidate), as _wrapped_phys and _Streams would build it, without their
+        bookkeeping (a third of a record's time); None for any other line."""
+        text = _strip_eol(phys)
+        m = _WRAP.match(text)
+        if m is None:
+            return None
+        msg = text[m.end():]
+        ident = m["ident"] or m["ident2"]
+        if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg) or not _LIBVIRT_IDENT.match(ident):
+            return None
+        origin = (m["host"], ident, m["pid"] or m["pid2"])
+        t, bad = _wrapper_time(m, self.ctx)
+        rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin), bad=bad)
+        rec.origin = origin
+        return rec
 
 
 def syslog_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):

@@ -165,9 +165,11 @@ def _pattern(fmt: str) -> re.Pattern:
     return re.compile(format_pattern(fmt) + r"(?:\n|$)")
 
 
+_WORD = re.compile(r"[A-Za-z_]*")
+
+
 def _first_word(s: str) -> str:
-    m = re.match(r"[A-Za-z_]*", s)
-    return m.group() if m else ""
+    return _WORD.match(s).group()
 
 
 # patterns indexed by the message's first word, so a message is tried against a few only
