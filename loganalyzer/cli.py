@@ -12,6 +12,11 @@ import typer
 
 from .sources import InputError
 
+# NumPy's OpenBLAS starts a thread per core that spins for a while after the import: 0.1 s of
+# CPU taken from the scans, which need both cores.  loganalyzer makes no BLAS call (its one
+# matrix product is of integers); a user's setting stands.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 
 def _no_flag_types(params):
