@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         whole = _best(lambda: [scan(b, profile) for b in blocks], args.repeat) / len(blocks)
         print(f"  {'the whole scan, by the field walk':44s} {whole * 1e3:6.2f}")
         keys, times = fieldscan.KEYS, (fieldscan._SENT, fieldscan._RECEIVED)
-        walk = _best(lambda: [fieldscan._scan(b, keys, fields.expect, export, *times, fieldscan._FUNC) for b in blocks],
+        walk = _best(lambda: [fieldscan._scan(b, keys, fields.expect, export, *times, fieldscan._FUNC, fieldscan._CODE_LINE) for b in blocks],
                      args.repeat) / len(blocks)
         print(f"  {'  the walk alone (C)':44s} {walk * 1e3:6.2f}")
     else:

@@ -47,12 +47,20 @@ typedef struct {
     Py_ssize_t *expect_len;
     int sent, received;         /* the keys of the times */
     int numbered;               /* the key whose distinct texts are numbered, or -1 */
+    int digits;                 /* the key whose text should be digits, or -1 */
     uint8_t nlen[64];           /* the keys of each length (under 64 bytes; longer: all) */
     int8_t by_len[64][4];
 } Keys;
 
-#define MAX_KEYS 31
-#define NOT_READ ((uint32_t)1 << 31)      /* (in Items.same: the item was not read) */
+#define MAX_KEYS 29
+/* in Items.same, beside the keys' bits: the item was not read; key `digits` holds text that
+ * is not 1 to 18 digits; a key's text holds the escape of a line break, or an array of bytes
+ * a line break and after it "error" or "warning" */
+#define NOT_READ ((uint32_t)1 << 31)
+#define NOT_DIGITS ((uint32_t)1 << 30)
+#define NL_ESCAPE ((uint32_t)1 << 29)
+/* the flags scan returns for each item */
+enum { OWN = 1, UNREAD = 2, ODD_DIGITS = 4, LINE_BREAK_ESCAPE = 8 };
 
 static int grow(Items *it)
 {
@@ -148,7 +156,7 @@ static int32_t number_of(Items *it, const char *base, int64_t a, int64_t z)
 
 /* A field of the current item: a key's value is noted (its span, kind, whether it is the
  * expected value, the time it says) while its bytes are in the cache. */
-static inline void put(Items *it, const Keys *keys, const char *base, const char *name, Py_ssize_t len,
+static inline __attribute__((always_inline)) void put(Items *it, const Keys *keys, const char *base, const char *name, Py_ssize_t len,
                        int64_t a, int64_t z, uint8_t kind)
 {
     int k = -1;
@@ -181,6 +189,11 @@ static inline void put(Items *it, const Keys *keys, const char *base, const char
     }
     if (k == keys->sent || k == keys->received)
         it->secs[2 * n + (k == keys->received)] = kind == TEXT ? seconds(base + a, z - a) : -1;
+    if (k == keys->digits) {
+        int ok = kind == TEXT && z - a <= 18;
+        for (const char *c = base + a; ok && c < base + z; c++) ok = *c >= '0' && *c <= '9';
+        it->same[n] = (it->same[n] & ~NOT_DIGITS) | (ok || (kind == TEXT && z == a) ? 0 : NOT_DIGITS);
+    }
     if (k == keys->numbered) {
         int32_t d = kind == TEXT ? number_of(it, base, a, z) : -1;
         if (kind == TEXT && d < 0) it->oom = 1;
@@ -268,7 +281,7 @@ static int next_window(Tokens *t)
 }
 
 /* The next token's offset (size at the block's end), *kind what it is. */
-static inline Py_ssize_t next_token(Tokens *t, int *kind)
+static inline __attribute__((always_inline)) Py_ssize_t next_token(Tokens *t, int *kind)
 {
     for (;;) {
         while (!t->mask)
@@ -303,8 +316,8 @@ static int hex4(const char *p)
 
 /* The closing quote of the string whose opening quote is at q; -1 when q is not the next
  * token, or a line break, a control byte, an escape json.loads refuses (or the block's end)
- * comes first.  *escaped: the text holds a backslash. */
-static inline Py_ssize_t string_close(Tokens *t, Py_ssize_t q, int *escaped)
+ * comes first.  *escaped: the text holds a backslash (bit 1), the escape \\n (bit 2). */
+static inline __attribute__((always_inline)) Py_ssize_t string_close(Tokens *t, Py_ssize_t q, int *escaped)
 {
     int kind;
     *escaped = 0;
@@ -314,8 +327,8 @@ static inline Py_ssize_t string_close(Tokens *t, Py_ssize_t q, int *escaped)
         if (kind == QUOTE) return at;
         if (kind != BACKSLASH || at + 1 >= t->size) return -1;
         /* a backslash: the byte after it belongs to its escape */
-        *escaped = 1;
         char c = t->buf[at + 1];
+        *escaped |= c == 'n' ? 3 : 1;
         if (c == '"' || c == '\\') t->skip = at + 1;
         else if (c == 'u') {
             if (t->size - (at + 2) < 4 || !hex4(t->buf + at + 2)) return -1;
@@ -324,18 +337,33 @@ static inline Py_ssize_t string_close(Tokens *t, Py_ssize_t q, int *escaped)
 }
 
 /* Is [p, z) (after an array's '[', before its ']') integers as JSON writes them, separated
- * by commas, blanks around them? */
+ * by commas, blanks around them?  0: no; 1: yes; 3: yes, and as bytes they hold a line break
+ * and after it the word "error" or "warning" (where wrapfilter's further-error pattern
+ * looks). */
 static int integers(const char *p, const char *z)
 {
+    static const char error[] = "error", warning[] = "warning";
+    int out = 1, nl = 0, in_error = 0, in_warning = 0;
     while (p < z && *p == ' ') p++;
     if (p == z) return 1;                       /* [] */
     for (;;) {
-        if (p < z && *p == '-') p++;
+        int minus = p < z && *p == '-';
+        p += minus;
         if (p == z || *p < '0' || *p > '9') return 0;
+        const char *a = p;
         if (*p == '0') p++;                     /* (no leading zeros) */
         else while (p < z && *p >= '0' && *p <= '9') p++;
+        int v = minus || p - a > 3 ? -1 : 0;
+        for (const char *d = a; v >= 0 && d < p; d++) v = v * 10 + (*d - '0');
+        nl |= v == 10;
+        in_error = v == error[in_error] ? in_error + 1 : v == 'e';
+        in_warning = v == warning[in_warning] ? in_warning + 1 : v == 'w';
+        if (nl && (in_error == 5 || in_warning == 7)) {
+            out = 3;
+            in_error = in_warning = 0;
+        }
         while (p < z && *p == ' ') p++;
-        if (p == z) return 1;
+        if (p == z) return out;
         if (*p != ',') return 0;
         p++;
         while (p < z && *p == ' ') p++;
@@ -344,8 +372,8 @@ static int integers(const char *p, const char *z)
 
 /* The closing bracket of a JSON array of integers that starts at p ('['), or NULL when the
  * line holds anything else before it (an array of strings, a field given twice, is left to
- * the other route). */
-static const char *array_close(const char *p, const char *e, int simd)
+ * the other route).  *more_lines: as bytes, a line break, then "error" or "warning". */
+static const char *array_close(const char *p, const char *e, int simd, int *more_lines)
 {
     const char *open = ++p;
 #ifdef __SSE2__
@@ -363,7 +391,9 @@ static const char *array_close(const char *p, const char *e, int simd)
                 unsigned before = (c & -c) - 1;       /* the bytes before the first ']' */
                 if (bad & before) return NULL;
                 p += __builtin_ctz(c);
-                return integers(open, p) ? p : NULL;
+                int r = integers(open, p);
+                *more_lines = r == 3;
+                return r ? p : NULL;
             }
             if (bad) return NULL;
         }
@@ -373,7 +403,9 @@ static const char *array_close(const char *p, const char *e, int simd)
         char c = *p;
         if (!((c >= '0' && c <= '9') || c == ',' || c == ' ' || c == '-')) return NULL;
     }
-    return p < e && integers(open, p) ? p : NULL;
+    int r = p < e ? integers(open, p) : 0;
+    *more_lines = r == 3;
+    return r ? p : NULL;
 }
 
 /* Is [a, z) true, false or a number's characters (what else json.loads refuses)? */
@@ -433,12 +465,15 @@ static Py_ssize_t json_line(Items *it, const Keys *keys, Tokens *t, const char *
                 if (close < 0) return -1;
                 z = base + close;
                 kind = escaped ? ESCAPED : TEXT;
+                if (escaped & 2) it->same[it->n - 1] |= NL_ESCAPE;
                 p = z + 1;
             } else if (*p == '[') {
                 /* an array of byte values (a message with control characters) */
                 a = p;
-                p = array_close(p, e, t->simd);
+                int more_lines;
+                p = array_close(p, e, t->simd, &more_lines);
                 if (!p) return -1;
+                if (more_lines) it->same[it->n - 1] |= NL_ESCAPE;
                 z = ++p;
                 kind = ARRAY;
             } else if (*p == '{') {
@@ -549,7 +584,10 @@ static void own_and_seconds(const Items *it, const Keys *keys, uint8_t *own, int
     for (int k = 0; k < keys->nkeys; k++)
         if (keys->expect[k]) expected |= (uint32_t)1 << k;
     for (Py_ssize_t i = 0; i < it->n; i++) {
-        own[i] = it->same[i] & NOT_READ ? 2 : (it->same[i] & expected) == expected;
+        uint32_t same = it->same[i];
+        own[i] = same & NOT_READ ? UNREAD
+                                 : ((same & expected) == expected ? OWN : 0) | (same & NOT_DIGITS ? ODD_DIGITS : 0)
+                                       | (same & NL_ESCAPE ? LINE_BREAK_ESCAPE : 0);
         int sent = keys->sent >= 0 && it->kinds[i * it->nkeys + keys->sent] != ABSENT;
         secs[i] = sent ? it->secs[2 * i] : keys->received >= 0 ? it->secs[2 * i + 1] : -1;
     }
@@ -560,15 +598,15 @@ static PyObject *bytes_of(const void *data, Py_ssize_t size)
     return PyBytes_FromStringAndSize(size ? (const char *)data : "", size);
 }
 
-/* scan(buf, keys, expect, export, sent, received[, numbered, simd])
+/* scan(buf, keys, expect, export, sent, received[, numbered, digits, simd])
  *   -> (starts, lines, spans, kinds, own, secs, odd, ids, distinct, ascii) */
 static PyObject *scan(PyObject *self, PyObject *args)
 {
     Py_buffer view;
     PyObject *keyseq, *expectseq, *result = NULL;
-    int export, sent, received, numbered = -1, simd = 1, ascii = 0;
-    if (!PyArg_ParseTuple(args, "y*OOpii|ip", &view, &keyseq, &expectseq, &export, &sent, &received, &numbered,
-                          &simd))
+    int export, sent, received, numbered = -1, digits = -1, simd = 1, ascii = 0;
+    if (!PyArg_ParseTuple(args, "y*OOpii|iip", &view, &keyseq, &expectseq, &export, &sent, &received, &numbered,
+                          &digits, &simd))
         return NULL;
     PyObject *fast = PySequence_Fast(keyseq, "keys must be a sequence of bytes");
     PyObject *fast_expect = fast ? PySequence_Fast(expectseq, "expect must be a sequence") : NULL;
@@ -579,14 +617,15 @@ static PyObject *scan(PyObject *self, PyObject *args)
     if (!fast_expect) goto done;
     keys.nkeys = PySequence_Fast_GET_SIZE(fast);
     if (PySequence_Fast_GET_SIZE(fast_expect) != keys.nkeys || sent >= keys.nkeys || received >= keys.nkeys
-        || numbered >= keys.nkeys || keys.nkeys > MAX_KEYS) {
-        PyErr_SetString(PyExc_ValueError, "expect must hold a value or None for every key (at most 31); sent, "
-                                          "received and numbered keys");
+        || numbered >= keys.nkeys || digits >= keys.nkeys || keys.nkeys > MAX_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "expect must hold a value or None for every key (at most 29); sent, "
+                                          "received, numbered and digits keys");
         goto done;
     }
     keys.sent = sent;
     keys.received = received;
     keys.numbered = numbered;
+    keys.digits = digits;
     it.nkeys = keys.nkeys > 0 ? keys.nkeys : 1;
     keys.key = PyMem_Calloc(keys.nkeys + 1, sizeof(char *));
     keys.len = PyMem_Calloc(keys.nkeys + 1, sizeof(Py_ssize_t));
@@ -752,12 +791,14 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
-     "scan(buf, keys, expect, export, sent, received[, numbered, simd]) ->\n"
+     "scan(buf, keys, expect, export, sent, received[, numbered, digits, simd]) ->\n"
      "(starts, lines, spans, kinds, own, secs, odd, ids, distinct, ascii):\n"
      "each item's start (int64, one more: the end), the line breaks before it (int64, one more: all),\n"
      "each key's value start and end (int64 pairs, item by item) and kind (uint8: 0 absent, 1 text,\n"
-     "2 text with escapes, 3 null, 4 array, 5 other scalar, 6 raw bytes); own (uint8: 1, every key's\n"
-     "expected value, where expect gives one, is there as text; 2, a JSON item not read), secs (int64: key sent's value, else\n"
+     "2 text with escapes, 3 null, 4 array, 5 other scalar, 6 raw bytes); own (uint8 flags: 1, every\n"
+     "key's expected value, where expect gives one, is there as text; 2, a JSON item not read; 4, key\n"
+     "digits holds text that is not 1 to 18 digits (nor empty); 8, a JSON text holds the escape \\\\n,\n"
+     "or an array of bytes a 10 and after it \"error\" or \"warning\"), secs (int64: key sent's value, else\n"
      "received's, 16 digits of microseconds as text, in whole seconds; else -1); and how many items\n"
      "were not read (JSON; export: -1 when the block is not whole entries); ids (int32: the number of\n"
      "key numbered's text among its distinct texts, -1 for none), distinct (int64 pairs: where each\n"

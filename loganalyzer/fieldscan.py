@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from . import compiled, formats
 from .arrays import from_numpy
 from .formats import NATIVE_FIELDS
-from .values import byte_rows, json_object
+from .values import json_object
 
 _scan, _entries = compiled.field_scan, compiled.field_entries    # (None: wrapfilter's Arrow route alone)
 
@@ -33,9 +33,10 @@ KEYS = _TESTED + tuple(k.encode() for k in NATIVE_FIELDS if k.encode() not in _T
 NAMES = tuple(k.decode() for k in KEYS)
 _PID, _TRANSPORT, _HOSTNAME, _PRIORITY, _FUNC, _MESSAGE, _SENT, _RECEIVED = range(len(_TESTED))
 _CODE_LINE = KEYS.index(b"CODE_LINE")
-assert len(KEYS) <= 31      # (_fieldscan's limit)
-# the kinds of value _fieldscan tells apart
+assert len(KEYS) <= 29      # (_fieldscan's limit)
+# the kinds of value _fieldscan tells apart, and the flags it gives each item
 _TEXT, _ESCAPED, _NULL, _ARRAY, _SCALAR, _RAW = range(1, 7)
+_OWN, _UNREAD, _ODD_DIGITS, _LINE_BREAK_ESCAPE = 1, 2, 4, 8
 
 
 def available() -> bool:
@@ -77,9 +78,10 @@ class FieldReading:
 
     def read(self, buf: bytes) -> Items | None:
         offsets, lines, spans, kinds, own, secs, odd, ids, distinct, ascii = _scan(
-            buf, KEYS, self.expect, self.export, _SENT, _RECEIVED, _FUNC)
+            buf, KEYS, self.expect, self.export, _SENT, _RECEIVED, _FUNC, _CODE_LINE)
         off = np.frombuffer(offsets, np.int64)
-        if odd and (self.export or not _all_refused(buf, off, np.flatnonzero(np.frombuffer(own, np.uint8) == 2))):
+        flags = np.frombuffer(own, np.uint8)
+        if odd and (self.export or not _all_refused(buf, off, np.flatnonzero(flags & _UNREAD))):
             return None
         n = len(off) - 1
         if not n:
@@ -88,7 +90,7 @@ class FieldReading:
         span = np.frombuffer(spans, np.int64).reshape(n, len(KEYS), 2)
         b = np.frombuffer(buf, np.uint8)
         text = (_TEXT,) if self.export else (_TEXT, _ESCAPED)
-        plain = np.frombuffer(own, np.uint8) == 1      # (a line json.loads refuses: foreign text)
+        plain = (flags & (_OWN | _UNREAD)) == _OWN      # (a line json.loads refuses: foreign text)
         items = Items()
         items.offsets, items.lines = off, np.frombuffer(lines, np.int64)
         items.plain = np.flatnonzero(plain)
@@ -99,7 +101,7 @@ class FieldReading:
             return None
         items.ascii = ascii
         funcs = self._funcs_read(buf, np.frombuffer(distinct, np.int64).reshape(-1, 2))
-        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text,
+        items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text, flags,
                                                                    np.frombuffer(ids, np.int32), funcs))
         try:
             items.fields = _entries(buf, offsets, spans, kinds, NAMES, items.candidates.tolist(), _json_value,
@@ -118,11 +120,15 @@ class FieldReading:
         if new:
             if len(known) > 1 << 16:
                 known.clear()
-            hits = pc.match_substring_regex(pa.array(new, pa.binary()), self.funcs).to_pylist()
+            # (built from buffers: pa.array of a list imports pandas, to look for its types)
+            ends = np.cumsum([len(n) for n in new], dtype=np.int64)
+            arr = pa.Array.from_buffers(pa.large_binary(), len(new), [
+                None, pa.py_buffer(np.concatenate(([0], ends))), pa.py_buffer(b"".join(new))])
+            hits = pc.match_substring_regex(arr, self.funcs).to_pylist()
             known.update(zip(new, hits))
         return np.array([known.get(n, False) for n in names] or [False], np.bool_)
 
-    def _candidates(self, buf, b, span, kind, text, ids, funcs) -> np.ndarray:
+    def _candidates(self, buf, b, span, kind, text, flags, ids, funcs) -> np.ndarray:
         k = kind[:, _PRIORITY]
         p = span[:, _PRIORITY]
         first = b[np.minimum(p[:, 0], len(b) - 1)]
@@ -135,8 +141,8 @@ class FieldReading:
         msg = np.isin(kind[:, _MESSAGE], text)
         if msg.any():
             cand[msg] |= _matches(buf, span[msg, _MESSAGE], self.message)
-        # (a further line of a JSON text is an escape: only a text with escapes has one)
-        further = kind[:, _MESSAGE] == _ESCAPED
+        # (a further line of a JSON text is the escape \n: only a text with one has one)
+        further = (kind[:, _MESSAGE] == _ESCAPED) & (flags & _LINE_BREAK_ESCAPE > 0)
         if self.further is not None and further.any():
             cand[further] |= _matches(buf, span[further, _MESSAGE], self.further)
         # (left out by journalctl: read as records, which counts them for the warning)
@@ -145,27 +151,13 @@ class FieldReading:
         # counts as unreadable in every record): read as records, which counts them
         if not self.export:
             cand |= np.isin(kind[:, _FUNC], (_ARRAY, _SCALAR)) | np.isin(kind[:, _CODE_LINE], (_ARRAY, _ESCAPED))
-        cand |= _not_digits(b, span, kind)
-        raw = kind[:, _MESSAGE] == (_RAW if self.export else _ARRAY)
+        # (a source line that values.to_int may refuse; "" it reads as absent)
+        cand |= flags & _ODD_DIGITS > 0
+        # (JSON: an array of bytes with a line break and "error" or "warning" after it)
+        raw = (kind[:, _MESSAGE] == _RAW) if self.export else (kind[:, _MESSAGE] == _ARRAY) & (flags & _LINE_BREAK_ESCAPE > 0)
         if raw.any():
             cand[raw] |= _matches(buf, span[raw, _MESSAGE], self.further_raw)
         return cand
-
-
-def _not_digits(b, span, kind) -> np.ndarray:
-    """Which items have a CODE_LINE text that is not 1 to 8 digits (values.to_int may refuse
-    it; "" it reads as absent)."""
-    out = np.zeros(len(kind), bool)
-    t = np.flatnonzero(kind[:, _CODE_LINE] == _TEXT)
-    if not len(t):
-        return out
-    a, z = span[t, _CODE_LINE, 0], span[t, _CODE_LINE, 1]
-    n = z - a
-    inside = a + 8 <= len(b)
-    rows = byte_rows(b, np.where(inside, a, 0), 8)
-    digits = ((rows >= 48) & (rows <= 57)) | (np.arange(8) >= n[:, None])
-    out[t] = (n > 0) & ~((n <= 8) & inside & digits.all(axis=1))
-    return out
 
 
 def _all_refused(buf: bytes, off, lines) -> bool:

@@ -86,7 +86,7 @@ def test_json_values_are_where_json_loads_finds_them(path):
                 assert kind[i, k] == ARRAY and json.loads(raw) == v
             else:
                 assert kind[i, k] == (ESCAPED if "\\" in raw else TEXT) and json.loads('"' + raw + '"') == v
-        assert own[i] == _is_own(obj, expect)
+        assert own[i] & 1 == _is_own(obj, expect)
         assert secs[i] == _seconds(obj)
         assert fields[i] == {k: obj[k] for k in fieldscan.NAMES if k in obj}
     assert own.any() and kind[:, KEYS.index(b"MESSAGE")].max() >= ESCAPED
@@ -120,7 +120,7 @@ def test_export_values_are_where_export_fields_finds_them(path):
             assert raw.decode("utf-8", "replace") == fields[key.decode()]
             a = span[i, k, 0]
             assert kind[i, k] == (TEXT if data[a - len(key) - 2:a] == b"\n" + key + b"=" else RAW)
-        assert own[i] == _is_own(objs[i], expect)
+        assert own[i] & 1 == _is_own(objs[i], expect)
         assert secs[i] == _seconds(objs[i])
         assert read[i] == {k: fields[k] for k in fieldscan.NAMES if k in fields}
     assert lines[-1] == data.count(b"\n") and (kind == RAW).any() and own.any()
@@ -214,7 +214,8 @@ def test_both_scans_give_the_reference_analysis(path, route, monkeypatch):
 def _raw_scan(data: bytes, simd: bool, expect=None):
     """Everything the walk returns of data (read as JSON lines), SIMD or byte by byte."""
     expect = expect or {}
-    return fieldscan._scan(data, KEYS, [expect.get(k) for k in KEYS], False, SENT, RECEIVED, fieldscan._FUNC, simd)
+    return fieldscan._scan(data, KEYS, [expect.get(k) for k in KEYS], False, SENT, RECEIVED, fieldscan._FUNC,
+                           fieldscan._CODE_LINE, simd)
 
 
 def _json_lines():
@@ -256,6 +257,7 @@ def test_a_line_the_walk_reads_is_what_json_loads_reads(seed):
     for ln in mutated:
         starts, _, spans, kind, own, _, odd, ids, distinct, ascii = _raw_scan(ln + b"\n", True)
         assert ascii == all(c < 128 for c in ln + b"\n") and odd == (own == b"\x02")
+        line = KEYS.index(b"CODE_LINE")
         kinds += kind
         unread.append(odd)
         if odd:
@@ -272,13 +274,29 @@ def test_a_line_the_walk_reads_is_what_json_loads_reads(seed):
                 assert json.loads('"' + raw + '"') == v and (kind[k] == ESCAPED) == ("\\" in raw)
             else:
                 assert json.loads(raw) == v
+        code_line = obj.get("CODE_LINE")
+        odd_digits = kind[line] != TEXT or not (code_line == "" or len(code_line) <= 18 and code_line.isdigit()
+                                                and code_line.isascii())
+        assert bool(own[0] & 4) == (kind[line] != 0 and odd_digits)
+        assert bool(own[0] & 8) == (b"\\n" in ln.replace(b"\\\\", b"")
+                                    or any(isinstance(v, list) and _error_after_break(v) for v in obj.values()))
         ident = np.frombuffer(ids, np.int32)[0]
         assert (ident == 0) == (kind[func] == TEXT) and (ident < 0 or raw_name(ln, distinct) == obj["CODE_FUNC"])
     assert whole[6] == sum(unread) and 0 < sum(unread) < len(mutated) and whole[3] == kinds
-    assert [o == 2 for o in whole[4]] == unread
+    assert [o & 2 == 2 for o in whole[4]] == unread
     names = np.frombuffer(whole[8], np.int64).reshape(-1, 2)
     assert len({data[a:z] for a, z in names.tolist()}) == len(names)
     assert whole[9] == all(c < 128 for c in data)
+
+
+def _error_after_break(values) -> bool:
+    """As bytes (a value of more than 3 digits or below 0 is none), a line break and after it
+    the word error or warning?"""
+    vals = [v if isinstance(v, int) and 0 <= v <= 999 else -1 for v in values]
+    if 10 not in vals:
+        return False
+    after = vals[vals.index(10):]
+    return any(after[i:i + len(w)] == list(w) for w in (b"error", b"warning") for i in range(len(after)))
 
 
 def raw_name(ln: bytes, distinct: bytes) -> str:
