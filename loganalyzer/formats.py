@@ -505,7 +505,6 @@ class JournalTextRecords:
         items = list(out.ready())
         return items[0] if len(items) == 1 else None
 
-
     def _bare_line(self, line: int, phys: str):
         """The record of a one-line bare message of a libvirt daemon when nothing else is on its
         way (the usual candidate), as _wrapped_phys and _Streams would build it, without their
@@ -515,10 +514,11 @@ class JournalTextRecords:
         if m is None:
             return None
         msg = text[m.end():]
-        ident = m["ident"] or m["ident2"]
+        host, ident, ident2, pid, pid2 = m.group("host", "ident", "ident2", "pid", "pid2")
+        ident = ident or ident2
         if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg) or not _LIBVIRT_IDENT.match(ident):
             return None
-        origin = (m["host"], ident, m["pid"] or m["pid2"])
+        origin = (host, ident, pid or pid2)
         t, bad = _wrapper_time(m, self.ctx)
         rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin), bad=bad)
         rec.origin = origin
