@@ -142,8 +142,9 @@ def _bsd_time(m, ctx: Context) -> float | None:
     more than a day after the file's modification time is from the year before.
     None when it is no date (Feb 30, hour 99)."""
     ctx.year_used = True
-    t = _bsd_second(m["mon"], m["day"], m["hms"], ctx.year, ctx.mtime)
-    return None if t is None else t + (float(m["frac"]) if m["frac"] else 0.0)
+    mon, day, hms, frac = m.group("mon", "day", "hms", "frac")
+    t = _bsd_second(mon, day, hms, ctx.year, ctx.mtime)
+    return None if t is None else t + (float(frac) if frac else 0.0)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -186,11 +187,12 @@ _SYSTEM_ERROR = re.compile(
     r"Protocol error|Name or service not known|Temporary failure in name resolution)$")
 
 
-def _level_less(msg: str):
+def _level_less(msg: str, located=None):
     """Level, kind, fields of a message that came without a level (journal text):
     a message that starts with a libvirt error prefix, or that ends in a system error's
-    strerror text, is an error; the rest is read as a debug/info body ('unknown' level)."""
-    kind, fields = unlocated(msg)
+    strerror text, is an error; the rest is read as a debug/info body ('unknown' level).
+    located: unlocated(msg), when the caller has it."""
+    kind, fields = located or unlocated(msg)
     if kind != "text":
         return "info", kind, fields
     kind, fields = parse_message("unknown", msg)
@@ -337,10 +339,10 @@ def bare_record(path, line, t, msg, raw, func=None, src_line=None, level=None, r
             func, sig_level = sig
             level = level or sig_level
     if func is None:
-        kind, fields = unlocated(msg)
+        kind, fields = located = unlocated(msg)
         if kind == "text":
             if level is None:
-                level, kind, fields = _level_less(msg)
+                level, kind, fields = _level_less(msg, located)
             else:
                 kind, fields = parse_message(level, msg)
         elif level is None:
@@ -382,13 +384,14 @@ def _wrapped_line(out: _Streams, m, text: str, phys: str, line: int, ctx: Contex
 
 def _wrapper_time(m, ctx: Context):
     """(time, bad) of a wrapper line's stamp: bad names a stamp that is not a date."""
-    stamp = m["bsd"] or m["iso"] or m["full"] or m["unix"]
+    bsd, iso, full, unix = m.group("bsd", "iso", "full", "unix")
+    stamp = bsd or iso or full or unix
     if not stamp:
         return None, None
-    if m["bsd"]:
+    if bsd:
         t = _bsd_time(m, ctx)
-    elif m["iso"]:
-        t = _iso_time(m["iso"])
+    elif iso:
+        t = _iso_time(iso)
     elif m["full"]:
         t = _full_time(m, ctx)
     else:

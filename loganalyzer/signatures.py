@@ -177,6 +177,8 @@ _INDEX: dict = {}
 for _func, _level, _fmt in FORMATS:
     _INDEX.setdefault(_first_word(_fmt.replace("%D", "dom=")), []).append((_pattern(_fmt), _func, _level))
 _DISPATCH = _pattern(DISPATCH_FORMAT)
+# (no format of a function starts with the dispatch line's first word: it is told at once)
+_DISPATCH_ALONE = "server" not in _INDEX
 _MIGRATE_APIS = frozenset(f for f, _, _ in FORMATS if f.startswith("virDomainMigrate"))
 # lines a migration API writes after its entry line: its typed parameters, the domain XML of
 # Begin3, the protocol chosen by a client's virDomainMigrate*
@@ -196,6 +198,8 @@ class Recogniser:
         """(function, level or None) of a bare message, or None."""
         if message.startswith(_API_LATER_LINES):
             return (self.params_api, None) if self.params_api else None
+        if message.startswith("server=") and _DISPATCH_ALONE and _DISPATCH.match(message):
+            return DISPATCH_UNNAMED, None       # (the commonest: one a client's call)
         word = _first_word(message)
         for rx, func, level in _INDEX.get(word, ()):
             if rx.match(message):
