@@ -494,6 +494,11 @@ class JournalTextRecords:
     def __init__(self, path: str, ctx: Context):
         self.out = _Streams(path, True)
         self.ctx = ctx
+        # the last bare line's prefix after its BSD stamp (" host ident[pid]: ") and origin, and
+        # the whole seconds of the stamps read so far by their first 15 characters: a line
+        # with that prefix and such a stamp is read without the wrapper's pattern
+        self._prefix = None
+        self._seconds: dict = {}
 
     def record(self, lines):
         """The item of one record's (line number, physical line) pairs: a Record, or Foreign."""
@@ -513,6 +518,9 @@ class JournalTextRecords:
         way (the usual candidate), as _wrapped_phys and _Streams would build it, without their
         bookkeeping (a third of a record's time); None for any other line."""
         text = _strip_eol(phys)
+        rec = self._same_prefix(line, phys, text)
+        if rec is not None:
+            return rec
         m = _WRAP.match(text)
         if m is None:
             return None
@@ -523,7 +531,35 @@ class JournalTextRecords:
             return None
         origin = (host, ident, pid or pid2)
         t, bad = _wrapper_time(m, self.ctx)
+        if t is not None and m["bsd"] and m.start() == 0 and m.end("hms") == 15:
+            self._prefix = (text[m.end("bsd"):m.end()], origin)
+            if len(self._seconds) > 4096:
+                self._seconds.clear()
+            self._seconds[text[:15]] = _bsd_second(*m.group("mon", "day", "hms"), self.ctx.year, self.ctx.mtime)
         rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin), bad=bad)
+        rec.origin = origin
+        return rec
+
+
+    def _same_prefix(self, line: int, phys: str, text: str):
+        """_bare_line's record of a line with the last one's prefix and a stamp whose second
+        is known (the usual line: what _WRAP and _bsd_time would read of it), else None."""
+        if self._prefix is None:
+            return None
+        prefix, origin = self._prefix
+        k = text.find(prefix, 15, 48 + len(prefix))      # (after the stamp's fraction)
+        second = self._seconds.get(text[:15]) if k > 0 else None
+        if second is None:
+            return None
+        frac = text[15:k]
+        if frac and not (frac[0] == "." and frac[1:].isdigit() and frac.isascii()):
+            return None
+        msg = text[k + len(prefix):]
+        if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg):
+            return None
+        self.ctx.year_used = True
+        t = second + (float(frac) if frac else 0.0)
+        rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin))
         rec.origin = origin
         return rec
 
