@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fieldscan, formats
+from .arrays import from_numpy
 from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
 from .prefilter import scan_ahead, true_positions, valid_utf8
@@ -419,7 +420,8 @@ class _SyslogProfile:
         east = np.ones(len(starts), bool)
         oh = np.zeros(len(starts), np.int64)
         om = np.zeros(len(starts), np.int64)
-        rest = pc.utf8_slice_codeunits(pc.take(lines, pa.array(idx)), 19, self.stamp_len)
+        rest = pc.utf8_slice_codeunits(pc.take(lines, from_numpy(np.asarray(idx, np.int64), pa.int64())), 19,
+                                       self.stamp_len)
         for val in pc.unique(rest).to_pylist():
             off = _utc_offset(val)
             if off:
@@ -603,7 +605,7 @@ class _JsonProfile:
         others = [pc.match_substring_regex(lines, nd) for nd in self.needles[1:]]
         if ok.all() and all(m.true_count == n for m in others):
             return None
-        m = pa.array(ok)            # (a NumPy mask to Arrow: costs more than the searches)
+        m = from_numpy(ok, pa.bool_())      # (a NumPy mask to Arrow: costs more than the searches)
         for o in others:
             m = pc.and_(m, o)
         return m
@@ -611,7 +613,7 @@ class _JsonProfile:
     def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
         if len(idx) == 0:
             return np.empty(0, np.int64)
-        sub = lines if len(idx) == len(lines) else pc.take(lines, pa.array(idx))
+        sub = lines if len(idx) == len(lines) else pc.take(lines, from_numpy(np.asarray(idx, np.int64), pa.int64()))
         fast = _seconds_after(b, starts, sub, self.time_keys[0].encode(), self.time_probe, self.time_end)
         if fast is not None:
             return fast

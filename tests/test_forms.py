@@ -788,3 +788,28 @@ def test_journal_text_recognises_functions_without_mistakes():
                 missed.append(f"{path.parent.name}/{path.name}:{rec.line}: {rec.func}: {rec.message[:80]}")
     assert not wrong, "\n".join(wrong[:20])
     assert not missed, "\n".join(missed[:20])
+
+
+def test_the_fast_routes_never_import_pandas():
+    # pyarrow imports pandas (~0.5 s, with the GIL held in a scan thread) to look for its types
+    # in pa.array() of a list or a NumPy array: the routes make their Arrow arrays from buffers.
+    # Every form, by the field walk and by the Arrow searches; a whole journal (other programs'
+    # entries, whose items are not all the daemon's), the high-precision rsyslog stamp.
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    abort = SAMPLES / "forms-concurrent-abort"
+    paths = [abort / n for n in ("src-journal.json.xz", "src-journal.export.xz", "src-journal-short-precise.txt.xz",
+                                 "src-syslog.log.xz", "src-syslog-precise.log.xz")]
+    paths += sorted((SAMPLES / "journald-whole-journal").glob("*.json.xz"))
+    code = ("import sys\nimport loganalyzer.wrapfilter as w\nfrom loganalyzer import fieldscan\n"
+            "from loganalyzer.analysis import analyze\nw.BLOCK = 1 << 16\n"
+            "for walk in (True, False):\n"
+            "    fieldscan._scan = fieldscan._scan if walk else None\n"
+            "    for p in sys.argv[1:]:\n"
+            "        analyze([p], fast=True)\n"
+            "print('pandas imported' if 'pandas' in sys.modules else 'no pandas')\n")
+    p = subprocess.run([sys.executable, "-c", code, *map(str, paths)], capture_output=True, text=True, cwd=root,
+                       env=dict(os.environ, PYTHONPATH=str(root)), timeout=300)
+    assert p.returncode == 0 and p.stdout.strip().splitlines()[-1] == "no pandas", p.stderr[-800:]
