@@ -172,13 +172,28 @@ def _first_word(s: str) -> str:
     return _WORD.match(s).group()
 
 
-# patterns indexed by the message's first word, so a message is tried against a few only
-_INDEX: dict = {}
+# formats indexed by the message's first word, so a message is tried against a few only; their
+# patterns compiled when a message first starts with the word (a file-format log needs none of
+# them: compiling them all took a tenth of analyze's start-up)
+_FORMATS_BY_WORD: dict = {}
 for _func, _level, _fmt in FORMATS:
-    _INDEX.setdefault(_first_word(_fmt.replace("%D", "dom=")), []).append((_pattern(_fmt), _func, _level))
+    _FORMATS_BY_WORD.setdefault(_first_word(_fmt.replace("%D", "dom=")), []).append((_fmt, _func, _level))
+_INDEX: dict = {}           # word -> [(pattern, function, level)], of the words met so far
+
+
+def _patterns_of(word: str):
+    got = _INDEX.get(word)
+    if got is None:
+        formats = _FORMATS_BY_WORD.get(word)
+        if formats is None:
+            return ()
+        got = _INDEX[word] = [(_pattern(fmt), func, level) for fmt, func, level in formats]
+    return got
+
+
 _DISPATCH = _pattern(DISPATCH_FORMAT)
 # (no format of a function starts with the dispatch line's first word: it is told at once)
-_DISPATCH_ALONE = "server" not in _INDEX
+_DISPATCH_ALONE = "server" not in _FORMATS_BY_WORD
 _MIGRATE_APIS = frozenset(f for f, _, _ in FORMATS if f.startswith("virDomainMigrate"))
 # lines a migration API writes after its entry line: its typed parameters, the domain XML of
 # Begin3, the protocol chosen by a client's virDomainMigrate*
@@ -201,7 +216,7 @@ class Recogniser:
         if message.startswith("server=") and _DISPATCH_ALONE and _DISPATCH.match(message):
             return DISPATCH_UNNAMED, None       # (the commonest: one a client's call)
         word = _first_word(message)
-        for rx, func, level in _INDEX.get(word, ()):
+        for rx, func, level in _patterns_of(word):
             if rx.match(message):
                 if func in _MIGRATE_APIS:
                     self.params_api = func
