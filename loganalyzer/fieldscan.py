@@ -7,9 +7,11 @@ The compiled _fieldscan walks each item once and says where a few fields' values
 tests here are then made on those values alone (the process id, transport and host equal the
 daemon's; PRIORITY 0-4, CODE_FUNC or the start of MESSAGE on the reading list), which is what
 wrapfilter's Arrow searches over the whole block find, without a pass over every byte per
-search.  A block holding anything the walk does not read (not one flat JSON object a line, a
-field given as an array of strings, an export stream that is not whole entries) or a time that
-is not 16 digits gives None: wrapfilter reads that block by its Arrow route, which decides.
+search.  A JSON line the walk does not read that json.loads refuses is foreign text, as the
+reference route reads it.  A block holding anything else the walk does not read (a field
+given as an array of strings, a nested object, an export stream that is not whole entries) or
+a time that is not 16 digits gives None: wrapfilter reads that block by its Arrow route, which
+decides.
 """
 from __future__ import annotations
 
