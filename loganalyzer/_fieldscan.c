@@ -113,22 +113,26 @@ static int64_t seconds(const char *d, Py_ssize_t len)
     return v;
 }
 
+/* FNV-1a of [a, z). */
+static uint64_t text_hash(const char *a, const char *z)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; a < z; a++) h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+    return h;
+}
+
 /* The number of text [a, z) among the distinct texts (a new one numbered next); -1 when out
  * of memory.  (A function's name, say: a block holds a few hundred distinct ones, which the
  * caller tests once each instead of once an item.) */
 static int32_t number_of(Items *it, const char *base, int64_t a, int64_t z)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *c = base + a; c < base + z; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    uint64_t h = text_hash(base + a, base + z);
     if (2 * (it->ndistinct + 1) > it->table_cap) {
         Py_ssize_t cap = it->table_cap ? it->table_cap * 2 : 1024;
         int32_t *table = calloc(cap, sizeof(int32_t));
         if (!table) return -1;
         for (Py_ssize_t d = 0; d < it->ndistinct; d++) {    /* (rehashed from the texts) */
-            uint64_t g = 1469598103934665603ULL;
-            for (const char *c = base + it->distinct[2 * d]; c < base + it->distinct[2 * d + 1]; c++)
-                g = (g ^ (unsigned char)*c) * 1099511628211ULL;
-            Py_ssize_t j = g & (cap - 1);
+            Py_ssize_t j = text_hash(base + it->distinct[2 * d], base + it->distinct[2 * d + 1]) & (cap - 1);
             while (table[j]) j = (j + 1) & (cap - 1);
             table[j] = (int32_t)(d + 1);
         }
@@ -158,8 +162,9 @@ static int32_t number_of(Items *it, const char *base, int64_t a, int64_t z)
 
 /* A field of the current item: a key's value is noted (its span, kind, whether it is the
  * expected value, the time it says) while its bytes are in the cache. */
-static inline __attribute__((always_inline)) void put(Items *it, const Keys *keys, const char *base, const char *name, Py_ssize_t len,
-                       int64_t a, int64_t z, uint8_t kind)
+static inline __attribute__((always_inline)) void put(Items *it, const Keys *keys, const char *base,
+                                                      const char *name, Py_ssize_t len, int64_t a, int64_t z,
+                                                      uint8_t kind)
 {
     int k = -1;
     if (len < 64) {
@@ -209,8 +214,8 @@ static const char *skip_blanks(const char *p, const char *e)
     return p;
 }
 
-/* JSON lines are read by their quotes, backslashes and line breaks (the tokens), found 64
- * bytes at a time as bits of a mask: a string's end is its next unescaped quote, a line's end
+/* JSON lines are read by their quotes, backslashes, line breaks and other control bytes (the
+ * tokens), found 64 bytes at a time as bits of a mask (a control byte ends the line's reading): a string's end is its next unescaped quote, a line's end
  * its next line break, with no call per value (memchr's calls on short values were half of
  * the walk's time). */
 typedef struct {
@@ -578,8 +583,9 @@ static Py_ssize_t export_items(Items *it, const Keys *keys, const char *buf, Py_
     return 0;
 }
 
-/* Each item's own flag (1: every expected value there, as text; 2: not read) and whole seconds (the time
- * of key `sent`, else of `received`: 16 digits of microseconds as text; else -1). */
+/* Each item's flags (OWN: every expected value there, as text; UNREAD; ODD_DIGITS;
+ * LINE_BREAK_ESCAPE) and whole seconds (the time of key `sent`, else of `received`: 16 digits
+ * of microseconds as text; else -1). */
 static void own_and_seconds(const Items *it, const Keys *keys, uint8_t *own, int64_t *secs)
 {
     uint32_t expected = 0;
@@ -701,35 +707,24 @@ done:
     return result;
 }
 
-/* Does [a, z) hold a control byte (which json.loads refuses inside a string)? */
-static int controls(const char *a, const char *z)
-{
-    for (; a < z; a++)
-        if ((unsigned char)*a < 0x20 && *a != '\n') return 1;
-    return 0;
-}
-
-/* entries(buf, starts, spans, kinds, names, items, read, strict) -> a dict of each item's
- * fields, as json.loads (or the export reader) makes them of the keys scan found: text as
- * UTF-8 (invalid bytes replaced), raw bytes the same, null as None, anything else (escaped
- * text, an array, a number) as read(its bytes, quotes included) says.  strict: an item
- * holding a control byte gives None (json.loads refuses a string with one; the caller reads
- * it so). */
+/* entries(buf, spans, kinds, names, items, read) -> a dict of each item's fields, as
+ * json.loads (or the export reader) makes them of the keys scan found: text as UTF-8 (invalid
+ * bytes replaced), raw bytes the same, null as None, anything else (escaped text, an array, a
+ * number) as read(its bytes, quotes included) says.  (A JSON item scan read holds no control
+ * byte, which json.loads refuses in a string: such an item is not read.) */
 static PyObject *entries(PyObject *self, PyObject *args)
 {
-    Py_buffer view, starts, spans, kinds;
+    Py_buffer view, spans, kinds;
     PyObject *names, *items, *read, *out = NULL;
-    int strict;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*OOOp", &view, &starts, &spans, &kinds, &names, &items, &read, &strict))
+    if (!PyArg_ParseTuple(args, "y*y*y*OOO", &view, &spans, &kinds, &names, &items, &read))
         return NULL;
     Py_ssize_t nkeys = PyTuple_Check(names) ? PyTuple_GET_SIZE(names) : -1;
-    if (nkeys <= 0 || !PyList_Check(items) || kinds.len % nkeys || spans.len != kinds.len * 16
-        || starts.len != (kinds.len / nkeys + 1) * 8) {
+    if (nkeys <= 0 || !PyList_Check(items) || kinds.len % nkeys || spans.len != kinds.len * 16) {
         PyErr_SetString(PyExc_ValueError, "names must be a tuple of the scan's keys, items a list");
         goto done;
     }
     Py_ssize_t n = kinds.len / nkeys, count = PyList_GET_SIZE(items);
-    const int64_t *span = spans.buf, *start = starts.buf;
+    const int64_t *span = spans.buf;
     const uint8_t *kind = kinds.buf;
     const char *buf = view.buf;
     out = PyList_New(count);
@@ -739,10 +734,6 @@ static PyObject *entries(PyObject *self, PyObject *args)
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_IndexError, "item out of range");
             Py_CLEAR(out);
             break;
-        }
-        if (strict && (start[i] < 0 || start[i + 1] > view.len || controls(buf + start[i], buf + start[i + 1]))) {
-            PyList_SET_ITEM(out, j, Py_NewRef(Py_None));
-            continue;
         }
         PyObject *d = PyDict_New();
         if (!d) {
@@ -785,7 +776,6 @@ static PyObject *entries(PyObject *self, PyObject *args)
     }
 done:
     PyBuffer_Release(&view);
-    PyBuffer_Release(&starts);
     PyBuffer_Release(&spans);
     PyBuffer_Release(&kinds);
     return out;
@@ -807,10 +797,10 @@ static PyMethodDef methods[] = {
      "distinct text is first), ascii (JSON: no byte over 127 in buf; export: False, not looked at).\n"
      "simd=False finds JSON's quotes, backslashes and line breaks byte by byte (for the tests)."},
     {"entries", entries, METH_VARARGS,
-     "entries(buf, starts, spans, kinds, names, items, read, strict) -> [dict or None]: the fields\n"
+     "entries(buf, spans, kinds, names, items, read) -> [dict]: the fields\n"
      "scan found of each item in items (a list of item numbers), by names (a tuple of str, the\n"
      "scan's keys): text and raw values as UTF-8 (invalid bytes replaced), null as None, any other\n"
-     "value as read(its bytes); strict: None for an item holding a control byte."},
+     "value as read(its bytes)."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -31,6 +31,11 @@ def from_numpy(values: np.ndarray, type: pa.DataType, valid: np.ndarray | None =
     return pa.Array.from_buffers(type, n, [bitmap, data], null_count=nulls)
 
 
+def int64s(values) -> pa.Array:
+    """A NumPy array (or sequence) of integers, positions for a take say, as an Arrow int64 array."""
+    return from_numpy(np.ascontiguousarray(values, np.int64), pa.int64())
+
+
 def ints(values) -> pa.Array:
     """A list of ints (None for null) as an Arrow int64 array."""
     n = len(values)
@@ -65,6 +70,14 @@ def strings(values, ascii: bool = False) -> pa.Array:
     large = pa.Array.from_buffers(pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
                                   null_count=nulls)
     return large.cast(pa.string())
+
+
+def binaries(values) -> pa.Array:
+    """A list of bytes as an Arrow large binary array."""
+    n = len(values)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=n), out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))])
 
 
 def scalar(value, type: pa.DataType) -> pa.Scalar:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import compiled
-from .arrays import from_numpy, strings
+from .arrays import from_numpy, int64s, strings
 from .header import CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc
 from .records import LEVELS
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times
@@ -72,10 +72,6 @@ _EASY_HEAD = "^(?:" + _PROBE_NAME + ")?" + _KEY + r"(?:[^'\"]|$)"
 _NOT_EASY = r"[^\x20-\x7e\r\n]|\(VM: |\[\"|=['\"]"
 _SEP_AT = r",?\s+(" + _KEY + ")"       # a separator and the key after it
 _MARK = "\x01"
-
-
-def _ints(a: np.ndarray) -> pa.Array:
-    return from_numpy(np.ascontiguousarray(a, np.int64), pa.int64())
 
 
 def _np(arr: pa.Array, dtype) -> np.ndarray:
@@ -151,7 +147,7 @@ class Block:
         seps = np.append(after_one[b[after_one - 1] == 32] - 1, len(b))      # ' :', from the colons
         sep = np.minimum(seps[np.searchsorted(seps, colon)], nxt - 2)
         upto = np.maximum(sep + 2, after)
-        said = self._cut(int(o[0]), [after, upto]).take(_ints(np.arange(n, dtype=np.int64) * 3 + 1))
+        said = self._cut(int(o[0]), [after, upto]).take(int64s(np.arange(n, dtype=np.int64) * 3 + 1))
         # (a block has a few hundred distinct FUNC:LINEs: each is checked once)
         said = pc.dictionary_encode(said)
         located = _mask(pc.match_substring_regex(said.dictionary, _FUNCLOC))[_np(said.indices, np.int32)]
@@ -165,7 +161,7 @@ class Block:
         pieces = self._cut(int(o[0]), [after, colon, colon + 1, sep, msg_at, end, nxt])
         self.func = pieces.take(from_numpy(np.arange(n, dtype=np.int64) * 8 + 1, pa.int64(), located))
         self.src = pieces.take(from_numpy(np.arange(n, dtype=np.int64) * 8 + 3, pa.int64(), located))
-        self.message = pieces.take(_ints(np.arange(n, dtype=np.int64) * 8 + 5))
+        self.message = pieces.take(int64s(np.arange(n, dtype=np.int64) * 8 + 5))
         # Debug logs say the same things over and over: the families are read once per
         # distinct message
         codes = pc.dictionary_encode(self.message)
@@ -285,7 +281,7 @@ def easy_columns(msgs: pa.Array, common: tuple):
         cols.append(values.take(from_numpy(idx, pa.int64(), has)))
     # the other fields as JSON, {"key": "value", ...} in their order with json.dumps' spacing
     # and escapes (printable ASCII and line ends: backslash, quote, CR and LF need them)
-    at = _ints(np.flatnonzero(use))
+    at = int64s(np.flatnonzero(use))
     keys, values = keys.take(at), values.take(at)
     if pc.any(pc.match_substring_regex(msgs, _TO_ESCAPE)).as_py():
         odd = pc.match_substring_regex(values, _TO_ESCAPE)
@@ -314,7 +310,7 @@ def _cut_at(strs: pa.StringArray, at: np.ndarray, width):
     cuts[1::3] = off[:-1] + at
     cuts[2::3] = off[:-1] + at + width
     thirds = pa.StringArray.from_buffers(3 * n, pa.py_buffer(cuts), strs.buffers()[2])
-    return tuple(thirds.take(_ints(np.arange(k, 3 * n, 3))) for k in range(3))
+    return tuple(thirds.take(int64s(np.arange(k, 3 * n, 3))) for k in range(3))
 
 
 def _cut_at_first(items: pa.Array, sep: str):
@@ -365,7 +361,7 @@ def _items(body: pa.Array):
     rest_parent = np.flatnonzero(odd)[_np(pc.list_parent_indices(rest), np.int64)]
     parent = np.concatenate([parent, rest_parent])
     order = np.argsort(parent, kind="stable")
-    return pa.concat_arrays([items, pc.list_flatten(rest)]).take(_ints(order)), parent[order]
+    return pa.concat_arrays([items, pc.list_flatten(rest)]).take(int64s(order)), parent[order]
 
 
 _CURRENT = strings(["current"])[0]

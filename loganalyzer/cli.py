@@ -18,7 +18,6 @@ from .sources import InputError
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-
 def _no_flag_types(params):
     """Help shows an option's value name (FILE, FORMAT ...), nothing ('<bool>') after a flag,
     and an argument as its metavar alone (LOG..., not '{LOG...}... <list[str]>')."""

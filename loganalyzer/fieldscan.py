@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import compiled, formats
-from .arrays import from_numpy
+from .arrays import binaries, int64s
 from .formats import NATIVE_FIELDS
-from .values import json_object
 
 _scan, _entries = compiled.field_scan, compiled.field_entries    # (None: wrapfilter's Arrow route alone)
 
@@ -55,8 +54,8 @@ class Items:
     """What a block's items hold: offsets (where each item starts, one more: the end), lines
     (the line breaks before each, one more: all), plain (the daemon's items), candidates
     (those the correlator may read), secs (the plain items' whole seconds), fields (of each
-    candidate, formats.NATIVE_FIELDS as json.loads or the export reader reads them; None for
-    one that the caller must read itself), ascii (JSON: no byte of the block over 127; else
+    candidate, formats.NATIVE_FIELDS as json.loads or the export reader reads them; None: the
+    caller reads them itself), ascii (JSON: no byte of the block over 127; else
     False, not looked at)."""
 
     __slots__ = ("offsets", "lines", "plain", "candidates", "secs", "fields", "ascii")
@@ -106,9 +105,8 @@ class FieldReading:
         items.candidates = np.flatnonzero(plain & self._candidates(buf, b, span, kind, text, flags,
                                                                    np.frombuffer(ids, np.int32), funcs))
         try:
-            items.fields = _entries(buf, offsets, spans, kinds, NAMES, items.candidates.tolist(), _json_value,
-                                    not self.export)
-        except ValueError:          # (an escape json.loads refuses: the caller reads the items)
+            items.fields = _entries(buf, spans, kinds, NAMES, items.candidates.tolist(), _json_value)
+        except ValueError:          # (a value json.loads refuses, which the walk does not read: the caller reads them)
             items.fields = None
         return items
 
@@ -122,11 +120,7 @@ class FieldReading:
         if new:
             if len(known) > 1 << 16:
                 known.clear()
-            # (built from buffers: pa.array of a list imports pandas, to look for its types)
-            ends = np.cumsum([len(n) for n in new], dtype=np.int64)
-            arr = pa.Array.from_buffers(pa.large_binary(), len(new), [
-                None, pa.py_buffer(np.concatenate(([0], ends))), pa.py_buffer(b"".join(new))])
-            hits = pc.match_substring_regex(arr, self.funcs).to_pylist()
+            hits = pc.match_substring_regex(binaries(new), self.funcs).to_pylist()
             known.update(zip(new, hits))
         return np.array([known.get(n, False) for n in names] or [False], np.bool_)
 
@@ -164,12 +158,12 @@ class FieldReading:
 
 def _all_refused(buf: bytes, off, lines) -> bool:
     """Are these lines (the walk's unread ones) each foreign text as the reference route reads
-    JSON lines (formats._json_lines: no object)?  A line it reads (a field given twice, a
-    nested object...), or one that starts a json-pretty or json-sse entry, is for the other
-    route to read."""
+    JSON lines (formats.json_line)?  A line it reads (a field given twice, a nested object...),
+    or one that starts a json-pretty or json-sse entry or may be one, is for the other route to
+    read."""
     for i in lines.tolist():
-        s = str(buf[off[i]:off[i + 1]], "utf-8", "replace").strip()
-        if s == "{" or s.startswith(formats._SSE) or (s.startswith("{") and json_object(s) is not None):
+        line = str(buf[off[i]:off[i + 1]], "utf-8", "replace")
+        if formats.json_line(line) != ("line", None) or line.strip().startswith(formats._SSE):
             return False
     return True
 
@@ -181,7 +175,6 @@ def _matches(buf: bytes, span, pattern: str) -> np.ndarray:
     cuts = span.reshape(-1)
     pieces = pa.Array.from_buffers(pa.large_binary(), 2 * n - 1, [None, pa.py_buffer(np.ascontiguousarray(cuts)),
                                                                   pa.py_buffer(buf)])
-    values = pieces.take(from_numpy(np.arange(0, 2 * n, 2, dtype=np.int64), pa.int64()))
+    values = pieces.take(int64s(np.arange(0, 2 * n, 2)))
     m = pc.match_substring_regex(values, pattern)
     return np.unpackbits(np.frombuffer(m.buffers()[1], np.uint8), bitorder="little")[m.offset:m.offset + n].astype(bool)
-

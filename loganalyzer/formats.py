@@ -392,7 +392,7 @@ def _wrapper_time(m, ctx: Context):
         t = _bsd_time(m, ctx)
     elif iso:
         t = _iso_time(iso)
-    elif m["full"]:
+    elif full:
         t = _full_time(m, ctx)
     else:
         t = epoch(float(m["unix"]))
@@ -518,32 +518,38 @@ class JournalTextRecords:
         way (the usual candidate), as _wrapped_phys and _Streams would build it, without their
         bookkeeping (a third of a record's time); None for any other line."""
         text = _strip_eol(phys)
-        rec = self._same_prefix(line, phys, text)
-        if rec is not None:
-            return rec
-        m = _WRAP.match(text)
-        if m is None:
+        known = self._same_prefix(text)
+        if known is not None:
+            msg, origin, second, frac = known
+        else:
+            m = _WRAP.match(text)
+            if m is None:
+                return None
+            host, ident, ident2, pid, pid2 = m.group("host", "ident", "ident2", "pid", "pid2")
+            ident = ident or ident2
+            if not _LIBVIRT_IDENT.match(ident):
+                return None
+            msg, origin = text[m.end():], (host, ident, pid or pid2)
+        if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg):
             return None
-        msg = text[m.end():]
-        host, ident, ident2, pid, pid2 = m.group("host", "ident", "ident2", "pid", "pid2")
-        ident = ident or ident2
-        if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg) or not _LIBVIRT_IDENT.match(ident):
-            return None
-        origin = (host, ident, pid or pid2)
-        t, bad = _wrapper_time(m, self.ctx)
-        if t is not None and m["bsd"] and m.start() == 0 and m.end("hms") == 15:
-            self._prefix = (text[m.end("bsd"):m.end()], origin)
-            if len(self._seconds) > 4096:
-                self._seconds.clear()
-            self._seconds[text[:15]] = _bsd_second(*m.group("mon", "day", "hms"), self.ctx.year, self.ctx.mtime)
+        if known is not None:
+            self.ctx.year_used = True
+            t, bad = second + (float(frac) if frac else 0.0), None
+        else:
+            t, bad = _wrapper_time(m, self.ctx)
+            if t is not None and m["bsd"] and m.start() == 0 and m.end("hms") == 15:
+                self._prefix = (text[m.end("bsd"):m.end()], origin)
+                if len(self._seconds) > 4096:
+                    self._seconds.clear()
+                self._seconds[text[:15]] = _bsd_second(*m.group("mon", "day", "hms"), self.ctx.year, self.ctx.mtime)
         rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin), bad=bad)
         rec.origin = origin
         return rec
 
-
-    def _same_prefix(self, line: int, phys: str, text: str):
-        """_bare_line's record of a line with the last one's prefix and a stamp whose second
-        is known (the usual line: what _WRAP and _bsd_time would read of it), else None."""
+    def _same_prefix(self, text: str):
+        """(message, origin, whole second, fraction) of a line with the last bare line's prefix
+        and a stamp whose second is known (the usual line: what _WRAP and _bsd_time would read
+        of it), else None."""
         if self._prefix is None:
             return None
         prefix, origin = self._prefix
@@ -554,14 +560,7 @@ class JournalTextRecords:
         frac = text[15:k]
         if frac and not (frac[0] == "." and frac[1:].isdigit() and frac.isascii()):
             return None
-        msg = text[k + len(prefix):]
-        if RECORD_START.match(msg) or _SYSLOG_BODY.match(msg):
-            return None
-        self.ctx.year_used = True
-        t = second + (float(frac) if frac else 0.0)
-        rec = bare_record(self.out.path, line, t, msg, phys, recogniser=self.out.recogniser(origin))
-        rec.origin = origin
-        return rec
+        return text[k + len(prefix):], origin, second, frac
 
 
 def syslog_items(blocks, path: str, with_fields: bool = False, ctx: Context | None = None):
@@ -588,6 +587,20 @@ _SSE = "data: "
 # the most lines one -o json-pretty or -o verbose entry is read over (a journal entry has a few
 # dozen fields)
 ENTRY_MAX_LINES = 4096
+
+
+def json_line(phys: str):
+    """How a line of JSON output outside an entry is read: ("pretty", None) when it opens an
+    -o json-pretty entry, ("sse", object) an -o json-sse one, else ("line", its object or None:
+    foreign text)."""
+    s = phys.strip()
+    if s == "{":
+        return "pretty", None
+    if s.startswith(_SSE):
+        obj = json_object(s[len(_SSE):])
+        if obj is not None:
+            return "sse", obj
+    return "line", json_object(s) if s.startswith("{") else None
 
 
 def _json_lines(blocks, path):
@@ -623,18 +636,15 @@ def _json_lines(blocks, path):
                     pretty = None
                 line += 1
                 continue
-            s = phys.strip()
-            if s == "{":
+            how, obj = json_line(phys)
+            if how == "pretty":
                 pretty = [line, phys]
                 line += 1
                 continue
-            if s.startswith(_SSE):
-                obj = json_object(s[len(_SSE):])
-                if obj is not None:
-                    held = (line, phys, obj)
-                    line += 1
-                    continue
-            obj = json_object(s) if s.startswith("{") else None
+            if how == "sse":
+                held = (line, phys, obj)
+                line += 1
+                continue
             yield line, phys, obj
             line += 1
     if held is not None:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import GrowingStrings, from_numpy, ints, strings
+from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
 from .blockrows import Block, easy_columns, routes
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
@@ -217,7 +217,7 @@ class FileTables:
             self.last_time = int(t[-1]) / 1000.0
         # kind, the common fields and the others' JSON, read once per distinct message
         rows = self._rows_of(blk.distinct)
-        at = _ints(rows[blk.code])
+        at = int64s(rows[blk.code])
         kind, *cols = [_per_record(c, rows, at) for c in self._store]
         # records whose level or missing FUNC:LINE decides their family, one by one
         other = ~blk.plain
@@ -226,7 +226,7 @@ class FileTables:
             kind, cols = _put(kind, cols, other, [entry(blk.after_tid(i)) for i in np.flatnonzero(other).tolist()])
         level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
         entry_cols = [level, blk.func, _src_lines(blk.src), pc.dictionary_encode(kind), blk.message] + cols
-        return _table(self.path, n, _ints(lines), from_numpy(ms, _TIME, time_ok),
+        return _table(self.path, n, int64s(lines), from_numpy(ms, _TIME, time_ok),
                       from_numpy(tid, pa.int64(), tid_ok), entry_cols)
 
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
@@ -270,7 +270,7 @@ class FileTables:
         new_row[keep] = np.arange(n)
         to = new_row.tolist()
         self._known = {k: to[r] for k, r in self._known.items() if to[r] >= 0}
-        at = _ints(keep)
+        at = int64s(keep)
         self._store = [c.taken(at) for c in self._store]
         self._used, self._cost = self._used[keep], self._cost[keep]
         self._known_bytes = int(self._cost.sum())
@@ -336,8 +336,6 @@ def _per_record(column: GrowingStrings, rows: np.ndarray, at: pa.Array) -> pa.Ar
     return column.array().take(at)
 
 
-def _ints(a) -> pa.Array:
-    return from_numpy(np.ascontiguousarray(a, np.int64), pa.int64())
 
 
 def _src_lines(src: pa.Array) -> pa.Array:

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import fieldscan, formats
-from .arrays import from_numpy
+from .arrays import from_numpy, int64s
 from .formats import Fallback
 from .correlate.build import GAP_SECONDS, READING
 from .prefilter import scan_ahead, true_positions, valid_utf8
@@ -420,8 +420,7 @@ class _SyslogProfile:
         east = np.ones(len(starts), bool)
         oh = np.zeros(len(starts), np.int64)
         om = np.zeros(len(starts), np.int64)
-        rest = pc.utf8_slice_codeunits(pc.take(lines, from_numpy(np.asarray(idx, np.int64), pa.int64())), 19,
-                                       self.stamp_len)
+        rest = pc.utf8_slice_codeunits(pc.take(lines, int64s(idx)), 19, self.stamp_len)
         for val in pc.unique(rest).to_pylist():
             off = _utc_offset(val)
             if off:
@@ -613,7 +612,7 @@ class _JsonProfile:
     def seconds(self, b, starts, lines, idx, buf) -> np.ndarray:
         if len(idx) == 0:
             return np.empty(0, np.int64)
-        sub = lines if len(idx) == len(lines) else pc.take(lines, from_numpy(np.asarray(idx, np.int64), pa.int64()))
+        sub = lines if len(idx) == len(lines) else pc.take(lines, int64s(idx))
         fast = _seconds_after(b, starts, sub, self.time_keys[0].encode(), self.time_probe, self.time_end)
         if fast is not None:
             return fast
@@ -917,7 +916,7 @@ class FastWrappedReader:
         """The record of the scan's j-th candidate (raw: its text): from the fields the scan
         read of it, when it could, else from its text."""
         fields = scan.fields
-        if fields is not None and fields[j] is not None:
+        if fields is not None:
             return self.profile._own(fields[j], raw, self.display, line)
         return self.profile.record(raw, self.display, line)
 

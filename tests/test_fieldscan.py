@@ -44,8 +44,7 @@ def _scan(data: bytes, export: bool, expect: dict, fields: bool = False):
            np.frombuffer(kinds, np.uint8).reshape(n, len(KEYS)), np.frombuffer(own, np.uint8),
            np.frombuffer(secs, np.int64), odd)
     if fields:
-        out += (fieldscan._entries(data, starts, spans, kinds, fieldscan.NAMES, list(range(n)), fieldscan._json_value,
-                                   not export),)
+        out += (fieldscan._entries(data, spans, kinds, fieldscan.NAMES, list(range(n)), fieldscan._json_value),)
     return out
 
 
