@@ -316,3 +316,29 @@ def test_a_line_json_loads_refuses_is_foreign_text(tmp_path, bad):
     path.write_bytes(b"\n".join(lines) + b"\n")
     fast = _dict([str(path)], True)
     assert fast == _dict([str(path)], False) and fast["inputs"][0]["unparsed"] == 1
+
+
+@pytest.mark.parametrize("field,value", [("CODE_LINE", '"x"'), ("CODE_LINE", '"12345678901234567890"'),
+                                         ("CODE_FUNC", "5"), ("CODE_FUNC", '["virNetSocketNew","x"]')])
+@pytest.mark.parametrize("route", ["fields", "arrow"])
+def test_an_unreadable_function_or_line_is_counted_as_the_reference_route_counts_it(tmp_path, field, value, route,
+                                                                                    monkeypatch):
+    # in an entry the correlator does not read: the reference route counts the value it cannot
+    # read in every record (bad_values), and so must the fast route, by the walk and by the
+    # Arrow searches (which also read a block holding a field given twice)
+    if route == "arrow":
+        monkeypatch.setattr(fieldscan, "_scan", None)
+    lines = lzma.open(next(p for p in JOURNALS if p.endswith(".json.xz"))).read().split(b"\n")[:-1]
+    i = next(i for i, ln in enumerate(lines) if b'"CODE_FUNC":"virNetSocketNew"' in ln and b'"PRIORITY":"7"' in ln)
+    lines[i] = re_sub(field, value, lines[i])
+    path = tmp_path / "bad.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fast = _dict([str(path)], True)
+    assert fast == _dict([str(path)], False) and fast["inputs"][0]["bad_values"] >= 1
+
+
+def re_sub(field: str, value: str, line: bytes) -> bytes:
+    import re
+    out, n = re.subn(rb'"' + field.encode() + rb'":"[^"]*"', b'"' + field.encode() + b'":' + value.encode(), line)
+    assert n == 1
+    return out
