@@ -306,3 +306,16 @@ def test_dask_without_dask_says_what_to_install(tmp_path):
     import tomllib
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert any(d.startswith("dask[distributed]") for d in conf["project"]["optional-dependencies"]["dask"])
+
+
+def test_the_command_keeps_openblas_to_one_thread_unless_told_otherwise():
+    # OpenBLAS's threads spin after NumPy's import and take CPU the scans need; a user's own
+    # setting stands
+    code = "import os, loganalyzer.cli; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    for given, seen in ((None, "1"), ("4", "4")):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        env["PYTHONPATH"] = str(ROOT)
+        if given:
+            env["OPENBLAS_NUM_THREADS"] = given
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        assert p.stdout.strip() == seen, p.stderr[-300:]
