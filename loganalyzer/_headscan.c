@@ -14,6 +14,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include "_texthash.h"
 
 static int digits(const unsigned char *p, int n)
 {
@@ -199,6 +200,270 @@ static PyObject *headers(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ---- rows(): the event table's columns of a block of whole records (blockrows.ScannedBlock) ----
+ *
+ * Per record, in one pass: where it starts (line and byte), its stamp (dated or a clock; the
+ * time in epoch ms and whether it is a real date), its thread id (digits; 19 or more are
+ * flagged for Python to read exactly), its level, FUNC:LINE when the grammar's FUNCLOC
+ * follows the level ('name:digits :' and an optional blank), and its message (the rest,
+ * without the final line end and a CR before it).  The function names and the messages are
+ * copied into Arrow string buffers, and the block's distinct messages are numbered (a hash
+ * table, seeded by the caller, compared byte by byte).  blockrows.Block's NumPy route reads
+ * the same from the same rules; tests/test_headscan.py holds the two to each other.
+ */
+typedef struct {
+    Py_ssize_t n, cap;
+    int64_t *line, *start, *next, *tid_at, *level_at, *ms, *tid, *src;
+    int32_t *tid_len, *func_off, *msg_off, *code;
+    uint8_t *level, *dated, *time_ok, *located, *long_num, *plain;
+    char *func_data, *msg_data;
+    Py_ssize_t func_len, func_cap, msg_len, msg_cap;
+    int32_t *first;           /* the record of each distinct message's first occurrence */
+    Py_ssize_t ndistinct;
+    Py_ssize_t nlines, newlines;
+} Rows;
+
+#define ROW_ARRAYS 18
+static int rows_more(Rows *r)
+{
+    if (r->n + 1 < r->cap) return 0;
+    Py_ssize_t cap = r->cap ? r->cap * 2 : 4096;
+    void **arrays[ROW_ARRAYS] = {(void **)&r->line, (void **)&r->start, (void **)&r->next, (void **)&r->tid_at,
+        (void **)&r->level_at, (void **)&r->ms, (void **)&r->tid, (void **)&r->src, (void **)&r->tid_len,
+        (void **)&r->func_off, (void **)&r->msg_off, (void **)&r->code, (void **)&r->level, (void **)&r->dated,
+        (void **)&r->time_ok, (void **)&r->located, (void **)&r->long_num, (void **)&r->plain};
+    size_t sizes[ROW_ARRAYS] = {8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1};
+    for (int j = 0; j < ROW_ARRAYS; j++) {
+        void *q = realloc(*arrays[j], cap * sizes[j]);
+        if (!q) return -1;
+        *arrays[j] = q;
+    }
+    r->cap = cap;
+    return 0;
+}
+
+static int append(char **data, Py_ssize_t *len, Py_ssize_t *cap, const unsigned char *p, Py_ssize_t n)
+{
+    if (*len + n > *cap) {
+        Py_ssize_t c = *cap ? *cap : 1 << 16;
+        while (c < *len + n) c *= 2;
+        char *q = realloc(*data, c);
+        if (!q) return -1;
+        *data = q;
+        *cap = c;
+    }
+    memcpy(*data + *len, p, n);
+    *len += n;
+    return 0;
+}
+
+static int is_name_start(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static int is_name(unsigned char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+
+/* The level whose word starts with c, as its index in records.LEVELS (debug, info, warning,
+ * error, unknown; the record start has matched a whole level word there), and its length. */
+static int level_index(unsigned char c)
+{
+    switch (c) {
+    case 'd': return 0;
+    case 'i': return 1;
+    case 'w': return 2;
+    case 'e': return 3;
+    default: return 4;
+    }
+}
+static const int LEVEL_LEN[] = {5, 4, 7, 5, 7};
+
+/* The header's fields and the message of the record [o, nx) starting at line `line`. */
+static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t nx, int stamp_len, Py_ssize_t line,
+                   double lo, double hi)
+{
+    const unsigned char *b = buf;
+    if (rows_more(r) < 0) return -1;
+    Py_ssize_t k = r->n;
+    r->line[k] = line;
+    r->start[k] = o;
+    r->next[k] = nx;
+    Py_ssize_t p = o + stamp_len;
+    r->tid_at[k] = p;
+    Py_ssize_t t = p;
+    while (t < nx && b[t] >= '0' && b[t] <= '9') t++;
+    Py_ssize_t tl = t - p;
+    r->tid_len[k] = (int32_t)tl;
+    int64_t tid = 0;
+    if (tl < 19)
+        for (Py_ssize_t i = p; i < t; i++) tid = tid * 10 + (b[i] - '0');
+    r->tid[k] = tid;
+    Py_ssize_t lat = tl ? t + 2 : p;
+    r->level_at[k] = lat;
+    int lev = level_index(b[lat]);
+    r->level[k] = (uint8_t)lev;
+    double tm = 0.0;
+    int real = stamp_len == 30 && stamp_time(b + o, lo, hi, &tm);
+    r->dated[k] = stamp_len == 30;
+    r->time_ok[k] = real;
+    {
+        /* epoch ms: the whole seconds (as stamp_time counts them) and the stamp's milliseconds */
+        int64_t secs = (int64_t)tm;
+        if ((double)secs > tm) secs--;
+        r->ms[k] = real ? secs * 1000 + num(b + o + 20, 3) : 0;
+    }
+    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3;
+    /* FUNC:LINE: a name up to the first colon, digits, ' :' */
+    Py_ssize_t q = after;
+    int located = 0;
+    Py_ssize_t colon = after, sep = after;
+    if (q < nx && is_name_start(b[q])) {
+        q++;
+        while (q < nx && is_name(b[q])) q++;
+        if (q < nx && b[q] == ':') {
+            colon = q;
+            Py_ssize_t d = q + 1;
+            while (d < nx && b[d] >= '0' && b[d] <= '9') d++;
+            if (d > q + 1 && d + 1 < nx && b[d] == ' ' && b[d + 1] == ':') {
+                located = 1;
+                sep = d;
+            }
+        }
+    }
+    uint8_t long_num = tl >= 19;
+    int64_t src = 0;
+    Py_ssize_t msg_at = after;
+    if (located) {
+        if (sep - colon - 1 >= 19) long_num |= 2;
+        else for (Py_ssize_t i = colon + 1; i < sep; i++) src = src * 10 + (b[i] - '0');
+        msg_at = sep + 2 + (sep + 2 < nx && b[sep + 2] == ' ');
+    } else {
+        colon = sep = after;
+    }
+    r->located[k] = located;
+    r->long_num[k] = long_num;
+    r->src[k] = src;
+    Py_ssize_t end = nx - (b[nx - 1] == '\n');
+    if (end > msg_at && b[end - 1] == '\r') end--;
+    if (end < msg_at) end = msg_at;
+    r->plain[k] = located && lev != 2 && lev != 3 && msg_at < end;
+    r->func_off[k] = (int32_t)r->func_len;
+    if (located && append(&r->func_data, &r->func_len, &r->func_cap, b + after, colon - after) < 0) return -1;
+    r->msg_off[k] = (int32_t)r->msg_len;
+    if (append(&r->msg_data, &r->msg_len, &r->msg_cap, b + msg_at, end - msg_at) < 0) return -1;
+    r->n++;
+    return 0;
+}
+
+static int rows_run(Rows *r, const unsigned char *buf, Py_ssize_t size, double lo, double hi, uint64_t seed)
+{
+    const unsigned char *p = buf, *end = buf + size;
+    Py_ssize_t line = 0, cur = -1, cur_line = 0;
+    int cur_stamp = 0;
+    while (p < end) {
+        const unsigned char *nl = memchr(p, '\n', end - p);
+        const unsigned char *e = nl ? nl : end;
+        int n = stamp(p, e);
+        if (n) {
+            const unsigned char *q = p + n;
+            const unsigned char *t = q;
+            while (t < e && *t >= '0' && *t <= '9') t++;
+            int ok = t > q ? e - t >= 2 && t[0] == ':' && t[1] == ' ' && level(t + 2, e) : level(q, e);
+            if (ok) {
+                if (cur >= 0 && one_row(r, buf, cur, p - buf, cur_stamp, cur_line, lo, hi) < 0) return -1;
+                cur = p - buf;
+                cur_line = line;
+                cur_stamp = n;
+            }
+        }
+        if (nl) r->newlines++;
+        line++;
+        p = nl ? nl + 1 : end;
+    }
+    r->nlines = line;
+    if (cur >= 0 && one_row(r, buf, cur, size, cur_stamp, cur_line, lo, hi) < 0) return -1;
+    if (rows_more(r) < 0) return -1;
+    r->func_off[r->n] = (int32_t)r->func_len;
+    r->msg_off[r->n] = (int32_t)r->msg_len;
+    /* number the distinct messages */
+    Py_ssize_t cap = 1024;
+    while (cap < 2 * r->n) cap *= 2;
+    int32_t *slot = malloc(cap * sizeof(int32_t));
+    uint64_t *hashes = malloc(r->n ? r->n * sizeof(uint64_t) : 1);
+    r->first = malloc(r->n ? r->n * sizeof(int32_t) : 1);
+    if (!slot || !hashes || !r->first) {
+        free(slot);
+        free(hashes);
+        return -1;
+    }
+    memset(slot, 0xff, cap * sizeof(int32_t));
+    for (Py_ssize_t k = 0; k < r->n; k++) {
+        const unsigned char *m = (const unsigned char *)r->msg_data + r->msg_off[k];
+        Py_ssize_t len = r->msg_off[k + 1] - r->msg_off[k];
+        uint64_t h = text_hash(m, len, seed);
+        hashes[k] = h;
+        Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(cap - 1));
+        for (;;) {
+            int32_t j = slot[s];
+            if (j < 0) {
+                slot[s] = (int32_t)k;
+                r->code[k] = (int32_t)r->ndistinct;
+                r->first[r->ndistinct++] = (int32_t)k;
+                break;
+            }
+            if (hashes[j] == h && r->msg_off[j + 1] - r->msg_off[j] == len
+                && memcmp(r->msg_data + r->msg_off[j], m, len) == 0) {
+                r->code[k] = r->code[j];
+                break;
+            }
+            s = (s + 1) & (cap - 1);
+        }
+    }
+    free(slot);
+    free(hashes);
+    return 0;
+}
+
+/* rows(buf, epoch_min, epoch_max, seed) -> a dict of the block's columns (see Rows) */
+static PyObject *rows(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    double lo, hi;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "y*ddK", &view, &lo, &hi, &seed)) return NULL;
+    if (view.len >= INT32_MAX) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "rows: a block of 2 GiB or more");
+        return NULL;
+    }
+    Rows r;
+    memset(&r, 0, sizeof r);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = rows_run(&r, view.buf, view.len, lo, hi, (uint64_t)seed);
+    Py_END_ALLOW_THREADS
+    PyObject *out = NULL;
+    if (rc < 0) {
+        PyErr_NoMemory();
+    } else {
+        Py_ssize_t n = r.n;
+        out = Py_BuildValue(
+            "{s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
+            "n", n, "nlines", r.nlines, "newlines", r.newlines,
+            "line", bytes_of(r.line, n * 8), "start", bytes_of(r.start, n * 8), "next", bytes_of(r.next, n * 8),
+            "tid_at", bytes_of(r.tid_at, n * 8), "level_at", bytes_of(r.level_at, n * 8),
+            "ms", bytes_of(r.ms, n * 8), "tid", bytes_of(r.tid, n * 8), "src", bytes_of(r.src, n * 8),
+            "tid_len", bytes_of(r.tid_len, n * 4), "func_off", bytes_of(r.func_off, (n + 1) * 4),
+            "msg_off", bytes_of(r.msg_off, (n + 1) * 4), "code", bytes_of(r.code, n * 4),
+            "level", bytes_of(r.level, n), "dated", bytes_of(r.dated, n), "time_ok", bytes_of(r.time_ok, n),
+            "located", bytes_of(r.located, n), "long_num", bytes_of(r.long_num, n), "plain", bytes_of(r.plain, n),
+            "func_data", bytes_of(r.func_data, r.func_len), "msg_data", bytes_of(r.msg_data, r.msg_len),
+            "first", bytes_of(r.first, r.ndistinct * 4));
+    }
+    void *arrays[] = {r.line, r.start, r.next, r.tid_at, r.level_at, r.ms, r.tid, r.src, r.tid_len, r.func_off,
+                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.func_data,
+                      r.msg_data, r.first};
+    for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) free(arrays[j]);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"headers", headers, METH_VARARGS,
      "headers(buf, epoch_min, epoch_max) -> (offsets, starts, times, dated, bad, long_tid, ascii):\n"
@@ -206,6 +471,9 @@ static PyMethodDef methods[] = {
      "record: its time (float64 seconds, a real dated stamp only), dated (uint8: a real dated\n"
      "stamp), bad (a dated stamp that is no real date), long_tid (a thread id of 19 digits or\n"
      "more); whether every byte is ASCII."},
+    {"rows", rows, METH_VARARGS,
+     "rows(buf, epoch_min, epoch_max, seed) -> dict: the event table's columns of a block of whole\n"
+     "records (the header's fields, FUNC:LINE, the message, the distinct messages numbered)."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -21,6 +21,7 @@ tests/test_frame.py proves the table equals the one built from Records, on every
 """
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -28,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import compiled
-from .arrays import from_numpy, int64s, strings
-from .header import CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc
+from .arrays import from_numpy, int64s, ints, strings
+from .header import AFTER_TID, CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc, split_funcloc
 from .records import LEVELS
-from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times
+from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
 
 # The header's fixed places, read from the grammar's terminals: DATETIME is
 # 'YYYY-MM-DD HH:MM:SS.mmm+zzzz: ', CLOCK 'HH:MM:SS.mmm: ', TID digits and ': '.
@@ -44,7 +45,8 @@ if not FIXED_HEADER:
     raise ImportError("the grammar's DATETIME, CLOCK or TID terminals changed: blockrows.py reads "
                       "them at fixed places")
 _DATED_LEN, _CLOCKED_LEN = len(_DATED), len(_CLOCKED)
-_headers = compiled.headers     # (None: RE2 and NumPy alone)
+_rows, _easy = compiled.rows, compiled.easy      # (None: RE2 and NumPy alone)
+SEED = int.from_bytes(os.urandom(8), "little")     # the messages' hash tables' (no crafted collisions)
 _LINE_START = "^" + RECORD_START_PATTERN
 _FUNCLOC = "^" + funcloc(FUNC_NAME).rstrip("?").rstrip(" ") + "$"    # 'name:123 :' (then ' ?')
 
@@ -69,7 +71,8 @@ _MAYBE_NOT_TEXT = (r"^(?:" + _PROBE_NAME + r"|Thread |(?:Starting|Started|Stoppi
 # RE2's do), no (VM: ...) group, no bracketed key, no quote right after '=' (then a key is
 # always followed by what KEY's lookahead wants).
 _EASY_HEAD = "^(?:" + _PROBE_NAME + ")?" + _KEY + r"(?:[^'\"]|$)"
-_NOT_EASY = r"[^\x20-\x7e\r\n]|\(VM: |\[\"|=['\"]"
+# (a first key with "current " is Python's: the separator search must not cut it after "current")
+_NOT_EASY = r"[^\x20-\x7e\r\n]|\(VM: |\[\"|=['\"]|^(?:" + _PROBE_NAME + ")?current "
 _SEP_AT = r",?\s+(" + _KEY + ")"       # a separator and the key after it
 _MARK = "\x01"
 
@@ -86,31 +89,29 @@ def _mask(arr: pa.Array) -> np.ndarray:
     return bits[arr.offset:arr.offset + len(arr)].astype(bool)
 
 
+def read_block(text: str) -> "Block":
+    """The records of a block of file-format text (whole records, perhaps after other text)."""
+    data = text.encode("utf-8")
+    return ScannedBlock(data) if _rows is not None and data else Block(data)
+
+
 class Block:
     """The records of one block of file-format text: their header columns and message
-    strings, and which records the vectorised families read (`easy`, `text`)."""
+    strings, and which records the vectorised families read (`easy`, `text`).  This is the
+    route without a C compiler (RE2 and NumPy); ScannedBlock reads the same in one pass."""
 
-    def __init__(self, text: str):
-        data = text.encode("utf-8")
+    def __init__(self, data: bytes):
         self.data = data
         b = np.frombuffer(data, np.uint8)
-        if _headers is not None and data:
-            # the line and record starts in one pass (the compiled header scan, _headscan.c)
-            offsets, starts = _headers(data, EPOCH_MIN, EPOCH_MAX)[:2]
-            off = np.frombuffer(offsets, np.int64)
-            nlines = len(off) - 1
-            self.newlines = nlines - (0 if data.endswith(b"\n") else 1)
-            starts = np.frombuffer(starts, np.int64)
-        else:
-            nl = np.flatnonzero(b == 10)
-            nlines = len(nl) + (0 if data.endswith(b"\n") else 1)
-            off = np.empty(nlines + 1, np.int64)
-            off[0] = 0
-            off[1:len(nl) + 1] = nl + 1
-            off[nlines] = len(data)
-            self.newlines = len(nl)
-            lines = pa.StringArray.from_buffers(nlines, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
-            starts = _np(pc.indices_nonzero(pc.match_substring_regex(lines, _LINE_START)), np.uint64).astype(np.int64)
+        nl = np.flatnonzero(b == 10)
+        nlines = len(nl) + (0 if data.endswith(b"\n") else 1)
+        off = np.empty(nlines + 1, np.int64)
+        off[0] = 0
+        off[1:len(nl) + 1] = nl + 1
+        off[nlines] = len(data)
+        self.newlines = len(nl)
+        lines = pa.StringArray.from_buffers(nlines, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
+        starts = _np(pc.indices_nonzero(pc.match_substring_regex(lines, _LINE_START)), np.uint64).astype(np.int64)
         self.nlines = nlines
         self.starts = starts
         n = self.n = len(starts)
@@ -208,13 +209,23 @@ class Block:
         for j in range(int(self.tid_len[short].max(initial=0))):
             take = short & (self.tid_len > j)
             v = np.where(take, v * 10 + (b[np.minimum(self.p + j, len(b) - 1)].astype(np.int64) - 48), v)
-        valid = short.copy()
-        for i in np.flatnonzero(has & ~short):
+        return self._long_tids(v, short.copy())
+
+    def _long_tids(self, v: np.ndarray, valid: np.ndarray):
+        """The thread ids of 19 digits or more read exactly (valid when they fit 64 bits)."""
+        for i in np.flatnonzero(self.tid_len >= 19):
             a = int(self.p[i])
             n = header_values(None, self.data[a:a + int(self.tid_len[i])].decode())[1]
             if n is not None:
                 v[i], valid[i] = n, True
         return v, valid
+
+    def src_lines(self) -> pa.Array:
+        """FUNC:LINE's line numbers (None when absent or too large for 64 bits)."""
+        try:
+            return self.src.cast(pa.int64())
+        except (pa.ArrowInvalid, OverflowError):
+            return ints([None if x is None else to_int(x) for x in self.src.to_pylist()])
 
     def stamp_text(self, i: int) -> str | None:
         a = int(self.o[i])
@@ -230,6 +241,52 @@ class Block:
         if self.data[z - 1:z] == b"\n":
             z -= 1
         return self.data[a:z].decode()
+
+
+class ScannedBlock(Block):
+    """The same columns as Block, read in one pass by the compiled scan (_headscan.rows)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        r = _rows(data, EPOCH_MIN, EPOCH_MAX, SEED)
+        self.nlines, self.newlines, n = r["nlines"], r["newlines"], r["n"]
+        self.n = n
+
+        def col(name, dtype):
+            return np.frombuffer(r[name], dtype)
+
+        self.starts, self.o, self.nxt = col("line", np.int64), col("start", np.int64), col("next", np.int64)
+        self.p, self.level_at = col("tid_at", np.int64), col("level_at", np.int64)
+        self.tid_len = col("tid_len", np.int32)
+        self.level = col("level", np.int8)
+        self.dated, self.located, self.plain = (col(k, np.bool_) for k in ("dated", "located", "plain"))
+        self._ms, self._time_ok = col("ms", np.int64), col("time_ok", np.bool_)
+        self._tid, self._src, self._long = col("tid", np.int64), col("src", np.int64), col("long_num", np.uint8)
+        self.func = pa.StringArray.from_buffers(n, pa.py_buffer(r["func_off"]), pa.py_buffer(r["func_data"]),
+                                                pa.py_buffer(np.packbits(self.located, bitorder="little")))
+        self.message = pa.StringArray.from_buffers(n, pa.py_buffer(r["msg_off"]), pa.py_buffer(r["msg_data"]))
+        self.code = col("code", np.int32)
+        self.distinct = self.message.take(from_numpy(col("first", np.int32), pa.int32()))
+
+    def times(self):
+        return self._ms, self._time_ok
+
+    def tids(self):
+        has = self.tid_len > 0
+        return self._long_tids(self._tid.copy(), has & (self.tid_len < 19))
+
+    def src_lines(self) -> pa.Array:
+        ok = self.located & ((self._long & 2) == 0)
+        out = from_numpy(self._src, pa.int64(), ok)
+        long = np.flatnonzero(self._long & 2)
+        if not len(long):
+            return out
+        values = self._src.copy()
+        for i in long.tolist():
+            n = split_funcloc(AFTER_TID.match(self.after_tid(i)).group(2))[1]
+            if n is not None:
+                values[i], ok[i] = n, True
+        return from_numpy(values, pa.int64(), ok)
 
 
 def routes(msg: pa.Array):
@@ -249,6 +306,28 @@ _KV, _NULL, _OPEN, _CLOSE, _COLON, _JOIN, _EMPTY = strings(["kv", None, '{"', '"
 def easy_columns(msgs: pa.Array, common: tuple):
     """(kind, [column of each common field or None], fields JSON) of easy messages: the
     kind is the probe's name or 'kv'; of a key given twice the first value counts."""
+    if _easy is not None:
+        return _scanned_easy(msgs, common)
+    return _vectorised_easy(msgs, common)
+
+
+def _scanned_easy(msgs: pa.StringArray, common: tuple):
+    """easy_columns in one pass (the compiled _tablescan.easy)."""
+    n = len(msgs)
+    _, offsets, data = msgs.buffers()
+    kind, fields, cols = _easy(offsets, data if data is not None else b"", msgs.offset, n,
+                               tuple(c.encode() for c in common))
+
+    def column(c):
+        off, text, valid, nulls = c
+        bitmap = pa.py_buffer(np.packbits(np.frombuffer(valid, np.bool_), bitorder="little")) if nulls else None
+        return pa.StringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(text), bitmap, nulls)
+
+    return column(kind), [None if c[3] == n else column(c) for c in cols], column(fields)
+
+
+def _vectorised_easy(msgs: pa.Array, common: tuple):
+    """easy_columns with Arrow and NumPy (without a C compiler)."""
     n = len(msgs)
     msgs = msgs if msgs.offset == 0 else pa.concat_arrays([msgs])
     probe = _mask(pc.match_substring_regex(msgs, "^" + _PROBE_NAME))

@@ -2,10 +2,14 @@
 is None where it was installed without a C compiler, and its callers take their Arrow and
 NumPy routes instead (the same answers, slower)."""
 try:
-    from ._headscan import headers          # file-format record headers (prefilter, blockrows)
+    from ._headscan import headers, rows    # file-format record headers (prefilter), event table (blockrows)
 except ImportError:
-    headers = None
+    headers = rows = None
 try:
     from ._fieldscan import entries as field_entries, scan as field_scan     # journald (fieldscan)
 except ImportError:
     field_scan = field_entries = None
+try:
+    from ._tablescan import MessageIndex, easy     # the event table's key=value columns, known messages
+except ImportError:
+    easy = MessageIndex = None

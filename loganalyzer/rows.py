@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
-from .blockrows import Block, easy_columns, routes
+from .blockrows import SEED as _SEED, Block, easy_columns, read_block, routes
+from .compiled import MessageIndex
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
 from .records import LEVELS
@@ -142,7 +143,7 @@ class FileTables:
         self.workers = []      # worker names of thread_job records (daemon name)
         self.foreign = []      # (line, nlines) before / between records
         self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
-        self._known = {}       # message of a located record (UTF-8) -> its row in _store
+        self._known = KnownMessages()    # message of a located record -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
         self._store = [GrowingStrings() for _ in range(_NCOMMON + 2)]   # [kind, *COMMON, fields] of known messages
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
@@ -191,7 +192,7 @@ class FileTables:
                 self.foreign.append((line, 0))   # the rest of an over-long line
                 line += block.text.count("\n")
                 continue
-            blk = Block(block.text)
+            blk = read_block(block.text)
             if blk.n == 0 or blk.starts[0]:
                 self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
             if blk.n:
@@ -225,16 +226,14 @@ class FileTables:
             entry = self._entry
             kind, cols = _put(kind, cols, other, [entry(blk.after_tid(i)) for i in np.flatnonzero(other).tolist()])
         level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
-        entry_cols = [level, blk.func, _src_lines(blk.src), pc.dictionary_encode(kind), blk.message] + cols
+        entry_cols = [level, blk.func, blk.src_lines(), pc.dictionary_encode(kind), blk.message] + cols
         return _table(self.path, n, int64s(lines), from_numpy(ms, _TIME, time_ok),
                       from_numpy(tid, pa.int64(), tid_ok), entry_cols)
 
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
         """The rows of _store that hold distinct messages' families (read here the first
         time a message is seen)."""
-        # (looked up as bytes, with map: a third of the time of str keys and a generator)
-        keys = msgs.view(pa.binary()).to_pylist()
-        rows = np.fromiter(map(self._known.get, keys, repeat(-1)), np.int64, len(keys))
+        rows = self._known.find(msgs)
         new = rows < 0
         self._blocks += 1
         self._used[rows[~new]] = self._blocks
@@ -246,16 +245,15 @@ class FileTables:
                 rows = np.where(new, -1, to[np.where(new, 0, rows)])
             new = rows < 0
         at = np.flatnonzero(new)
-        fresh = [keys[i] for i in at.tolist()]
         fresh_msgs = msgs.filter(from_numpy(new, pa.bool_()))
         cols = self._families(fresh_msgs)
         base = len(self._known)
-        self._known.update(zip(fresh, range(base, base + len(fresh))))
+        self._known.add(msgs, at)
         cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs) + _ENTRY_BYTES
-        self._used = np.concatenate([self._used[:base], np.full(len(fresh), self._blocks)])
+        self._used = np.concatenate([self._used[:base], np.full(len(at), self._blocks)])
         self._cost = np.concatenate([self._cost[:base], cost])
         self._known_bytes += int(cost.sum())
-        rows[at] = np.arange(base, base + len(fresh))
+        rows[at] = np.arange(base, base + len(at))
         for column, c in zip(self._store, cols):
             column.extend(c)
         return rows
@@ -268,8 +266,7 @@ class FileTables:
         keep = np.sort(order[:n])
         new_row = np.full(len(self._used), -1, np.int64)
         new_row[keep] = np.arange(n)
-        to = new_row.tolist()
-        self._known = {k: to[r] for k, r in self._known.items() if to[r] >= 0}
+        self._known.keep(new_row)
         at = int64s(keep)
         self._store = [c.taken(at) for c in self._store]
         self._used, self._cost = self._used[keep], self._cost[keep]
@@ -298,6 +295,46 @@ class FileTables:
 
 
 _TEXT = strings(["text"])
+
+
+class KnownMessages:
+    """The rows of the messages a file has said (UTF-8 texts): in the compiled MessageIndex
+    (_tablescan.c), or a dict of bytes without a C compiler."""
+
+    def __init__(self):
+        self._index = MessageIndex(_SEED) if MessageIndex is not None else None
+        self._dict = {}
+
+    def __len__(self) -> int:
+        return len(self._index) if self._index is not None else len(self._dict)
+
+    def find(self, msgs: pa.StringArray) -> np.ndarray:
+        """Each text's row (int64), -1 where it is not known."""
+        if self._index is not None:
+            _, offsets, data = msgs.buffers()
+            return np.frombuffer(self._index.find(offsets, data or b"", msgs.offset, len(msgs)), np.int64).copy()
+        # (looked up as bytes, with map: a third of the time of str keys and a generator)
+        keys = msgs.view(pa.binary()).to_pylist()
+        return np.fromiter(map(self._dict.get, keys, repeat(-1)), np.int64, len(keys))
+
+    def add(self, msgs: pa.StringArray, at: np.ndarray):
+        """The texts msgs[at] become the next rows, in order."""
+        at = np.ascontiguousarray(at, np.int64)
+        if self._index is not None:
+            _, offsets, data = msgs.buffers()
+            self._index.add(offsets, data or b"", msgs.offset, len(msgs), at)
+            return
+        base = len(self._dict)
+        keys = msgs.take(int64s(at)).view(pa.binary()).to_pylist()
+        self._dict.update(zip(keys, range(base, base + len(keys))))
+
+    def keep(self, new_row: np.ndarray):
+        """Row r becomes new_row[r] (-1: forgotten; the kept rows keep their order)."""
+        if self._index is not None:
+            self._index.keep(np.ascontiguousarray(new_row, np.int64))
+            return
+        to = new_row.tolist()
+        self._dict = {k: to[r] for k, r in self._dict.items() if to[r] >= 0}
 
 
 def _remember(cache: dict, key: str, kind: str, fields) -> tuple:
@@ -334,13 +371,3 @@ def _per_record(column: GrowingStrings, rows: np.ndarray, at: pa.Array) -> pa.Ar
     if not column.valid()[rows].any():
         return pa.nulls(len(at), pa.string())      # (a field no message of the block has)
     return column.array().take(at)
-
-
-
-
-def _src_lines(src: pa.Array) -> pa.Array:
-    """FUNC:LINE's line numbers (None when absent or too large for 64 bits)."""
-    try:
-        return src.cast(pa.int64())
-    except (pa.ArrowInvalid, OverflowError):
-        return ints([None if x is None else to_int(x) for x in src.to_pylist()])

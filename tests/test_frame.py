@@ -107,3 +107,37 @@ def test_events_frame_gives_the_memory_pool_back():
     before = pa.default_memory_pool().backend_name
     df = events_frame(str(KA))
     assert len(df) == 6197 and pa.default_memory_pool().backend_name == before
+
+
+def _without_compiler(monkeypatch):
+    from loganalyzer import blockrows, rows
+    monkeypatch.setattr(blockrows, "_rows", None)
+    monkeypatch.setattr(blockrows, "_easy", None)
+    monkeypatch.setattr(rows, "MessageIndex", None)
+
+
+@pytest.mark.parametrize("path", sample_logs()[::5], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_route_without_a_compiler_gives_the_same_table(path, monkeypatch):
+    """Without the compiled scans (_headscan.rows, _tablescan) the table is read with RE2,
+    NumPy and a dict of the known messages: the same table."""
+    from loganalyzer import blockrows, rows
+    assert blockrows._rows is not None and blockrows._easy is not None and rows.MessageIndex is not None
+    fast = events_frame(str(path))
+    _without_compiler(monkeypatch)
+    pd.testing.assert_frame_equal(events_frame(str(path)), fast)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_forgetting_known_messages_keeps_the_table(compiled, monkeypatch):
+    from loganalyzer import rows
+    if not compiled:
+        _without_compiler(monkeypatch)
+    monkeypatch.setattr(rows, "KNOWN_LIMIT", 200)
+    monkeypatch.setattr(rows, "TABLE_BLOCK", 32 << 10)
+    forgets = []
+    keep = rows.KnownMessages.keep
+    monkeypatch.setattr(rows.KnownMessages, "keep", lambda self, new_row: forgets.append(1) or keep(self, new_row))
+    fast = events_frame(str(KA))
+    slow = records_to_frame(list(LogReader(str(KA), with_fields=True)))
+    pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
+    assert len(forgets) >= 3

@@ -80,13 +80,18 @@ def _mutate(line: str, rng: random.Random) -> str:
     return line + "\r"
 
 
-def test_mutated_headers_read_the_same(monkeypatch):
-    rng = random.Random(11)
+def _mutated_lines(seed: int) -> list:
+    """20,000 header lines of the samples, each mutated (_mutate)."""
+    rng = random.Random(seed)
     base = []
     for path in LOGS[:12]:
         with open(path, encoding="utf-8", errors="replace") as f:
             base += [ln.rstrip("\n") for ln, _ in zip(f, range(400)) if RECORD_START.match(ln)]
-    lines = [_mutate(rng.choice(base), rng) for _ in range(20000)]
+    return [_mutate(rng.choice(base), rng) for _ in range(20000)]
+
+
+def test_mutated_headers_read_the_same(monkeypatch):
+    lines = _mutated_lines(11)
     buf = "\n".join(lines).encode()
     a, b = _both(buf, monkeypatch)
     _same(a, b)
@@ -97,14 +102,37 @@ def test_mutated_headers_read_the_same(monkeypatch):
     _same(*_both(buf + b"\n2026-11-25 20:29:53.724+0000: 1: debug : f:1 : \xff\xfe\n", monkeypatch))
 
 
-@pytest.mark.parametrize("path", LOGS[::4], ids=lambda p: "/".join(p.split(os.sep)[-2:]))
-def test_the_event_table_blocks_start_where_re2_says(path, monkeypatch):
+def _same_block(text: str):
+    """The compiled scan's block (_headscan.rows) reads what the RE2 and NumPy route reads."""
     import loganalyzer.blockrows as blockrows
-    with open(path, encoding="utf-8", errors="replace") as f:
-        text = f.read()
-    a = blockrows.Block(text)
-    monkeypatch.setattr(blockrows, "_headers", None)
-    b = blockrows.Block(text)
+    a = blockrows.read_block(text)
+    b = blockrows.Block(text.encode())
+    assert isinstance(a, blockrows.ScannedBlock)
     assert (a.nlines, a.newlines, a.n) == (b.nlines, b.newlines, b.n)
-    assert np.array_equal(a.starts, b.starts) and np.array_equal(a.o, b.o) and np.array_equal(a.level, b.level)
-    assert a.message.equals(b.message)
+    for name in ("starts", "o", "nxt", "p", "level_at", "tid_len", "dated", "level", "located", "plain", "code"):
+        assert np.array_equal(np.asarray(getattr(a, name), np.int64), np.asarray(getattr(b, name), np.int64)), name
+    assert a.func.equals(b.func) and a.message.equals(b.message) and a.distinct.equals(b.distinct)
+    (ms_a, ok_a), (ms_b, ok_b) = a.times(), b.times()
+    assert np.array_equal(ok_a, ok_b) and np.array_equal(ms_a[ok_a], ms_b[ok_b])
+    (tid_a, ok_a), (tid_b, ok_b) = a.tids(), b.tids()
+    assert np.array_equal(ok_a, ok_b) and np.array_equal(tid_a[ok_a], tid_b[ok_b])
+    assert a.src_lines().equals(b.src_lines())
+    return a
+
+
+@pytest.mark.parametrize("path", LOGS[::3], ids=lambda p: "/".join(p.split(os.sep)[-2:]))
+def test_the_event_table_blocks_read_the_same(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        assert _same_block(f.read()).n > 100
+
+
+def test_mutated_event_table_blocks_read_the_same():
+    rng = random.Random(5)
+    lines = _mutated_lines(5)
+    # and FUNC:LINE broken at every place (a missing or doubled separator, a long line number)
+    for i in range(0, len(lines), 5):
+        line, j = lines[i], rng.randrange(len(lines[i]) + 1)
+        lines[i] = line[:j] + rng.choice([":", " :", " : ", "9" * 20 + " :", "\r", "\n", "x:", " ", "\u00e9"]) + line[j:]
+    for end in ("", "\n", "\r\n"):
+        blk = _same_block("\n".join(lines) + end)
+        assert 1000 < int(blk.located.sum()) < blk.n and (blk.tid_len >= 19).sum() > 10

@@ -1,0 +1,598 @@
+/* The event table's key=value columns, read in one pass over a list of messages, and the
+ * index of the messages a file has said (MessageIndex, below).
+ *
+ * blockrows.easy_columns reads the "easy" probe and key=value messages of a block (one
+ * printable-ASCII message with line ends, no quote right after '=', no "(VM: " group, no
+ * bracketed key; blockrows.routes picks them): the probe's name as the kind ("kv" without
+ * one), the value of each common field (client, ka, ...) and the other fields as JSON in
+ * their order, as families.py's key=value reader cuts them: an item ends where a separator
+ * (',?' and white space) is followed by a key ('current '? a name and '='), and of a key
+ * given twice the first value counts.  Its Arrow route made ~40 calls a block; this is one
+ * pass, with the GIL released.  tests/test_tablescan.py holds the two routes to each other.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include "_texthash.h"
+
+#define MAX_COMMON 16
+
+typedef struct {
+    char *data;
+    int32_t *off;
+    uint8_t *valid;           /* one byte per row (packed by the caller) */
+    Py_ssize_t len, cap, rows, rows_cap, nulls;
+} Column;
+
+static int col_room(Column *c, Py_ssize_t more)
+{
+    if (c->len + more > c->cap) {
+        Py_ssize_t cap = c->cap ? c->cap : 1 << 12;
+        while (cap < c->len + more) cap *= 2;
+        char *q = realloc(c->data, cap);
+        if (!q) return -1;
+        c->data = q;
+        c->cap = cap;
+    }
+    return 0;
+}
+
+static int col_put(Column *c, const char *p, Py_ssize_t n)
+{
+    if (col_room(c, n) < 0) return -1;
+    memcpy(c->data + c->len, p, n);
+    c->len += n;
+    return 0;
+}
+
+/* Ends the current row (valid or null). */
+static int col_row(Column *c, int valid)
+{
+    if (c->rows + 2 > c->rows_cap) {
+        Py_ssize_t cap = c->rows_cap ? c->rows_cap * 2 : 1024;
+        int32_t *o = realloc(c->off, cap * sizeof(int32_t));
+        if (!o) return -1;
+        c->off = o;
+        uint8_t *v = realloc(c->valid, cap);
+        if (!v) return -1;
+        c->valid = v;
+        c->rows_cap = cap;
+        if (c->rows == 0) c->off[0] = 0;
+    }
+    c->valid[c->rows] = (uint8_t)valid;
+    c->nulls += !valid;
+    c->rows++;
+    c->off[c->rows] = (int32_t)c->len;
+    return 0;
+}
+
+static void col_free(Column *c)
+{
+    free(c->data);
+    free(c->off);
+    free(c->valid);
+}
+
+static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+static int is_name_start(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static int is_key_char(unsigned char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+/* The length of the key at p ('current '? [A-Za-z_][\w.-]* '='), 0 if none starts there. */
+static Py_ssize_t key_at(const unsigned char *p, const unsigned char *e)
+{
+    const unsigned char *q = p;
+    if (e - q > 8 && memcmp(q, "current ", 8) == 0 && is_name_start(q[8])) {
+        const unsigned char *r = q + 9;
+        while (r < e && is_key_char(*r)) r++;
+        if (r < e && *r == '=') return r + 1 - p;
+    }
+    if (q < e && is_name_start(*q)) {
+        q++;
+        while (q < e && is_key_char(*q)) q++;
+        if (q < e && *q == '=') return q + 1 - p;
+    }
+    return 0;
+}
+
+/* The length of a probe's name at the start of [p, e) ([A-Z][A-Z0-9]*(_[A-Z0-9]+)+ and ': '
+ * after it), 0 if there is none. */
+static Py_ssize_t probe_name(const unsigned char *p, const unsigned char *e)
+{
+    if (p >= e || !(*p >= 'A' && *p <= 'Z')) return 0;
+    const unsigned char *q = p + 1;
+    int groups = 0, last_underscore = 0;
+    while (q < e && ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_')) {
+        if (*q == '_') {
+            if (last_underscore) return 0;
+            groups++;
+            last_underscore = 1;
+        } else {
+            last_underscore = 0;
+        }
+        q++;
+    }
+    if (!groups || last_underscore || e - q < 2 || q[0] != ':' || q[1] != ' ') return 0;
+    return q - p;
+}
+
+typedef struct {
+    const unsigned char *key, *value;
+    Py_ssize_t key_len, value_len;
+    int use;
+} Item;
+
+/* The JSON text of a value (printable ASCII and line ends: backslash, quote, CR, LF escaped). */
+static int put_escaped(Column *c, const unsigned char *p, Py_ssize_t n)
+{
+    if (col_room(c, 2 * n) < 0) return -1;
+    char *o = c->data + c->len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char ch = p[i];
+        if (ch == '\\' || ch == '"') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (ch == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        } else if (ch == '\r') {
+            *o++ = '\\';
+            *o++ = 'r';
+        } else {
+            *o++ = (char)ch;
+        }
+    }
+    c->len = o - c->data;
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t ncommon;
+    const char *common[MAX_COMMON];
+    Py_ssize_t common_len[MAX_COMMON];
+    Column kind, fields, cols[MAX_COMMON];
+    Item *items;
+    Py_ssize_t items_cap;
+} Easy;
+
+static int same_key(const Item *a, const Item *b)
+{
+    return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+static int by_key_then_place(const void *x, const void *y)
+{
+    const Item *a = *(const Item *const *)x, *b = *(const Item *const *)y;
+    Py_ssize_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c) return c;
+    if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
+    return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* The items of one message and its row of every column. */
+static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
+{
+    const unsigned char *e = m + len, *body = m;
+    Py_ssize_t name = probe_name(m, e);
+    if (name) {
+        if (col_put(&E->kind, (const char *)m, name) < 0) return -1;
+        body = m + name + 2;
+    } else if (col_put(&E->kind, "kv", 2) < 0) {
+        return -1;
+    }
+    if (col_row(&E->kind, 1) < 0) return -1;
+    /* the items: cut where ',?\s+' is followed by a key (the next search after that key) */
+    Py_ssize_t n = 0;
+    const unsigned char *start = body, *i = body + key_at(body, e);     /* (after the first key) */
+    while (1) {
+        const unsigned char *sep = NULL, *next = NULL;
+        Py_ssize_t klen = 0;
+        while (i < e) {
+            const unsigned char *j = i;
+            if (*j == ',') j++;
+            if (j < e && is_space(*j)) {
+                const unsigned char *k = j;
+                while (k < e && is_space(*k)) k++;
+                klen = key_at(k, e);
+                if (klen) {
+                    sep = i;
+                    next = k;
+                    break;
+                }
+                /* (no key after this run: no separator starts inside it either) */
+                i = k;
+                continue;
+            }
+            i++;
+        }
+        const unsigned char *stop = sep ? sep : e;
+        if (n + 1 > E->items_cap) {
+            Py_ssize_t cap = E->items_cap ? E->items_cap * 2 : 64;
+            Item *q = realloc(E->items, cap * sizeof(Item));
+            if (!q) return -1;
+            E->items = q;
+            E->items_cap = cap;
+        }
+        const unsigned char *eq = memchr(start, '=', stop - start);
+        if (!eq) eq = stop;      /* (never: every item starts with a key) */
+        Item *it = &E->items[n++];
+        it->key = start;
+        it->key_len = eq - start;
+        it->value = eq < stop ? eq + 1 : stop;
+        it->value_len = stop - it->value;
+        it->use = 1;
+        if (!sep) break;
+        start = next;
+        i = next + klen;
+    }
+    /* of a key given twice the first counts (sorted by key and place when there are many) */
+    if (n <= 32) {
+        for (Py_ssize_t a = 1; a < n; a++)
+            for (Py_ssize_t b = 0; b < a; b++)
+                if (same_key(&E->items[a], &E->items[b])) {
+                    E->items[a].use = 0;
+                    break;
+                }
+    } else {
+        Item **order = malloc(n * sizeof(Item *));
+        if (!order) return -1;
+        for (Py_ssize_t a = 0; a < n; a++) order[a] = &E->items[a];
+        qsort(order, n, sizeof(Item *), by_key_then_place);
+        for (Py_ssize_t a = 1; a < n; a++)
+            if (same_key(order[a], order[a - 1])) order[a]->use = 0;
+        free(order);
+    }
+    /* the common fields */
+    for (Py_ssize_t c = 0; c < E->ncommon; c++) {
+        Item *found = NULL;
+        for (Py_ssize_t a = 0; a < n && !found; a++)
+            if (E->items[a].use && E->items[a].key_len == E->common_len[c]
+                && memcmp(E->items[a].key, E->common[c], E->common_len[c]) == 0)
+                found = &E->items[a];
+        if (found) {
+            found->use = 0;
+            if (col_put(&E->cols[c], (const char *)found->value, found->value_len) < 0) return -1;
+        }
+        if (col_row(&E->cols[c], found != NULL) < 0) return -1;
+    }
+    /* the others as JSON, json.dumps' spacing */
+    int any = 0;
+    for (Py_ssize_t a = 0; a < n; a++) {
+        Item *it = &E->items[a];
+        if (!it->use) continue;
+        if (col_put(&E->fields, any ? ", \"" : "{\"", any ? 3 : 2) < 0
+            || col_put(&E->fields, (const char *)it->key, it->key_len) < 0 || col_put(&E->fields, "\": \"", 4) < 0
+            || put_escaped(&E->fields, it->value, it->value_len) < 0 || col_put(&E->fields, "\"", 1) < 0)
+            return -1;
+        any = 1;
+    }
+    if (any && col_put(&E->fields, "}", 1) < 0) return -1;
+    return col_row(&E->fields, any);
+}
+
+static PyObject *bytes_of(const void *data, Py_ssize_t size)
+{
+    return PyBytes_FromStringAndSize(size ? (const char *)data : "", size);
+}
+
+static PyObject *column_tuple(Column *c)
+{
+    int32_t zero = 0;
+    return Py_BuildValue("(NNNn)", c->rows ? bytes_of(c->off, (c->rows + 1) * 4) : bytes_of(&zero, 4),
+                         bytes_of(c->data, c->len), bytes_of(c->valid, c->rows), c->nulls);
+}
+
+/* easy(offsets, data, first, n, common) -> (kind, fields, [common columns]), each column
+ * (int32 offsets, data, one validity byte a row, nulls) */
+static PyObject *easy(PyObject *self, PyObject *args)
+{
+    Py_buffer offs, data;
+    Py_ssize_t first, n;
+    PyObject *common;
+    if (!PyArg_ParseTuple(args, "y*y*nnO!", &offs, &data, &first, &n, &PyTuple_Type, &common)) return NULL;
+    Easy E;
+    memset(&E, 0, sizeof E);
+    PyObject *out = NULL;
+    E.ncommon = PyTuple_GET_SIZE(common);
+    if (E.ncommon > MAX_COMMON || first < 0 || n < 0 || (first + n + 1) * 4 > offs.len) {
+        PyErr_SetString(PyExc_ValueError, "easy: bad arguments");
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < E.ncommon; c++) {
+        PyObject *k = PyTuple_GET_ITEM(common, c);
+        if (!PyBytes_Check(k)) {
+            PyErr_SetString(PyExc_TypeError, "easy: the common keys are bytes");
+            goto done;
+        }
+        E.common[c] = PyBytes_AS_STRING(k);
+        E.common_len[c] = PyBytes_GET_SIZE(k);
+    }
+    const int32_t *off = (const int32_t *)offs.buf + first;
+    for (Py_ssize_t r = 0; r <= n; r++)
+        if (off[r] < 0 || off[r] > data.len || (r && off[r] < off[r - 1])) {
+            PyErr_SetString(PyExc_ValueError, "easy: offsets outside the data");
+            goto done;
+        }
+    int rc = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < n && rc == 0; r++)
+        rc = one_message(&E, (const unsigned char *)data.buf + off[r], off[r + 1] - off[r]);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *cols = PyList_New(E.ncommon);
+    if (!cols) goto done;
+    for (Py_ssize_t c = 0; c < E.ncommon; c++) PyList_SET_ITEM(cols, c, column_tuple(&E.cols[c]));
+    out = Py_BuildValue("(NNN)", column_tuple(&E.kind), column_tuple(&E.fields), cols);
+done:
+    col_free(&E.kind);
+    col_free(&E.fields);
+    for (Py_ssize_t c = 0; c < MAX_COMMON; c++) col_free(&E.cols[c]);
+    free(E.items);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return out;
+}
+
+/* ---- MessageIndex: the known messages of a file (rows.FileTables) ----
+ *
+ * A message's row in rows.FileTables' store of the columns read from it, kept across blocks:
+ * find() looks up a block's distinct messages, add() appends the new ones, keep() forgets
+ * rows (renumbering the others).  A hash table (seeded by the caller) over copies of the
+ * messages, compared byte by byte; a Python dict of bytes did the same through ~10^5 bytes
+ * objects a block.
+ */
+typedef struct {
+    PyObject_HEAD
+    uint64_t seed;
+    Py_ssize_t rows, rows_cap, len, cap, slots;
+    int64_t *off;             /* rows + 1 */
+    uint64_t *hash;           /* per row */
+    char *data;
+    int32_t *slot;            /* row, or -1 */
+} MessageIndex;
+
+static Py_ssize_t index_find(MessageIndex *x, const unsigned char *m, Py_ssize_t n, uint64_t h)
+{
+    if (!x->slots) return -1;
+    Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(x->slots - 1));
+    for (;;) {
+        int32_t r = x->slot[s];
+        if (r < 0) return -1;
+        if (x->hash[r] == h && x->off[r + 1] - x->off[r] == n && memcmp(x->data + x->off[r], m, n) == 0) return r;
+        s = (s + 1) & (x->slots - 1);
+    }
+}
+
+/* The table rebuilt for `rows` rows at most (half full). */
+static int index_rehash(MessageIndex *x, Py_ssize_t rows)
+{
+    Py_ssize_t slots = 1024;
+    while (slots < 2 * rows) slots *= 2;
+    if (slots != x->slots) {
+        int32_t *t = realloc(x->slot, slots * sizeof(int32_t));
+        if (!t) return -1;
+        x->slot = t;
+        x->slots = slots;
+    }
+    memset(x->slot, 0xff, slots * sizeof(int32_t));
+    for (Py_ssize_t r = 0; r < x->rows; r++) {
+        Py_ssize_t s = (Py_ssize_t)(x->hash[r] & (uint64_t)(slots - 1));
+        while (x->slot[s] >= 0) s = (s + 1) & (slots - 1);
+        x->slot[s] = (int32_t)r;
+    }
+    return 0;
+}
+
+static int index_add(MessageIndex *x, const unsigned char *m, Py_ssize_t n, uint64_t h)
+{
+    if (x->rows + 2 > x->rows_cap) {
+        Py_ssize_t cap = x->rows_cap ? x->rows_cap * 2 : 4096;
+        int64_t *o = realloc(x->off, cap * sizeof(int64_t));
+        if (!o) return -1;
+        x->off = o;
+        uint64_t *hh = realloc(x->hash, cap * sizeof(uint64_t));
+        if (!hh) return -1;
+        x->hash = hh;
+        if (x->rows_cap == 0) x->off[0] = 0;
+        x->rows_cap = cap;
+    }
+    if (x->len + n > x->cap) {
+        Py_ssize_t cap = x->cap ? x->cap : 1 << 16;
+        while (cap < x->len + n) cap *= 2;
+        char *d = realloc(x->data, cap);
+        if (!d) return -1;
+        x->data = d;
+        x->cap = cap;
+    }
+    memcpy(x->data + x->len, m, n);
+    x->len += n;
+    x->hash[x->rows] = h;
+    x->rows++;
+    x->off[x->rows] = x->len;
+    if (2 * x->rows > x->slots) return index_rehash(x, x->rows);
+    Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(x->slots - 1));
+    while (x->slot[s] >= 0) s = (s + 1) & (x->slots - 1);
+    x->slot[s] = (int32_t)(x->rows - 1);
+    return 0;
+}
+
+static int strings_arg(PyObject *args, Py_buffer *offs, Py_buffer *data, Py_ssize_t *first, Py_ssize_t *n,
+                       Py_buffer *extra)
+{
+    if (extra ? !PyArg_ParseTuple(args, "y*y*nny*", offs, data, first, n, extra)
+              : !PyArg_ParseTuple(args, "y*y*nn", offs, data, first, n))
+        return -1;
+    const int32_t *off = (const int32_t *)offs->buf + *first;
+    int ok = *first >= 0 && *n >= 0 && (*first + *n + 1) * 4 <= offs->len;
+    for (Py_ssize_t r = 0; ok && r <= *n; r++)
+        ok = off[r] >= 0 && off[r] <= data->len && (r == 0 || off[r] >= off[r - 1]);
+    if (!ok) {
+        PyBuffer_Release(offs);
+        PyBuffer_Release(data);
+        if (extra) PyBuffer_Release(extra);
+        PyErr_SetString(PyExc_ValueError, "MessageIndex: offsets outside the data");
+        return -1;
+    }
+    return 0;
+}
+
+/* find(offsets, data, first, n) -> int64 rows (-1: not known) of an Arrow string array's texts */
+static PyObject *index_find_py(MessageIndex *x, PyObject *args)
+{
+    Py_buffer offs, data;
+    Py_ssize_t first, n;
+    if (strings_arg(args, &offs, &data, &first, &n, NULL) < 0) return NULL;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 8);
+    if (out) {
+        int64_t *rows = (int64_t *)PyBytes_AS_STRING(out);
+        const int32_t *off = (const int32_t *)offs.buf + first;
+        const unsigned char *d = data.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < n; r++) {
+            Py_ssize_t len = off[r + 1] - off[r];
+            rows[r] = index_find(x, d + off[r], len, text_hash(d + off[r], len, x->seed));
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return out;
+}
+
+/* add(offsets, data, first, n, which) -> None: the texts at `which` (int64) are the next rows */
+static PyObject *index_add_py(MessageIndex *x, PyObject *args)
+{
+    Py_buffer offs, data, which;
+    Py_ssize_t first, n;
+    if (strings_arg(args, &offs, &data, &first, &n, &which) < 0) return NULL;
+    const int32_t *off = (const int32_t *)offs.buf + first;
+    const int64_t *w = which.buf;
+    Py_ssize_t k = which.len / 8;
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < k && rc == 0; i++) {
+        if (w[i] < 0 || w[i] >= n) {
+            PyErr_SetString(PyExc_IndexError, "MessageIndex.add: a text outside the array");
+            rc = -2;
+            break;
+        }
+        const unsigned char *m = (const unsigned char *)data.buf + off[w[i]];
+        Py_ssize_t len = off[w[i] + 1] - off[w[i]];
+        rc = index_add(x, m, len, text_hash(m, len, x->seed));
+    }
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&which);
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* keep(new_rows) -> None: row r becomes new_rows[r] (int64, -1: forgotten; the kept rows in
+ * their order, numbered from 0) */
+static PyObject *index_keep_py(MessageIndex *x, PyObject *args)
+{
+    Py_buffer keep;
+    if (!PyArg_ParseTuple(args, "y*", &keep)) return NULL;
+    const int64_t *to = keep.buf;
+    if (keep.len / 8 != x->rows) {
+        PyBuffer_Release(&keep);
+        PyErr_SetString(PyExc_ValueError, "MessageIndex.keep: one new row for each row");
+        return NULL;
+    }
+    Py_ssize_t kept = 0, len = 0;
+    for (Py_ssize_t r = 0; r < x->rows; r++) {
+        if (to[r] < 0) continue;
+        if (to[r] != kept) {
+            PyBuffer_Release(&keep);
+            PyErr_SetString(PyExc_ValueError, "MessageIndex.keep: the kept rows are numbered in order");
+            return NULL;
+        }
+        Py_ssize_t n = x->off[r + 1] - x->off[r];
+        memmove(x->data + len, x->data + x->off[r], n);
+        x->hash[kept] = x->hash[r];
+        x->off[kept] = len;
+        len += n;
+        kept++;
+    }
+    PyBuffer_Release(&keep);
+    x->rows = kept;
+    x->len = len;
+    if (x->off) x->off[kept] = len;
+    if (index_rehash(x, kept) < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t index_len(MessageIndex *x) { return x->rows; }
+
+static PyObject *index_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "K", &seed)) return NULL;
+    MessageIndex *x = (MessageIndex *)type->tp_alloc(type, 0);
+    if (x) x->seed = seed;
+    return (PyObject *)x;
+}
+
+static void index_dealloc(MessageIndex *x)
+{
+    free(x->off);
+    free(x->hash);
+    free(x->data);
+    free(x->slot);
+    Py_TYPE(x)->tp_free((PyObject *)x);
+}
+
+static PyMethodDef index_methods[] = {
+    {"find", (PyCFunction)index_find_py, METH_VARARGS,
+     "find(offsets, data, first, n) -> int64 rows of the texts of an Arrow string array (-1: unknown)"},
+    {"add", (PyCFunction)index_add_py, METH_VARARGS,
+     "add(offsets, data, first, n, which) -> None: the texts at `which` (int64) become the next rows"},
+    {"keep", (PyCFunction)index_keep_py, METH_VARARGS,
+     "keep(new_rows) -> None: row r becomes new_rows[r] (int64; -1: forgotten; kept rows in order)"},
+    {NULL, NULL, 0, NULL}
+};
+
+static PySequenceMethods index_sequence = {.sq_length = (lenfunc)index_len};
+
+static PyTypeObject MessageIndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "loganalyzer._tablescan.MessageIndex",
+    .tp_basicsize = sizeof(MessageIndex),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "MessageIndex(seed): the rows of known texts (see find, add, keep)",
+    .tp_new = index_new,
+    .tp_dealloc = (destructor)index_dealloc,
+    .tp_methods = index_methods,
+    .tp_as_sequence = &index_sequence,
+};
+
+static PyMethodDef methods[] = {
+    {"easy", easy, METH_VARARGS,
+     "easy(offsets, data, first, n, common) -> (kind, fields, [common columns]): the columns of n easy\n"
+     "key=value messages (an Arrow string array's int32 offsets from `first`, and its data); each\n"
+     "column is (int32 offsets, data, one validity byte a row, nulls)."},
+    {NULL, NULL, 0, NULL}
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_tablescan", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__tablescan(void)
+{
+    if (PyType_Ready(&MessageIndexType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&MessageIndexType);
+    if (PyModule_AddObject(m, "MessageIndex", (PyObject *)&MessageIndexType) < 0) {
+        Py_DECREF(&MessageIndexType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,121 @@
+"""The compiled event-table parts (loganalyzer._tablescan): the key=value columns of easy
+messages read as families.py reads them (and as the Arrow route does), on every sample's
+messages and on mutated ones; the index of known messages finds what was added, forgets
+what it is told to, and refuses offsets outside its data."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import sample_logs
+
+from loganalyzer import blockrows
+from loganalyzer.arrays import from_numpy
+from loganalyzer.families import classify
+from loganalyzer.rows import COMMON, KnownMessages, fields_tail
+
+
+def test_the_table_scan_is_built():
+    assert blockrows._easy is not None, "loganalyzer._tablescan is not built: pip install -e . needs gcc"
+
+
+def _easy_messages(msgs: pa.Array) -> pa.Array:
+    _, easy = blockrows.routes(msgs)
+    return msgs.filter(from_numpy(easy, pa.bool_()))
+
+
+def _rows(cols) -> list:
+    kind, common, fields = cols
+    n = len(kind)
+    per = [c.to_pylist() if c is not None else [None] * n for c in common]
+    return list(zip(kind.to_pylist(), *per, fields.to_pylist()))
+
+
+def _sample_messages() -> list:
+    out = []
+    for path in sample_logs():
+        blk = blockrows.read_block(path.read_text(encoding="utf-8", errors="replace"))
+        if blk.n:
+            out += _easy_messages(blk.distinct).to_pylist()
+    return out
+
+
+MESSAGES = _sample_messages()
+PIECES = [" ", "  ", ",", ", ", ",\n", "\n", "\r\n", "=", "current ", "current", " current job=x", " client=0x1",
+          " ka=", " x=1 x=2", "(", "[", "'", "a", " _k.v-1=", "\\", '"', " =", "\r", " 1=2", " client=9 client=8",
+          "(VM: ", " \t"]
+
+
+def _mutated(rng: random.Random, n: int) -> list:
+    out = []
+    for _ in range(n):
+        m = rng.choice(MESSAGES)
+        for _ in range(rng.randrange(4)):
+            j = rng.randrange(len(m) + 1)
+            m = m[:j] + rng.choice(PIECES) + m[j:]
+        out.append(m)
+    return out
+
+
+def _check(messages: list) -> int:
+    msgs = _easy_messages(pa.array(messages, pa.string()))
+    got = _rows(blockrows._scanned_easy(msgs, COMMON))
+    assert got == _rows(blockrows._vectorised_easy(msgs, COMMON))
+    for m, row in zip(msgs.to_pylist(), got):
+        kind, fields = classify(m)
+        assert row == (kind,) + fields_tail(fields), m
+    return len(msgs)
+
+
+def test_sample_messages_read_as_families_reads_them():
+    assert len(MESSAGES) > 50_000
+    assert _check(MESSAGES) == len(MESSAGES)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_mutated_messages_read_as_families_reads_them(seed):
+    assert _check(_mutated(random.Random(seed), 15_000)) > 8_000
+
+
+def test_many_items_and_keys_given_twice():
+    # (over 32 items the first of each key is found by sorting)
+    msgs = ["a=1 " + " ".join(f"k{i % 50}={i}" for i in range(n)) + " client=3 client=4" for n in (10, 40, 200, 3000)]
+    assert _check(msgs + ["PROBE_NAME: " + m for m in msgs]) == 8
+
+
+def test_an_array_with_an_offset_reads_its_own_rows():
+    msgs = _easy_messages(pa.array(MESSAGES[:500], pa.string()))
+    part = msgs.slice(123, 200)
+    assert _rows(blockrows._scanned_easy(part, COMMON)) == _rows(blockrows._scanned_easy(msgs, COMMON))[123:323]
+
+
+def test_known_messages_find_add_and_forget():
+    known = KnownMessages()
+    texts = pa.array([f"message {i % 5000} x" for i in range(12_000)], pa.string()).slice(1000)
+    rows = known.find(texts)
+    assert (rows == -1).all() and len(known) == 0
+    first = np.unique(np.array([hash(t) for t in texts.to_pylist()]), return_index=True)[1]
+    first.sort()
+    known.add(texts, first)
+    assert len(known) == 5000
+    rows = known.find(texts)
+    assert (rows >= 0).all()
+    assert [texts[int(first[r])].as_py() for r in rows[:50]] == texts.to_pylist()[:50]
+    # forget every other row: the others renumbered in order
+    new_row = np.where(np.arange(5000) % 2 == 0, np.arange(5000) // 2, -1)
+    known.keep(new_row)
+    again = known.find(texts)
+    assert len(known) == 2500
+    assert np.array_equal(again, np.where(rows % 2 == 0, rows // 2, -1))
+
+
+def test_the_index_refuses_what_is_not_its_data():
+    index = KnownMessages()._index
+    with pytest.raises(ValueError):
+        index.find(np.array([0, 10], np.int32).tobytes(), b"abc", 0, 1)
+    with pytest.raises(ValueError):
+        index.keep(np.array([1], np.int64).tobytes())
+    with pytest.raises(IndexError):
+        index.add(np.array([0, 3], np.int32).tobytes(), b"abc", 0, 1, np.array([5], np.int64).tobytes())
