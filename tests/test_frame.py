@@ -141,3 +141,22 @@ def test_forgetting_known_messages_keeps_the_table(compiled, monkeypatch):
     slow = records_to_frame(list(LogReader(str(KA), with_fields=True)))
     pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
     assert len(forgets) >= 3
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_first_key_with_current_and_odd_spacing(compiled, tmp_path, monkeypatch):
+    """A message whose first key is 'current mon' and whose items are parted by more than one
+    blank: the Arrow route cut its first item after 'current' (no '=' in it) and Arrow's
+    slicing then freed memory it did not own (the process aborted).  Both routes now read it
+    as families.py does."""
+    if not compiled:
+        _without_compiler(monkeypatch)
+    real = KA.read_text().splitlines()[828]          # src-libvirtd.log:829, a QMP command sent
+    assert " : QEMU_MONITOR_SEND_MSG: mon=" in real
+    log = tmp_path / "current.log"
+    log.write_text(real.replace("SEND_MSG: mon=", "SEND_MSG: current mon=").replace(" msg=", "  msg=") + "\n"
+                   + real.replace("QEMU_MONITOR_SEND_MSG: mon=", "current job=none  mon=") + "\n")
+    fast = events_frame(str(log))
+    slow = records_to_frame(list(LogReader(str(log), with_fields=True)))
+    pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
+    assert json.loads(fast["fields"][0])["current mon"] == "0x7fd77c005740"
