@@ -216,7 +216,7 @@ typedef struct {
     int64_t *line, *start, *next, *tid_at, *level_at, *ms, *tid, *src;
     int32_t *tid_len, *func_off, *msg_off, *code;
     uint8_t *level, *dated, *time_ok, *located, *long_num, *plain;
-    char *func_data, *msg_data;
+    char *func_data, *msg_data;          /* (the bytes objects' own buffers) */
     Py_ssize_t func_len, func_cap, msg_len, msg_cap;
     int32_t *first;           /* the record of each distinct message's first occurrence */
     Py_ssize_t ndistinct;
@@ -242,17 +242,12 @@ static int rows_more(Rows *r)
     return 0;
 }
 
-static int append(char **data, Py_ssize_t *len, Py_ssize_t *cap, const unsigned char *p, Py_ssize_t n)
+/* n bytes at the end of data (of room cap, never outgrown: the names and the messages are
+ * disjoint pieces of the block, each buffer as long as the block) */
+static int put(char *data, Py_ssize_t *len, Py_ssize_t cap, const unsigned char *p, Py_ssize_t n)
 {
-    if (*len + n > *cap) {
-        Py_ssize_t c = *cap ? *cap : 1 << 16;
-        while (c < *len + n) c *= 2;
-        char *q = realloc(*data, c);
-        if (!q) return -1;
-        *data = q;
-        *cap = c;
-    }
-    memcpy(*data + *len, p, n);
+    if (*len + n > cap) return -1;
+    memcpy(data + *len, p, n);
     *len += n;
     return 0;
 }
@@ -344,9 +339,9 @@ static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t n
     if (end < msg_at) end = msg_at;
     r->plain[k] = located && lev != 2 && lev != 3 && msg_at < end;
     r->func_off[k] = (int32_t)r->func_len;
-    if (located && append(&r->func_data, &r->func_len, &r->func_cap, b + after, colon - after) < 0) return -1;
+    if (located && put(r->func_data, &r->func_len, r->func_cap, b + after, colon - after) < 0) return -1;
     r->msg_off[k] = (int32_t)r->msg_len;
-    if (append(&r->msg_data, &r->msg_len, &r->msg_cap, b + msg_at, end - msg_at) < 0) return -1;
+    if (put(r->msg_data, &r->msg_len, r->msg_cap, b + msg_at, end - msg_at) < 0) return -1;
     r->n++;
     return 0;
 }
@@ -434,13 +429,23 @@ static PyObject *rows(PyObject *self, PyObject *args)
     }
     Rows r;
     memset(&r, 0, sizeof r);
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = rows_run(&r, view.buf, view.len, lo, hi, (uint64_t)seed);
-    Py_END_ALLOW_THREADS
+    /* the names' and the messages' text written straight into the bytes handed back */
+    PyObject *func = PyBytes_FromStringAndSize(NULL, view.len), *msg = PyBytes_FromStringAndSize(NULL, view.len);
+    int rc = -1;
+    if (func && msg) {
+        r.func_data = PyBytes_AS_STRING(func);
+        r.msg_data = PyBytes_AS_STRING(msg);
+        r.func_cap = r.msg_cap = view.len;
+        Py_BEGIN_ALLOW_THREADS
+        rc = rows_run(&r, view.buf, view.len, lo, hi, (uint64_t)seed);
+        Py_END_ALLOW_THREADS
+    }
+    if (rc == 0 && (_PyBytes_Resize(&func, r.func_len) < 0 || _PyBytes_Resize(&msg, r.msg_len) < 0)) rc = -2;
     PyObject *out = NULL;
     if (rc < 0) {
-        PyErr_NoMemory();
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        Py_XDECREF(func);
+        Py_XDECREF(msg);
     } else {
         Py_ssize_t n = r.n;
         out = Py_BuildValue(
@@ -453,12 +458,11 @@ static PyObject *rows(PyObject *self, PyObject *args)
             "msg_off", bytes_of(r.msg_off, (n + 1) * 4), "code", bytes_of(r.code, n * 4),
             "level", bytes_of(r.level, n), "dated", bytes_of(r.dated, n), "time_ok", bytes_of(r.time_ok, n),
             "located", bytes_of(r.located, n), "long_num", bytes_of(r.long_num, n), "plain", bytes_of(r.plain, n),
-            "func_data", bytes_of(r.func_data, r.func_len), "msg_data", bytes_of(r.msg_data, r.msg_len),
+            "func_data", func, "msg_data", msg,
             "first", bytes_of(r.first, r.ndistinct * 4));
     }
     void *arrays[] = {r.line, r.start, r.next, r.tid_at, r.level_at, r.ms, r.tid, r.src, r.tid_len, r.func_off,
-                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.func_data,
-                      r.msg_data, r.first};
+                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.first};
     for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) free(arrays[j]);
     PyBuffer_Release(&view);
     return out;

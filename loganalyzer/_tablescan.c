@@ -125,6 +125,62 @@ typedef struct {
     int use;
 } Item;
 
+static int is_hex_or_dash(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-';
+}
+
+/* The length of the (VM: ...) group at p (the grammar's VMREF: '(VM: name=', the shortest text
+ * without a line break up to ', uuid=' whose rest is [0-9a-fA-F-]* and ')'), 0 if none;
+ * *uuid: where its ', uuid=' is. */
+static Py_ssize_t vm_group(const unsigned char *p, const unsigned char *e, const unsigned char **uuid)
+{
+    if (e - p < 10 || memcmp(p, "(VM: name=", 10) != 0) return 0;
+    for (const unsigned char *q = p + 10; q < e && *q != '\n'; q++) {
+        if (*q != ',' || e - q < 7 || memcmp(q, ", uuid=", 7) != 0) continue;
+        const unsigned char *h = q + 7;
+        while (h < e && is_hex_or_dash(*h)) h++;
+        if (h < e && *h == ')') {
+            *uuid = q;
+            return h + 1 - p;
+        }
+    }
+    return 0;
+}
+
+/* Where the item after a separator at p starts (the grammar's SEP: ',' or the first of a run
+ * of white space, the run, then a key or a (VM: ...) group), or NULL. */
+static const unsigned char *separator_here(const unsigned char *p, const unsigned char *e)
+{
+    const unsigned char *j = p + (p < e && *p == ',');
+    if (j >= e || !is_space(*j)) return NULL;
+    while (j < e && is_space(*j)) j++;
+    const unsigned char *uuid;
+    return key_at(j, e) || vm_group(j, e, &uuid) ? j : NULL;
+}
+
+/* The end of a value that starts at p: the first separator, or e (*next: the next item, or NULL). */
+static const unsigned char *separator(const unsigned char *p, const unsigned char *e, const unsigned char **next)
+{
+    const unsigned char *i = p;
+    while (i < e) {
+        if (*i == ',' || is_space(*i)) {
+            const unsigned char *k = separator_here(i, e);
+            if (k) {
+                *next = k;
+                return i;
+            }
+            /* (none starts inside the white space at or after i either) */
+            i += *i == ',';
+            while (i < e && is_space(*i)) i++;
+            continue;
+        }
+        i++;
+    }
+    *next = NULL;
+    return e;
+}
+
 /* The JSON text of a value (printable ASCII and line ends: backslash, quote, CR, LF escaped). */
 static int put_escaped(Column *c, const unsigned char *p, Py_ssize_t n)
 {
@@ -170,7 +226,7 @@ static int by_key_then_place(const void *x, const void *y)
     int c = memcmp(a->key, b->key, n);
     if (c) return c;
     if (a->key_len != b->key_len) return a->key_len < b->key_len ? -1 : 1;
-    return a->key < b->key ? -1 : a->key > b->key;
+    return a < b ? -1 : a > b;                      /* (their places in the message) */
 }
 
 /* The items of one message and its row of every column. */
@@ -178,57 +234,52 @@ static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
 {
     const unsigned char *e = m + len, *body = m;
     Py_ssize_t name = probe_name(m, e);
-    if (name) {
-        if (col_put(&E->kind, (const char *)m, name) < 0) return -1;
-        body = m + name + 2;
-    } else if (col_put(&E->kind, "kv", 2) < 0) {
-        return -1;
-    }
-    if (col_row(&E->kind, 1) < 0) return -1;
-    /* the items: cut where ',?\s+' is followed by a key (the next search after that key) */
+    if (name) body = m + name + 2;
+    /* the items, each a key and its value (up to the next separator) or a (VM: ...) group */
     Py_ssize_t n = 0;
-    const unsigned char *start = body, *i = body + key_at(body, e);     /* (after the first key) */
+    int whole = 1;
+    const unsigned char *p = body;
     while (1) {
-        const unsigned char *sep = NULL, *next = NULL;
-        Py_ssize_t klen = 0;
-        while (i < e) {
-            const unsigned char *j = i;
-            if (*j == ',') j++;
-            if (j < e && is_space(*j)) {
-                const unsigned char *k = j;
-                while (k < e && is_space(*k)) k++;
-                klen = key_at(k, e);
-                if (klen) {
-                    sep = i;
-                    next = k;
-                    break;
-                }
-                /* (no key after this run: no separator starts inside it either) */
-                i = k;
-                continue;
-            }
-            i++;
-        }
-        const unsigned char *stop = sep ? sep : e;
-        if (n + 1 > E->items_cap) {
+        if (n + 2 > E->items_cap) {
             Py_ssize_t cap = E->items_cap ? E->items_cap * 2 : 64;
             Item *q = realloc(E->items, cap * sizeof(Item));
             if (!q) return -1;
             E->items = q;
             E->items_cap = cap;
         }
-        const unsigned char *eq = memchr(start, '=', stop - start);
-        if (!eq) eq = stop;      /* (never: every item starts with a key) */
-        Item *it = &E->items[n++];
-        it->key = start;
-        it->key_len = eq - start;
-        it->value = eq < stop ? eq + 1 : stop;
-        it->value_len = stop - it->value;
-        it->use = 1;
-        if (!sep) break;
-        start = next;
-        i = next + klen;
+        Py_ssize_t klen = key_at(p, e);
+        if (klen) {
+            const unsigned char *next = NULL, *stop = separator(p + klen, e, &next);
+            Item *it = &E->items[n++];
+            *it = (Item){p, p + klen, klen - 1, stop - (p + klen), 1};
+            if (!next) break;
+            p = next;
+            continue;
+        }
+        const unsigned char *uuid;
+        Py_ssize_t vlen = vm_group(p, e, &uuid);
+        if (!vlen) {            /* (not a key=value list: text) */
+            whole = 0;
+            break;
+        }
+        E->items[n++] = (Item){(const unsigned char *)"domain", p + 10, 6, uuid - (p + 10), 1};
+        E->items[n++] = (Item){(const unsigned char *)"uuid", uuid + 7, 4, p + vlen - 1 - (uuid + 7), 1};
+        p += vlen;
+        if (p >= e) break;
+        const unsigned char *next = separator_here(p, e);
+        if (!next) {
+            whole = 0;
+            break;
+        }
+        p = next;
     }
+    if (!whole) {
+        if (col_put(&E->kind, "text", 4) < 0 || col_row(&E->kind, 1) < 0 || col_row(&E->fields, 0) < 0) return -1;
+        for (Py_ssize_t c = 0; c < E->ncommon; c++)
+            if (col_row(&E->cols[c], 0) < 0) return -1;
+        return 0;
+    }
+    if (col_put(&E->kind, name ? (const char *)m : "kv", name ? name : 2) < 0 || col_row(&E->kind, 1) < 0) return -1;
     /* of a key given twice the first counts (sorted by key and place when there are many) */
     if (n <= 32) {
         for (Py_ssize_t a = 1; a < n; a++)

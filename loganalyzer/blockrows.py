@@ -71,8 +71,10 @@ _MAYBE_NOT_TEXT = (r"^(?:" + _PROBE_NAME + r"|Thread |(?:Starting|Started|Stoppi
 # RE2's do), no (VM: ...) group, no bracketed key, no quote right after '=' (then a key is
 # always followed by what KEY's lookahead wants).
 _EASY_HEAD = "^(?:" + _PROBE_NAME + ")?" + _KEY + r"(?:[^'\"]|$)"
-# (a first key with "current " is Python's: the separator search must not cut it after "current")
-_NOT_EASY = r"[^\x20-\x7e\r\n]|\(VM: |\[\"|=['\"]|^(?:" + _PROBE_NAME + ")?current "
+# (a first key with "current " is Python's: the separator search must not cut it after "current";
+# the compiled reader also reads (VM: name=..., uuid=...) groups, the Arrow route leaves them)
+_NOT_EASY = r"[^\x20-\x7e\r\n]|\[\"|=['\"]|^(?:" + _PROBE_NAME + ")?current "
+_NOT_EASY_ARROW = _NOT_EASY + r"|\(VM: "
 _SEP_AT = r",?\s+(" + _KEY + ")"       # a separator and the key after it
 _MARK = "\x01"
 
@@ -295,7 +297,8 @@ def routes(msg: pa.Array):
     text = ~_mask(pc.match_substring_regex(msg, _MAYBE_NOT_TEXT))
     easy = ~text
     easy[easy] = _mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _EASY_HEAD))
-    easy[easy] = ~_mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), _NOT_EASY))
+    not_easy = _NOT_EASY if _easy is not None else _NOT_EASY_ARROW
+    easy[easy] = ~_mask(pc.match_substring_regex(msg.filter(from_numpy(easy, pa.bool_())), not_easy))
     return text, easy
 
 

@@ -45,7 +45,8 @@ def _sample_messages() -> list:
 MESSAGES = _sample_messages()
 PIECES = [" ", "  ", ",", ", ", ",\n", "\n", "\r\n", "=", "current ", "current", " current job=x", " client=0x1",
           " ka=", " x=1 x=2", "(", "[", "'", "a", " _k.v-1=", "\\", '"', " =", "\r", " 1=2", " client=9 client=8",
-          "(VM: ", " \t"]
+          "(VM: ", " \t", " (VM: name=vm1, uuid=4a-F0)", ", (VM: name=a, b=c, uuid=1)", "(VM: name=x", ", uuid=",
+          ", uuid=9)", ")", " domain=d", " uuid=u"]
 
 
 def _mutated(rng: random.Random, n: int) -> list:
@@ -62,7 +63,10 @@ def _mutated(rng: random.Random, n: int) -> list:
 def _check(messages: list) -> int:
     msgs = _easy_messages(pa.array(messages, pa.string()))
     got = _rows(blockrows._scanned_easy(msgs, COMMON))
-    assert got == _rows(blockrows._vectorised_easy(msgs, COMMON))
+    # (the Arrow route leaves (VM: ...) groups to Python)
+    arrow = np.array(["(VM: " not in m for m in msgs.to_pylist()], bool)
+    plain = msgs.filter(from_numpy(arrow, pa.bool_()))
+    assert [g for g, a in zip(got, arrow) if a] == _rows(blockrows._vectorised_easy(plain, COMMON))
     for m, row in zip(msgs.to_pylist(), got):
         kind, fields = classify(m)
         assert row == (kind,) + fields_tail(fields), m
