@@ -229,6 +229,56 @@ static int by_key_then_place(const void *x, const void *y)
     return a < b ? -1 : a > b;                      /* (their places in the message) */
 }
 
+/* A message's route (blockrows.routes' rules): TEXT, no family's head can start it; EASY, a
+ * probe or key=value message this file reads; PYTHON, the others (families.py reads them). */
+enum { TEXT = 0, EASY = 1, PYTHON = 2 };
+
+static int starts_with(const unsigned char *p, const unsigned char *e, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(e - p) >= n && memcmp(p, word, n) == 0;
+}
+
+/* '(?:current )?[A-Za-z_]\S*?[=\[]' at p: a name's first character, then '=' or '[' before
+ * any white space (RE2's \s: \t \n \f \r and the blank). */
+static int word_with_key(const unsigned char *p, const unsigned char *e)
+{
+    if (starts_with(p, e, "current ")) p += 8;
+    if (p >= e || !is_name_start(*p)) return 0;
+    for (p++; p < e && !is_space(*p); p++)
+        if (*p == '=' || *p == '[') return 1;
+    return 0;
+}
+
+static int route(const unsigned char *m, const unsigned char *e)
+{
+    Py_ssize_t name = probe_name(m, e);
+    int maybe = name || starts_with(m, e, "Thread ") || starts_with(m, e, "Starting phase '")
+                || starts_with(m, e, "Setting '") || starts_with(m, e, "(VM: ") || word_with_key(m, e);
+    if (!maybe) {
+        static const char *verbs[] = {"Starting", "Started", "Stopping", "Waiting for"};
+        static const char *kinds[] = {"", " async", " agent", " nested"};
+        for (int v = 0; v < 4 && !maybe; v++) {
+            if (!starts_with(m, e, verbs[v])) continue;
+            const unsigned char *q = m + strlen(verbs[v]);
+            for (int k = 0; k < 4 && !maybe; k++)
+                maybe = starts_with(q, e, kinds[k]) && starts_with(q + strlen(kinds[k]), e, " job");
+        }
+    }
+    if (!maybe) return TEXT;
+    /* a key (with its first value not quoted) right after the probe's name or at the start */
+    const unsigned char *body = m + (name ? name + 2 : 0);
+    Py_ssize_t k = key_at(body, e);
+    if (!k || (body + k < e && (body[k] == '\'' || body[k] == '"')) || starts_with(body, e, "current ")) return PYTHON;
+    for (const unsigned char *q = m; q < e; q++) {
+        unsigned char c = *q;
+        if ((c < 0x20 || c > 0x7e) && c != '\r' && c != '\n') return PYTHON;
+        if (c == '[' && q + 1 < e && q[1] == '"') return PYTHON;
+        if (c == '=' && q + 1 < e && (q[1] == '\'' || q[1] == '"')) return PYTHON;
+    }
+    return EASY;
+}
+
 /* The items of one message and its row of every column. */
 static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
 {
@@ -337,14 +387,16 @@ static PyObject *column_tuple(Column *c)
                          bytes_of(c->data, c->len), bytes_of(c->valid, c->rows), c->nulls);
 }
 
-/* easy(offsets, data, first, n, common) -> (kind, fields, [common columns]), each column
- * (int32 offsets, data, one validity byte a row, nulls) */
+/* easy(offsets, data, first, n, common, decide) -> (routes, kind, fields, [common columns]),
+ * each column (int32 offsets, data, one validity byte a row, nulls); decide: each message's
+ * route by blockrows.routes' rules (else every message is an easy one) */
 static PyObject *easy(PyObject *self, PyObject *args)
 {
     Py_buffer offs, data;
     Py_ssize_t first, n;
     PyObject *common;
-    if (!PyArg_ParseTuple(args, "y*y*nnO!", &offs, &data, &first, &n, &PyTuple_Type, &common)) return NULL;
+    int decide;
+    if (!PyArg_ParseTuple(args, "y*y*nnO!p", &offs, &data, &first, &n, &PyTuple_Type, &common, &decide)) return NULL;
     Easy E;
     memset(&E, 0, sizeof E);
     PyObject *out = NULL;
@@ -368,19 +420,36 @@ static PyObject *easy(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "easy: offsets outside the data");
             goto done;
         }
+    PyObject *routes = PyBytes_FromStringAndSize(NULL, n);
+    if (!routes) goto done;
+    uint8_t *way = (uint8_t *)PyBytes_AS_STRING(routes);
     int rc = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < n && rc == 0; r++)
-        rc = one_message(&E, (const unsigned char *)data.buf + off[r], off[r + 1] - off[r]);
+    for (Py_ssize_t r = 0; r < n && rc == 0; r++) {
+        const unsigned char *m = (const unsigned char *)data.buf + off[r], *e = m + (off[r + 1] - off[r]);
+        way[r] = decide ? (uint8_t)route(m, e) : EASY;
+        if (way[r] == EASY) {
+            rc = one_message(&E, m, e - m);
+            continue;
+        }
+        /* text: kind 'text' and no fields; Python's: nothing yet */
+        if (way[r] == TEXT) rc = col_put(&E.kind, "text", 4);
+        rc = rc < 0 ? rc : col_row(&E.kind, way[r] == TEXT) < 0 ? -1 : col_row(&E.fields, 0);
+        for (Py_ssize_t c = 0; c < E.ncommon && rc == 0; c++) rc = col_row(&E.cols[c], 0);
+    }
     Py_END_ALLOW_THREADS
     if (rc < 0) {
+        Py_DECREF(routes);
         PyErr_NoMemory();
         goto done;
     }
     PyObject *cols = PyList_New(E.ncommon);
-    if (!cols) goto done;
+    if (!cols) {
+        Py_DECREF(routes);
+        goto done;
+    }
     for (Py_ssize_t c = 0; c < E.ncommon; c++) PyList_SET_ITEM(cols, c, column_tuple(&E.cols[c]));
-    out = Py_BuildValue("(NNN)", column_tuple(&E.kind), column_tuple(&E.fields), cols);
+    out = Py_BuildValue("(NNNN)", routes, column_tuple(&E.kind), column_tuple(&E.fields), cols);
 done:
     col_free(&E.kind);
     col_free(&E.fields);
@@ -626,9 +695,11 @@ static PyTypeObject MessageIndexType = {
 
 static PyMethodDef methods[] = {
     {"easy", easy, METH_VARARGS,
-     "easy(offsets, data, first, n, common) -> (kind, fields, [common columns]): the columns of n easy\n"
-     "key=value messages (an Arrow string array's int32 offsets from `first`, and its data); each\n"
-     "column is (int32 offsets, data, one validity byte a row, nulls)."},
+     "easy(offsets, data, first, n, common, decide) -> (routes, kind, fields, [common columns]): the\n"
+     "columns of n messages (an Arrow string array's int32 offsets from `first`, and its data): with\n"
+     "decide, each one's route (0 text, 1 read here, 2 Python's: null kind) as blockrows.routes\n"
+     "decides, else all are read here; each column is (int32 offsets, data, one validity byte a\n"
+     "row, nulls)."},
     {NULL, NULL, 0, NULL}
 };
 

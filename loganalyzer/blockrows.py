@@ -304,33 +304,57 @@ def routes(msg: pa.Array):
 
 # scalars made from buffers: a Python value handed to Arrow would make pyarrow import pandas
 _KV, _NULL, _OPEN, _CLOSE, _COLON, _JOIN, _EMPTY = strings(["kv", None, '{"', '"}', '": "', '", "', ""])
+_TEXT = strings(["text"])
 
 
-def easy_columns(msgs: pa.Array, common: tuple):
-    """(kind, [column of each common field or None], fields JSON) of easy messages: the
-    kind is the probe's name or 'kv'; of a key given twice the first value counts."""
+def read_families(msgs: pa.StringArray, common: tuple):
+    """(kind, [column of each common field, then the other fields' JSON; None: all null],
+    python) of distinct messages of located debug and info records: text, the easy probe and
+    key=value messages read here, and a mask of the others (kind null), for families.py."""
+    n = len(msgs)
     if _easy is not None:
-        return _scanned_easy(msgs, common)
-    return _vectorised_easy(msgs, common)
+        way, kind, cols = _scanned(msgs, common, True)
+        return kind, cols, np.frombuffer(way, np.uint8) == 2
+    text, easy = routes(msgs)
+    kind = _TEXT.take(int64s(np.zeros(n, np.int64)))
+    cols = [None] * (len(common) + 1)
+    if easy.any():
+        mask = from_numpy(easy, pa.bool_())
+        e_kind, e_common, e_fields = _vectorised_easy(msgs.filter(mask), common)
+        kind = pc.replace_with_mask(kind, mask, e_kind)
+        for j, c in enumerate(e_common + [e_fields]):
+            if c is not None:
+                cols[j] = pc.replace_with_mask(pa.nulls(n, pa.string()), mask, c)
+    return kind, cols, ~text & ~easy
 
 
-def _scanned_easy(msgs: pa.StringArray, common: tuple):
-    """easy_columns in one pass (the compiled _tablescan.easy)."""
+def _scanned(msgs: pa.StringArray, common: tuple, decide: bool):
+    """(routes, kind, [common columns, fields]) of messages in one pass (_tablescan.easy)."""
     n = len(msgs)
     _, offsets, data = msgs.buffers()
-    kind, fields, cols = _easy(offsets, data if data is not None else b"", msgs.offset, n,
-                               tuple(c.encode() for c in common))
+    way, kind, fields, cols = _easy(offsets, data if data is not None else b"", msgs.offset, n,
+                                    tuple(c.encode() for c in common), decide)
 
     def column(c):
         off, text, valid, nulls = c
         bitmap = pa.py_buffer(np.packbits(np.frombuffer(valid, np.bool_), bitorder="little")) if nulls else None
         return pa.StringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(text), bitmap, nulls)
 
-    return column(kind), [None if c[3] == n else column(c) for c in cols], column(fields)
+    return way, column(kind), [None if c[3] == n else column(c) for c in cols + [fields]]
+
+
+def _scanned_easy(msgs: pa.StringArray, common: tuple):
+    """(kind, [column of each common field or None], fields JSON) of easy messages (the
+    compiled reader, without its routes; the tests hold it to the Arrow route)."""
+    _, kind, cols = _scanned(msgs, common, False)
+    fields = cols.pop()
+    return kind, cols, fields if fields is not None else pa.nulls(len(msgs), pa.string())
 
 
 def _vectorised_easy(msgs: pa.Array, common: tuple):
-    """easy_columns with Arrow and NumPy (without a C compiler)."""
+    """(kind, [column of each common field or None], fields JSON) of easy messages, with
+    Arrow and NumPy (without a C compiler): the kind is the probe's name or 'kv'; of a key
+    given twice the first value counts."""
     n = len(msgs)
     msgs = msgs if msgs.offset == 0 else pa.concat_arrays([msgs])
     probe = _mask(pc.match_substring_regex(msgs, "^" + _PROBE_NAME))

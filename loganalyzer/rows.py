@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
-from .blockrows import SEED as _SEED, Block, easy_columns, read_block, routes
+from .blockrows import SEED as _SEED, Block, read_block, read_families
 from .compiled import MessageIndex
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
@@ -277,24 +277,11 @@ class FileTables:
         """[kind, *COMMON, fields] columns of distinct messages of located debug/info records:
         vectorised, or parsed here."""
         nu = len(msgs)
-        text_rows, easy = routes(msgs)
-        cols = [None] * (_NCOMMON + 1)
-        kind = _TEXT.take(from_numpy(np.zeros(nu, np.int64), pa.int64()))
-        if easy.any():
-            mask = from_numpy(easy, pa.bool_())
-            e_kind, e_common, e_fields = easy_columns(msgs.filter(mask), COMMON)
-            kind = pc.replace_with_mask(kind, mask, e_kind)
-            for j, c in enumerate(e_common + [e_fields]):
-                if c is not None:
-                    cols[j] = pc.replace_with_mask(pa.nulls(nu, pa.string()), mask, c)
-        py = ~text_rows & ~easy
+        kind, cols, py = read_families(msgs, COMMON)
         if py.any():
             parsed = map(self._classify, msgs.filter(from_numpy(py, pa.bool_())).to_pylist())
             kind, cols = _put(kind, cols, py, [(k,) + fields_tail(f) for k, f in parsed])
         return [kind] + [pa.nulls(nu, pa.string()) if c is None else c for c in cols]
-
-
-_TEXT = strings(["text"])
 
 
 class KnownMessages:

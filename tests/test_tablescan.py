@@ -38,11 +38,12 @@ def _sample_messages() -> list:
     for path in sample_logs():
         blk = blockrows.read_block(path.read_text(encoding="utf-8", errors="replace"))
         if blk.n:
-            out += _easy_messages(blk.distinct).to_pylist()
+            out += blk.distinct.to_pylist()
     return out
 
 
-MESSAGES = _sample_messages()
+EVERY_MESSAGE = _sample_messages()
+MESSAGES = _easy_messages(pa.array(EVERY_MESSAGE, pa.string())).to_pylist()
 PIECES = [" ", "  ", ",", ", ", ",\n", "\n", "\r\n", "=", "current ", "current", " current job=x", " client=0x1",
           " ka=", " x=1 x=2", "(", "[", "'", "a", " _k.v-1=", "\\", '"', " =", "\r", " 1=2", " client=9 client=8",
           "(VM: ", " \t", " (VM: name=vm1, uuid=4a-F0)", ", (VM: name=a, b=c, uuid=1)", "(VM: name=x", ", uuid=",
@@ -123,3 +124,40 @@ def test_the_index_refuses_what_is_not_its_data():
         index.keep(np.array([1], np.int64).tobytes())
     with pytest.raises(IndexError):
         index.add(np.array([0, 3], np.int32).tobytes(), b"abc", 0, 1, np.array([5], np.int64).tobytes())
+
+
+HEADS = ["Thread ", "Starting job", "Started async job", "Stopping agent job", "Waiting for nested job",
+         "Waiting for job", "Starting phase '", "Setting '", "(VM: ", "current ", "current x=", "x[", "_a=",
+         "A_B: ", "A_B: x=", "A__B: x=", "A_: x=", "9a=", "a =", "a\u00e9=", "a=\"", "a='", "\x0b", "\t"]
+
+
+def test_routes_are_the_arrow_routes():
+    """Which messages are text, read here, or Python's: the compiled reader decides as
+    blockrows.routes does with RE2, on every sample's distinct messages and mutated heads."""
+    rng = random.Random(3)
+    msgs = list(EVERY_MESSAGE)
+    for _ in range(20_000):
+        m = rng.choice(EVERY_MESSAGE)
+        cut = rng.randrange(min(len(m), 12) + 1)
+        msgs.append(rng.choice(HEADS) + m[cut:] if rng.random() < 0.7 else m[:cut] + rng.choice(PIECES) + m[cut:])
+    arr = pa.array(msgs, pa.string())
+    text, easy = blockrows.routes(arr)
+    way = np.frombuffer(blockrows._scanned(arr, COMMON, True)[0], np.uint8)
+    want = np.where(text, 0, np.where(easy, 1, 2))
+    assert np.array_equal(way, want), [msgs[i] for i in np.flatnonzero(way != want)[:5]]
+    assert (want == 0).sum() > 1000 and (want == 1).sum() > 1000 and (want == 2).sum() > 1000
+
+
+def test_read_families_gives_what_families_reads():
+    """Every message of the mixed pool: text and easy ones as families.py reads them, the
+    rest marked for Python."""
+    rng = random.Random(4)
+    msgs = [rng.choice(HEADS) + m if rng.random() < 0.3 else m for m in rng.sample(EVERY_MESSAGE, 20_000)]
+    kind, cols, python = blockrows.read_families(pa.array(msgs, pa.string()), COMMON)
+    got = _rows((kind, cols[:-1], cols[-1] if cols[-1] is not None else pa.nulls(len(msgs), pa.string())))
+    for m, row, py in zip(msgs, got, python):
+        if py:
+            assert row[0] is None
+            continue
+        k, fields = classify(m)
+        assert row == (k,) + fields_tail(fields if k != "text" else {}), m
