@@ -202,7 +202,8 @@ def test_both_scans_give_the_reference_analysis(path, route, monkeypatch):
         monkeypatch.setattr(fieldscan, "_scan", None)
     else:
         read = fieldscan.FieldReading.read
-        monkeypatch.setattr(fieldscan.FieldReading, "read", lambda self, buf: reads.append(read(self, buf)) or reads[-1])
+        # (each call returns its own reading: two scan threads append to the list at once)
+        monkeypatch.setattr(fieldscan.FieldReading, "read", lambda self, buf: reads.append(r := read(self, buf)) or r)
     fast = _dict([path], True)
     assert fast == _dict([path], False)
     # (the fast route was taken, block by block by the scanner when it is built)
