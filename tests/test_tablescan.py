@@ -76,7 +76,8 @@ def _check(messages: list) -> int:
 
 def test_sample_messages_read_as_families_reads_them():
     assert len(MESSAGES) > 50_000
-    assert _check(MESSAGES) == len(MESSAGES)
+    some = random.Random(0).sample(MESSAGES, 30_000)      # (every one: 6 s)
+    assert _check(some) == len(some)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
