@@ -207,8 +207,8 @@ static PyObject *headers(PyObject *self, PyObject *args)
  * flagged for Python to read exactly), its level, FUNC:LINE when the grammar's FUNCLOC
  * follows the level ('name:digits :' and an optional blank), and its message (the rest,
  * without the final line end and a CR before it).  The function names and the messages are
- * copied into Arrow string buffers, and the block's distinct messages are numbered (a hash
- * table, seeded by the caller, compared byte by byte).  blockrows.Block's NumPy route reads
+ * copied into Arrow string buffers, and the block's distinct keys are numbered (a hash table,
+ * seeded by the caller, compared byte by byte; record_key).  blockrows.Block's NumPy route reads
  * the same from the same rules; tests/test_headscan.py holds the two to each other.
  */
 typedef struct {
@@ -218,7 +218,10 @@ typedef struct {
     uint8_t *level, *dated, *time_ok, *located, *long_num, *plain;
     char *func_data, *msg_data;          /* (the bytes objects' own buffers) */
     Py_ssize_t func_len, func_cap, msg_len, msg_cap;
-    int32_t *first;           /* the record of each distinct message's first occurrence */
+    int32_t *first;           /* the record of each distinct key's first occurrence */
+    int32_t *keys_off;        /* the distinct keys (record_key), 0xff before those of records not plain */
+    char *keys_data;
+    Py_ssize_t keys_len;
     Py_ssize_t ndistinct;
     Py_ssize_t nlines, newlines;
 } Rows;
@@ -346,6 +349,20 @@ static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t n
     return 0;
 }
 
+/* The key a record's columns are known by: a plain record's message (its family is the
+ * message's), another's text after its thread id without the final line break (its level
+ * or missing FUNC:LINE decides). */
+static const unsigned char *record_key(const Rows *r, const unsigned char *buf, Py_ssize_t k, Py_ssize_t *len)
+{
+    if (r->plain[k]) {
+        *len = r->msg_off[k + 1] - r->msg_off[k];
+        return (const unsigned char *)r->msg_data + r->msg_off[k];
+    }
+    Py_ssize_t end = r->next[k] - (buf[r->next[k] - 1] == '\n');
+    *len = end - r->level_at[k];
+    return buf + r->level_at[k];
+}
+
 static int rows_run(Rows *r, const unsigned char *buf, Py_ssize_t size, double lo, double hi, uint64_t seed)
 {
     const unsigned char *p = buf, *end = buf + size;
@@ -388,10 +405,11 @@ static int rows_run(Rows *r, const unsigned char *buf, Py_ssize_t size, double l
         return -1;
     }
     memset(slot, 0xff, cap * sizeof(int32_t));
+    Py_ssize_t keys_len = 0;
     for (Py_ssize_t k = 0; k < r->n; k++) {
-        const unsigned char *m = (const unsigned char *)r->msg_data + r->msg_off[k];
-        Py_ssize_t len = r->msg_off[k + 1] - r->msg_off[k];
-        uint64_t h = text_hash(m, len, seed);
+        Py_ssize_t len;
+        const unsigned char *m = record_key(r, buf, k, &len);
+        uint64_t h = text_hash(m, len, r->plain[k] ? seed : ~seed);
         hashes[k] = h;
         Py_ssize_t s = (Py_ssize_t)(h & (uint64_t)(cap - 1));
         for (;;) {
@@ -400,10 +418,12 @@ static int rows_run(Rows *r, const unsigned char *buf, Py_ssize_t size, double l
                 slot[s] = (int32_t)k;
                 r->code[k] = (int32_t)r->ndistinct;
                 r->first[r->ndistinct++] = (int32_t)k;
+                keys_len += len + !r->plain[k];
                 break;
             }
-            if (hashes[j] == h && r->msg_off[j + 1] - r->msg_off[j] == len
-                && memcmp(r->msg_data + r->msg_off[j], m, len) == 0) {
+            Py_ssize_t len_j;
+            const unsigned char *mj = record_key(r, buf, j, &len_j);
+            if (hashes[j] == h && r->plain[j] == r->plain[k] && len_j == len && memcmp(mj, m, len) == 0) {
                 r->code[k] = r->code[j];
                 break;
             }
@@ -412,6 +432,22 @@ static int rows_run(Rows *r, const unsigned char *buf, Py_ssize_t size, double l
     }
     free(slot);
     free(hashes);
+    /* the distinct keys: a plain record's message; the others' text after the thread id behind
+     * a byte UTF-8 never holds (0xff), so that no message can be taken for one */
+    r->keys_off = malloc((r->ndistinct + 1) * sizeof(int32_t));
+    r->keys_data = malloc(keys_len ? keys_len : 1);
+    if (!r->keys_off || !r->keys_data) return -1;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t d = 0; d < r->ndistinct; d++) {
+        Py_ssize_t k = r->first[d], len;
+        const unsigned char *m = record_key(r, buf, k, &len);
+        r->keys_off[d] = (int32_t)at;
+        if (!r->plain[k]) r->keys_data[at++] = (char)0xff;
+        memcpy(r->keys_data + at, m, len);
+        at += len;
+    }
+    r->keys_off[r->ndistinct] = (int32_t)at;
+    r->keys_len = at;
     return 0;
 }
 
@@ -449,7 +485,7 @@ static PyObject *rows(PyObject *self, PyObject *args)
     } else {
         Py_ssize_t n = r.n;
         out = Py_BuildValue(
-            "{s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
+            "{s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
             "n", n, "nlines", r.nlines, "newlines", r.newlines,
             "line", bytes_of(r.line, n * 8), "start", bytes_of(r.start, n * 8), "next", bytes_of(r.next, n * 8),
             "tid_at", bytes_of(r.tid_at, n * 8), "level_at", bytes_of(r.level_at, n * 8),
@@ -459,10 +495,12 @@ static PyObject *rows(PyObject *self, PyObject *args)
             "level", bytes_of(r.level, n), "dated", bytes_of(r.dated, n), "time_ok", bytes_of(r.time_ok, n),
             "located", bytes_of(r.located, n), "long_num", bytes_of(r.long_num, n), "plain", bytes_of(r.plain, n),
             "func_data", func, "msg_data", msg,
-            "first", bytes_of(r.first, r.ndistinct * 4));
+            "first", bytes_of(r.first, r.ndistinct * 4), "keys_off", bytes_of(r.keys_off, (r.ndistinct + 1) * 4),
+            "keys_data", bytes_of(r.keys_data, r.keys_len));
     }
     void *arrays[] = {r.line, r.start, r.next, r.tid_at, r.level_at, r.ms, r.tid, r.src, r.tid_len, r.func_off,
-                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.first};
+                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.first,
+                      r.keys_off, r.keys_data};
     for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) free(arrays[j]);
     PyBuffer_Release(&view);
     return out;

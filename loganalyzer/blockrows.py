@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import compiled
-from .arrays import from_numpy, int64s, ints, strings
+from .arrays import binaries, from_numpy, int64s, ints, strings
 from .header import AFTER_TID, CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc, split_funcloc
 from .records import LEVELS
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
@@ -45,6 +45,8 @@ if not FIXED_HEADER:
     raise ImportError("the grammar's DATETIME, CLOCK or TID terminals changed: blockrows.py reads "
                       "them at fixed places")
 _DATED_LEN, _CLOCKED_LEN = len(_DATED), len(_CLOCKED)
+OTHER = 0xFF     # the first byte of a record's key that is its text after the thread id (see Block)
+_OTHER, _NO_BYTES = binaries([bytes([OTHER]), b""]).cast(pa.binary())
 _rows, _easy = compiled.rows, compiled.easy      # (None: RE2 and NumPy alone)
 SEED = int.from_bytes(os.urandom(8), "little")     # the messages' hash tables' (no crafted collisions)
 _LINE_START = "^" + RECORD_START_PATTERN
@@ -165,13 +167,18 @@ class Block:
         self.func = pieces.take(from_numpy(np.arange(n, dtype=np.int64) * 8 + 1, pa.int64(), located))
         self.src = pieces.take(from_numpy(np.arange(n, dtype=np.int64) * 8 + 3, pa.int64(), located))
         self.message = pieces.take(int64s(np.arange(n, dtype=np.int64) * 8 + 5))
+        # records whose family the level or a missing FUNC:LINE decides: known by their text
+        # after the thread id, behind a byte UTF-8 never holds
+        self.plain = located & ~np.isin(self.level, _ERROR_LEVELS) & (msg_at < end)
+        after_tid = self._cut(int(o[0]), [level_at, nxt - (b[nxt - 1] == 10)])
+        after_tid = after_tid.take(int64s(np.arange(n, dtype=np.int64) * 3 + 1)).cast(pa.binary())
+        keys = pc.if_else(from_numpy(self.plain, pa.bool_()), self.message.cast(pa.binary()),
+                          pc.binary_join_element_wise(_OTHER, after_tid, _NO_BYTES))
         # Debug logs say the same things over and over: the families are read once per
-        # distinct message
-        codes = pc.dictionary_encode(self.message)
+        # distinct key
+        codes = pc.dictionary_encode(keys)
         self.code = _np(codes.indices, np.int32)
         self.distinct = codes.dictionary
-        # records whose family the level or a missing FUNC:LINE decides: Python's, one by one
-        self.plain = located & ~np.isin(self.level, _ERROR_LEVELS) & (msg_at < end)
 
     def _cut(self, base: int, bounds: list) -> pa.StringArray:
         """The block from the first record on as consecutive pieces: per record [o, b0),
@@ -268,7 +275,8 @@ class ScannedBlock(Block):
                                                 pa.py_buffer(np.packbits(self.located, bitorder="little")))
         self.message = pa.StringArray.from_buffers(n, pa.py_buffer(r["msg_off"]), pa.py_buffer(r["msg_data"]))
         self.code = col("code", np.int32)
-        self.distinct = self.message.take(from_numpy(col("first", np.int32), pa.int32()))
+        self.distinct = pa.Array.from_buffers(pa.binary(), len(r["keys_off"]) // 4 - 1,
+                                              [None, pa.py_buffer(r["keys_off"]), pa.py_buffer(r["keys_data"])])
 
     def times(self):
         return self._ms, self._time_ok

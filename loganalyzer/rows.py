@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
-from .blockrows import SEED as _SEED, Block, read_block, read_families
+from .blockrows import OTHER, SEED as _SEED, Block, read_block, read_families
 from .compiled import MessageIndex
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
@@ -35,7 +35,6 @@ _NCOMMON = len(COMMON)
 _ENC = json.JSONEncoder(ensure_ascii=False).encode
 NONE_TAIL = (None,) * (_NCOMMON + 1)
 
-DICT_LIMIT = 75_000          # distinct entries kept before the dictionary starts over (memory bound)
 # the families of the distinct messages are read once per file, not once per block (a log
 # says the same things in every block: 8x fewer messages to read on the benchmark's log, 4x
 # on the busy one); past this many messages, or bytes of them and their columns, only
@@ -142,8 +141,7 @@ class FileTables:
         self.bad = []          # (first line, what, records) of header values that cannot be read
         self.workers = []      # worker names of thread_job records (daemon name)
         self.foreign = []      # (line, nlines) before / between records
-        self._cache = {}       # text after the thread id -> (kind, *COMMON, fields)
-        self._known = KnownMessages()    # message of a located record -> its row in _store
+        self._known = KnownMessages()    # a record's key (blockrows.Block) -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
         self._store = [GrowingStrings() for _ in range(_NCOMMON + 2)]   # [kind, *COMMON, fields] of known messages
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
@@ -151,12 +149,6 @@ class FileTables:
         self._blocks = 0
 
     # -- one record parsed in Python, from its text after the thread id
-    def _entry(self, key):
-        tail = self._cache.get(key)
-        if tail is None:
-            tail = _remember(self._cache, key, *self._parse_entry(key))
-        return tail
-
     def _parse_entry(self, key):
         m = AFTER_TID.match(key)
         level, funcloc = m.groups()
@@ -216,23 +208,18 @@ class FileTables:
             if self.first_time is None:
                 self.first_time = int(t[0]) / 1000.0
             self.last_time = int(t[-1]) / 1000.0
-        # kind, the common fields and the others' JSON, read once per distinct message
+        # kind, the common fields and the others' JSON, read once per distinct key
         rows = self._rows_of(blk.distinct)
         at = int64s(rows[blk.code])
         kind, *cols = [_per_record(c, rows, at) for c in self._store]
-        # records whose level or missing FUNC:LINE decides their family, one by one
-        other = ~blk.plain
-        if other.any():
-            entry = self._entry
-            kind, cols = _put(kind, cols, other, [entry(blk.after_tid(i)) for i in np.flatnonzero(other).tolist()])
         level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
         entry_cols = [level, blk.func, blk.src_lines(), pc.dictionary_encode(kind), blk.message] + cols
         return _table(self.path, n, int64s(lines), from_numpy(ms, _TIME, time_ok),
                       from_numpy(tid, pa.int64(), tid_ok), entry_cols)
 
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
-        """The rows of _store that hold distinct messages' families (read here the first
-        time a message is seen)."""
+        """The rows of _store that hold distinct keys' families (read here the first time a
+        key is seen)."""
         rows = self._known.find(msgs)
         new = rows < 0
         self._blocks += 1
@@ -244,9 +231,15 @@ class FileTables:
             if len(to):
                 rows = np.where(new, -1, to[np.where(new, 0, rows)])
             new = rows < 0
+        # (the plain records' messages first, then the others' texts: the rows in that order)
         at = np.flatnonzero(new)
-        fresh_msgs = msgs.filter(from_numpy(new, pa.bool_()))
-        cols = self._families(fresh_msgs)
+        other = _is_other(msgs, at)
+        at = np.concatenate([at[~other], at[other]])
+        fresh_msgs = msgs.take(int64s(at))
+        n_plain = len(at) - int(other.sum())
+        cols = self._families(fresh_msgs.slice(0, n_plain).cast(pa.string()))
+        if n_plain < len(at):
+            cols = [pa.concat_arrays([c, o]) for c, o in zip(cols, self._others(fresh_msgs.slice(n_plain)))]
         base = len(self._known)
         self._known.add(msgs, at)
         cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs) + _ENTRY_BYTES
@@ -272,6 +265,13 @@ class FileTables:
         self._used, self._cost = self._used[keep], self._cost[keep]
         self._known_bytes = int(self._cost.sum())
         return new_row
+
+    def _others(self, keys: pa.Array) -> list:
+        """[kind, *COMMON, fields] columns of records whose level or missing FUNC:LINE decides
+        their family, from their keys (OTHER and the text after the thread id)."""
+        tails = [(kind,) + fields_tail(fields)
+                 for kind, fields in map(self._parse_entry, (k[1:].decode() for k in keys.to_pylist()))]
+        return [strings(c) for c in zip(*tails)]
 
     def _families(self, msgs: pa.Array) -> list:
         """[kind, *COMMON, fields] columns of distinct messages of located debug/info records:
@@ -324,12 +324,14 @@ class KnownMessages:
         self._dict = {k: to[r] for k, r in self._dict.items() if to[r] >= 0}
 
 
-def _remember(cache: dict, key: str, kind: str, fields) -> tuple:
-    """(kind, *COMMON, fields JSON) of a parsed message, kept in cache (bounded)."""
-    if len(cache) >= DICT_LIMIT:
-        cache.clear()
-    tail = cache[key] = (kind,) + fields_tail(fields)
-    return tail
+def _is_other(keys: pa.Array, at: np.ndarray) -> np.ndarray:
+    """Which of keys[at] are the text after the thread id of a record that is not plain."""
+    off = np.frombuffer(keys.buffers()[1], np.int32, count=len(keys) + 1, offset=keys.offset * 4)
+    data = keys.buffers()[2]
+    if data is None or not len(at):
+        return np.zeros(len(at), bool)
+    first = np.frombuffer(data, np.uint8)[np.minimum(off[at], data.size - 1)]
+    return (first == OTHER) & (off[at + 1] > off[at])
 
 
 def _put(kind, cols, where, tails):

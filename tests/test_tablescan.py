@@ -37,8 +37,8 @@ def _sample_messages() -> list:
     out = []
     for path in sample_logs():
         blk = blockrows.read_block(path.read_text(encoding="utf-8", errors="replace"))
-        if blk.n:
-            out += blk.distinct.to_pylist()
+        if blk.n:       # (the plain records' keys: their messages)
+            out += [k.decode() for k in blk.distinct.to_pylist() if k[:1] != bytes([blockrows.OTHER])]
     return out
 
 
