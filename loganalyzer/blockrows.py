@@ -93,9 +93,9 @@ def _mask(arr: pa.Array) -> np.ndarray:
     return bits[arr.offset:arr.offset + len(arr)].astype(bool)
 
 
-def read_block(text: str) -> "Block":
-    """The records of a block of file-format text (whole records, perhaps after other text)."""
-    data = text.encode("utf-8")
+def read_block(data: bytes) -> "Block":
+    """The records of a block of file-format text as UTF-8 (whole records, perhaps after
+    other text)."""
     return ScannedBlock(data) if _rows is not None and data else Block(data)
 
 

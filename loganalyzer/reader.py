@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from . import formats
 from .records import Foreign, Record
 from .header import RECORD_START
-from .recordcut import CAP, HEAD, TAIL, record_blocks, text_blocks
+from .recordcut import CAP, HEAD, TAIL, AsciiBlock, record_blocks, text_blocks
 from .sources import (STREAM_ERRORS, InputError, PeekStream, check_head, looks_binary, note_end,
                       open_binary, read_blocks, shown)
 
@@ -222,7 +222,15 @@ class LogReader:
                 yield item
 
     # -- shared set-up: open, sniff, detect, count
-    def _open(self, blocksize: int | None = None):
+    def _cut_at(self, b, t: str):
+        """The block's last record (or the text before the first) was cut: where, in lines."""
+        facts = self.facts
+        k = formats.last_record_start(t, RECORD_START.match) or 0
+        b.cut.line = facts.lines - t.count("\n", k) + 1
+        self._cuts.append(b.cut)
+        facts.lines += b.cut.nlines
+
+    def _open(self, blocksize: int | None = None, count_newlines=None):
         facts = self.facts
         d = shown(self.display)
         stream = self._stream if self._stream is not None else open_binary(self.path)
@@ -285,6 +293,14 @@ class LogReader:
             warned_utf8 = False
             for b in blocks:
                 facts.bytes += b.nbytes
+                if isinstance(b, AsciiBlock):       # (counted already; no U+FFFD in ASCII)
+                    facts.lines += b.newlines
+                    if b.nbytes:
+                        state["nl"] = b.data.endswith(b"\n")
+                    if b.cut is not None:
+                        self._cut_at(b, b.text)
+                    yield b
+                    continue
                 t = b.text
                 facts.lines += t.count("\n")
                 if t:
@@ -296,16 +312,12 @@ class LogReader:
                     facts.warn(f"{d}: invalid UTF-8 replaced by U+FFFD (first near line "
                                f"{facts.lines - t.count(chr(10), k) + 1})")
                 if b.cut is not None:
-                    # the block's last record (or the text before the first) was cut
-                    k = formats.last_record_start(t, RECORD_START.match) or 0
-                    b.cut.line = facts.lines - t.count("\n", k) + 1
-                    self._cuts.append(b.cut)
-                    facts.lines += b.cut.nlines
+                    self._cut_at(b, t)
                 yield b
 
         self._cuts = []
         if fmt == "file":       # records, each cut to recordcut.CAP bytes, whatever their lines
-            raw = text_blocks(record_blocks(stream, blocksize or self.blocksize), on_error, encoding)
+            raw = text_blocks(record_blocks(stream, blocksize or self.blocksize), on_error, encoding, count_newlines)
         else:
             raw = read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long, encoding)
         return stream, fmt, counted(raw), state
@@ -352,7 +364,7 @@ class LogReader:
         from . import rows as R
         facts = self.facts
         # smaller blocks here: each block's split lists are the transient peak of this route
-        stream, fmt, blocks, state = self._open(min(self.blocksize, R.TABLE_BLOCK))
+        stream, fmt, blocks, state = self._open(min(self.blocksize, R.TABLE_BLOCK), R.count_newlines)
         try:
             first_time = last = None
             nrec = 0

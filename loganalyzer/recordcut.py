@@ -196,11 +196,35 @@ def _last_start(text: bytes, first: int, end: int) -> int:
         hi = k
 
 
-def text_blocks(blocks, on_error=None, encoding: str = "utf-8"):
+class AsciiBlock:
+    """A block of record_blocks that is ASCII alone: its bytes, their line breaks counted (by
+    `count`), and the text decoded only when asked for (sources.Block's fields)."""
+
+    __slots__ = ("data", "nbytes", "cut", "newlines", "_text")
+    tail = False
+
+    def __init__(self, data: bytes, cut, count):
+        self.data, self.nbytes, self.cut = data, len(data), cut
+        self.newlines = count(data)
+        self._text = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode("ascii")
+        return self._text
+
+
+def text_blocks(blocks, on_error=None, encoding: str = "utf-8", count_newlines=None):
     """record_blocks decoded (invalid UTF-8 replaced): sources.Block with its cut.  A read
-    error ends the blocks and goes to on_error(message) (raised without one)."""
+    error ends the blocks and goes to on_error(message) (raised without one).  With
+    count_newlines (bytes -> their line breaks), a UTF-8 block of ASCII alone stays bytes
+    (AsciiBlock): the event table reads the bytes, and the text is not made twice."""
     try:
         for data, cut in blocks:
+            if count_newlines is not None and encoding == "utf-8" and data.isascii():
+                yield AsciiBlock(bytes(data), cut, count_newlines)
+                continue
             yield Block(data.decode(encoding, "replace"), len(data), cut=cut)
     except STREAM_ERRORS as e:
         if on_error is None:

@@ -105,7 +105,7 @@ def test_mutated_headers_read_the_same(monkeypatch):
 def _same_block(text: str):
     """The compiled scan's block (_headscan.rows) reads what the RE2 and NumPy route reads."""
     import loganalyzer.blockrows as blockrows
-    a = blockrows.read_block(text)
+    a = blockrows.read_block(text.encode())
     b = blockrows.Block(text.encode())
     assert isinstance(a, blockrows.ScannedBlock)
     assert (a.nlines, a.newlines, a.n) == (b.nlines, b.newlines, b.n)

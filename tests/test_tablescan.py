@@ -36,7 +36,7 @@ def _rows(cols) -> list:
 def _sample_messages() -> list:
     out = []
     for path in sample_logs():
-        blk = blockrows.read_block(path.read_text(encoding="utf-8", errors="replace"))
+        blk = blockrows.read_block(path.read_text(encoding="utf-8", errors="replace").encode())
         if blk.n:       # (the plain records' keys: their messages)
             out += [k.decode() for k in blk.distinct.to_pylist() if k[:1] != bytes([blockrows.OTHER])]
     return out
