@@ -279,15 +279,18 @@ static int route(const unsigned char *m, const unsigned char *e)
     return EASY;
 }
 
-/* The items of one message and its row of every column. */
-static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
+/* The items of one message, the first of each key marked `use`, in E->items: their number;
+ * *name: the probe's name's length (0: none); *whole: 0 when the message is no key=value
+ * list after all (text); -1 when out of memory. */
+static Py_ssize_t message_items(Easy *E, const unsigned char *m, Py_ssize_t len, Py_ssize_t *name_len, int *whole)
 {
     const unsigned char *e = m + len, *body = m;
     Py_ssize_t name = probe_name(m, e);
     if (name) body = m + name + 2;
+    *name_len = name;
     /* the items, each a key and its value (up to the next separator) or a (VM: ...) group */
     Py_ssize_t n = 0;
-    int whole = 1;
+    *whole = 1;
     const unsigned char *p = body;
     while (1) {
         if (n + 2 > E->items_cap) {
@@ -309,8 +312,8 @@ static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
         const unsigned char *uuid;
         Py_ssize_t vlen = vm_group(p, e, &uuid);
         if (!vlen) {            /* (not a key=value list: text) */
-            whole = 0;
-            break;
+            *whole = 0;
+            return n;
         }
         E->items[n++] = (Item){(const unsigned char *)"domain", p + 10, 6, uuid - (p + 10), 1};
         E->items[n++] = (Item){(const unsigned char *)"uuid", uuid + 7, 4, p + vlen - 1 - (uuid + 7), 1};
@@ -318,18 +321,11 @@ static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
         if (p >= e) break;
         const unsigned char *next = separator_here(p, e);
         if (!next) {
-            whole = 0;
-            break;
+            *whole = 0;
+            return n;
         }
         p = next;
     }
-    if (!whole) {
-        if (col_put(&E->kind, "text", 4) < 0 || col_row(&E->kind, 1) < 0 || col_row(&E->fields, 0) < 0) return -1;
-        for (Py_ssize_t c = 0; c < E->ncommon; c++)
-            if (col_row(&E->cols[c], 0) < 0) return -1;
-        return 0;
-    }
-    if (col_put(&E->kind, name ? (const char *)m : "kv", name ? name : 2) < 0 || col_row(&E->kind, 1) < 0) return -1;
     /* of a key given twice the first counts (sorted by key and place when there are many) */
     if (n <= 32) {
         for (Py_ssize_t a = 1; a < n; a++)
@@ -347,6 +343,23 @@ static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
             if (same_key(order[a], order[a - 1])) order[a]->use = 0;
         free(order);
     }
+    return n;
+}
+
+/* One message's row of every column. */
+static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
+{
+    Py_ssize_t name;
+    int whole;
+    Py_ssize_t n = message_items(E, m, len, &name, &whole);
+    if (n < 0) return -1;
+    if (!whole) {
+        if (col_put(&E->kind, "text", 4) < 0 || col_row(&E->kind, 1) < 0 || col_row(&E->fields, 0) < 0) return -1;
+        for (Py_ssize_t c = 0; c < E->ncommon; c++)
+            if (col_row(&E->cols[c], 0) < 0) return -1;
+        return 0;
+    }
+    if (col_put(&E->kind, name ? (const char *)m : "kv", name ? name : 2) < 0 || col_row(&E->kind, 1) < 0) return -1;
     /* the common fields */
     for (Py_ssize_t c = 0; c < E->ncommon; c++) {
         Item *found = NULL;
@@ -693,6 +706,53 @@ static PyTypeObject MessageIndexType = {
     .tp_as_sequence = &index_sequence,
 };
 
+/* fields(message) -> (kind, fields) as families.classify reads a message of a located debug
+ * or info record, or None when it is none of the messages this file reads (a thread, job or
+ * phase line, a quoted or bracketed value, bytes beyond ASCII: families.py's).  Text is
+ * ('text', {}). */
+static PyObject *fields(PyObject *self, PyObject *arg)
+{
+    Py_ssize_t len;
+    const char *m = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (!m) return NULL;
+    const unsigned char *u = (const unsigned char *)m;
+    int way = len ? route(u, u + len) : PYTHON;
+    if (way == PYTHON) Py_RETURN_NONE;
+    if (way == TEXT) return Py_BuildValue("(sN)", "text", PyDict_New());
+    Easy E;
+    memset(&E, 0, sizeof E);
+    Py_ssize_t name;
+    int whole;
+    Py_ssize_t n = message_items(&E, u, len, &name, &whole);
+    PyObject *out = NULL, *dict = NULL;
+    if (n < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    dict = PyDict_New();
+    if (!dict) goto done;
+    if (!whole) {
+        out = Py_BuildValue("(sO)", "text", dict);
+        goto done;
+    }
+    for (Py_ssize_t a = 0; a < n; a++) {
+        Item *it = &E.items[a];
+        if (!it->use) continue;
+        PyObject *k = PyUnicode_DecodeASCII((const char *)it->key, it->key_len, NULL);
+        PyObject *v = k ? PyUnicode_DecodeASCII((const char *)it->value, it->value_len, NULL) : NULL;
+        int rc = v ? PyDict_SetItem(dict, k, v) : -1;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (rc < 0) goto done;
+    }
+    PyObject *kind = name ? PyUnicode_DecodeASCII(m, name, NULL) : PyUnicode_FromString("kv");
+    if (kind) out = Py_BuildValue("(NO)", kind, dict);
+done:
+    Py_XDECREF(dict);
+    free(E.items);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"easy", easy, METH_VARARGS,
      "easy(offsets, data, first, n, common, decide) -> (routes, kind, fields, [common columns]): the\n"
@@ -700,6 +760,9 @@ static PyMethodDef methods[] = {
      "decide, each one's route (0 text, 1 read here, 2 Python's: null kind) as blockrows.routes\n"
      "decides, else all are read here; each column is (int32 offsets, data, one validity byte a\n"
      "row, nulls)."},
+    {"fields", fields, METH_O,
+     "fields(message) -> (kind, fields) of a located debug or info record's message as families.classify\n"
+     "reads it, or None when families.py must read it (text: ('text', {}))."},
     {NULL, NULL, 0, NULL}
 };
 

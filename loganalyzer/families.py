@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from . import compiled
 from .terminals import TERMINALS as T
 
 
@@ -46,6 +47,7 @@ _PHASE_START_FULL = re.compile(
 _PHASE_SET_FULL = re.compile(f"{T['PHASE_SET']}({T['QUOTED']}){T['PHASE_TO']}({T['QUOTED']})$")
 
 _EMPTY: dict = {}
+_read_fields = compiled.read_fields      # (None without a C compiler)
 
 
 def located(level: str, body: str, with_fields: bool = True):
@@ -54,6 +56,15 @@ def located(level: str, body: str, with_fields: bool = True):
         return "text", _EMPTY
     if level == "error" or level == "warning":
         return "error", (error_fields(body) if with_fields else None)
+    if _read_fields is not None:
+        # text, probes and key=value lists read in C (_tablescan.fields: what classify reads,
+        # tests/test_tablescan.py); the others here
+        read = _read_fields(body)
+        if read is not None:
+            kind, fields = read
+            if kind == "text":
+                return "text", _EMPTY
+            return kind, (fields if with_fields or "(VM: " in body else None)
     return classify(body, with_fields)
 
 

@@ -162,3 +162,28 @@ def test_read_families_gives_what_families_reads():
             continue
         k, fields = classify(m)
         assert row == (k,) + fields_tail(fields if k != "text" else {}), m
+
+
+def test_one_message_read_as_classify_reads_it():
+    """_tablescan.fields (families.located's compiled route) gives classify's kind and fields,
+    in their order, for every message it reads, and leaves the others to classify."""
+    from loganalyzer._tablescan import fields
+    rng = random.Random(6)
+    msgs = EVERY_MESSAGE + _mutated(rng, 10_000) + [rng.choice(HEADS) + m for m in rng.sample(EVERY_MESSAGE, 5000)]
+    read = 0
+    for m in msgs:
+        got = fields(m)
+        if got is None:
+            continue
+        read += 1
+        kind, f = classify(m)
+        assert (got[0], list(got[1].items())) == (kind, list(f.items())), m
+    assert read > len(msgs) // 2
+
+
+def test_located_without_a_compiler_is_the_same(monkeypatch):
+    from loganalyzer import families
+    msgs = random.Random(7).sample(EVERY_MESSAGE, 3000)
+    fast = [families.located("debug", m, w) for m in msgs for w in (True, False)]
+    monkeypatch.setattr(families, "_read_fields", None)
+    assert fast == [families.located("debug", m, w) for m in msgs for w in (True, False)]
