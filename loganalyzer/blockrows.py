@@ -1,7 +1,10 @@
 """The event table of a block of file-format records, in Arrow and NumPy columns.
 
 rows.FileTables hands each block (text that ends where a record ends) here.  Everything
-a record holds is found a block at a time, never record by record in Python:
+a record holds is found a block at a time, never record by record in Python.  Where the
+package was built with a C compiler, ScannedBlock reads it all in one pass (_headscan.rows)
+and read_families the new messages in another (_tablescan.easy: also (VM: ...) groups);
+without one, Block and the Arrow route below read the same:
 
 * the record starts: one RE2 match (the grammar's record-start rule) over the block's lines;
 * the header: the stamp and the thread id at fixed places (the grammar's DATETIME, CLOCK and
@@ -14,9 +17,11 @@ a record holds is found a block at a time, never record by record in Python:
   marks every separator, Arrow splits there, and the common columns (client, ka, ...) and the
   JSON of the other fields are gathered from the items.
 
-The other records (errors, job, thread and phase lines, (VM: ...) groups, multi-line
-key=value records such as QMP commands, the function-less header lines, a key given twice)
-are parsed in Python by rows.FileTables' entries, one per distinct text.
+A record is known by its key: a plain record's message, or, for a record whose level or
+missing FUNC:LINE decides its family, its text after the thread id behind OTHER (0xff, a byte
+UTF-8 never holds).  The other keys (errors, job, thread and phase lines, quoted or bracketed
+values, (VM: ...) groups on the Arrow route, the function-less header lines) are parsed in
+Python by rows.FileTables, one per distinct key.
 tests/test_frame.py proves the table equals the one built from Records, on every sample.
 """
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 `events -o out.parquet` and events_frame() are the hot path.  For the file format each
 block (cut where a record starts) goes to blockrows.py, which reads the headers, messages,
-kinds and fields of the common records with Arrow and NumPy; FileTables parses the rest in
-Python (errors, jobs, (VM: ...) groups, the function-less header lines), and keeps each
-distinct message's columns across blocks, so that a message is read once per file.  Other formats build the same table from their
-Records (records_table).  tests/test_frame.py proves both routes give the same table on
-every sample.
+keys, kinds and fields of the common records (in C where the package was built with a
+compiler, else with Arrow and NumPy); FileTables parses the rest in Python (errors, jobs,
+thread and phase lines, the function-less header lines), and keeps each distinct key's
+columns across blocks, so that a key is read once per file (while remembered).  Other formats
+build the same table from their Records (records_table).  tests/test_frame.py proves both
+routes give the same table on every sample.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .compiled import MessageIndex
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
 from .records import LEVELS
-from .values import header_values, to_int
+from .values import header_values
 
 # Fields common enough to be columns of their own; the rest go to `fields` (JSON).
 COMMON = ("client", "ka", "conn", "dconn", "sock", "mon", "vm", "domain", "uuid")
@@ -127,9 +128,9 @@ def records_table(path, records) -> pa.Table:
 # ------------------------------------------------------------ the file format
 class FileTables:
     """Turns the blocks of one file-format input into Arrow tables (one per
-    block): blockrows.py reads the records a block at a time; the records it leaves
-    (errors, jobs, multi-line key=value records, ...) are parsed here, once per distinct
-    text.  `heads`, `workers`, `bad`, `foreign` and the time/record counts feed the
+    block): blockrows.py reads the records a block at a time; the keys it leaves (errors,
+    jobs, thread and phase lines, quoted or bracketed values, ...) are parsed here, once per
+    distinct key.  `heads`, `workers`, `bad`, `foreign` and the time/record counts feed the
     reader's facts."""
 
     def __init__(self, path: str, want_workers=lambda: False):
