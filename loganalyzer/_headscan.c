@@ -215,7 +215,7 @@ typedef struct {
     Py_ssize_t n, cap;
     int64_t *line, *start, *next, *tid_at, *level_at, *ms, *tid, *src;
     int32_t *tid_len, *func_off, *msg_off, *code;
-    uint8_t *level, *dated, *time_ok, *located, *long_num, *plain;
+    uint8_t *level, *dated, *time_ok, *located, *long_src, *plain;
     char *func_data, *msg_data;          /* (the bytes objects' own buffers) */
     Py_ssize_t func_len, func_cap, msg_len, msg_cap;
     int32_t *first;           /* the record of each distinct key's first occurrence */
@@ -234,7 +234,7 @@ static int rows_more(Rows *r)
     void **arrays[ROW_ARRAYS] = {(void **)&r->line, (void **)&r->start, (void **)&r->next, (void **)&r->tid_at,
         (void **)&r->level_at, (void **)&r->ms, (void **)&r->tid, (void **)&r->src, (void **)&r->tid_len,
         (void **)&r->func_off, (void **)&r->msg_off, (void **)&r->code, (void **)&r->level, (void **)&r->dated,
-        (void **)&r->time_ok, (void **)&r->located, (void **)&r->long_num, (void **)&r->plain};
+        (void **)&r->time_ok, (void **)&r->located, (void **)&r->long_src, (void **)&r->plain};
     size_t sizes[ROW_ARRAYS] = {8, 8, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1};
     for (int j = 0; j < ROW_ARRAYS; j++) {
         void *q = realloc(*arrays[j], cap * sizes[j]);
@@ -324,18 +324,18 @@ static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t n
             }
         }
     }
-    uint8_t long_num = tl >= 19;
     int64_t src = 0;
+    uint8_t long_src = 0;     /* a line number of 19 digits or more: Python reads it exactly */
     Py_ssize_t msg_at = after;
     if (located) {
-        if (sep - colon - 1 >= 19) long_num |= 2;
+        if (sep - colon - 1 >= 19) long_src = 1;
         else for (Py_ssize_t i = colon + 1; i < sep; i++) src = src * 10 + (b[i] - '0');
         msg_at = sep + 2 + (sep + 2 < nx && b[sep + 2] == ' ');
     } else {
         colon = sep = after;
     }
     r->located[k] = located;
-    r->long_num[k] = long_num;
+    r->long_src[k] = long_src;
     r->src[k] = src;
     Py_ssize_t end = nx - (b[nx - 1] == '\n');
     if (end > msg_at && b[end - 1] == '\r') end--;
@@ -493,13 +493,13 @@ static PyObject *rows(PyObject *self, PyObject *args)
             "tid_len", bytes_of(r.tid_len, n * 4), "func_off", bytes_of(r.func_off, (n + 1) * 4),
             "msg_off", bytes_of(r.msg_off, (n + 1) * 4), "code", bytes_of(r.code, n * 4),
             "level", bytes_of(r.level, n), "dated", bytes_of(r.dated, n), "time_ok", bytes_of(r.time_ok, n),
-            "located", bytes_of(r.located, n), "long_num", bytes_of(r.long_num, n), "plain", bytes_of(r.plain, n),
+            "located", bytes_of(r.located, n), "long_src", bytes_of(r.long_src, n), "plain", bytes_of(r.plain, n),
             "func_data", func, "msg_data", msg,
             "first", bytes_of(r.first, r.ndistinct * 4), "keys_off", bytes_of(r.keys_off, (r.ndistinct + 1) * 4),
             "keys_data", bytes_of(r.keys_data, r.keys_len));
     }
     void *arrays[] = {r.line, r.start, r.next, r.tid_at, r.level_at, r.ms, r.tid, r.src, r.tid_len, r.func_off,
-                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_num, r.plain, r.first,
+                      r.msg_off, r.code, r.level, r.dated, r.time_ok, r.located, r.long_src, r.plain, r.first,
                       r.keys_off, r.keys_data};
     for (size_t j = 0; j < sizeof arrays / sizeof arrays[0]; j++) free(arrays[j]);
     PyBuffer_Release(&view);
@@ -515,7 +515,7 @@ static PyMethodDef methods[] = {
      "more); whether every byte is ASCII."},
     {"rows", rows, METH_VARARGS,
      "rows(buf, epoch_min, epoch_max, seed) -> dict: the event table's columns of a block of whole\n"
-     "records (the header's fields, FUNC:LINE, the message, the distinct messages numbered)."},
+     "records (the header's fields, FUNC:LINE, the message, the block's distinct keys numbered)."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -1,14 +1,17 @@
 /* The event table's key=value columns, read in one pass over a list of messages, and the
  * index of the messages a file has said (MessageIndex, below).
  *
- * blockrows.easy_columns reads the "easy" probe and key=value messages of a block (one
- * printable-ASCII message with line ends, no quote right after '=', no "(VM: " group, no
- * bracketed key; blockrows.routes picks them): the probe's name as the kind ("kv" without
- * one), the value of each common field (client, ka, ...) and the other fields as JSON in
- * their order, as families.py's key=value reader cuts them: an item ends where a separator
- * (',?' and white space) is followed by a key ('current '? a name and '='), and of a key
- * given twice the first value counts.  Its Arrow route made ~40 calls a block; this is one
- * pass, with the GIL released.  tests/test_tablescan.py holds the two routes to each other.
+ * blockrows.read_families reads the new messages of a block: each one's route (text; an
+ * "easy" probe or key=value message, read here: printable ASCII with line ends, no quote right
+ * after '=', no bracketed key, no first key with 'current '; or families.py's), as
+ * blockrows.routes decides with RE2; of the easy ones the probe's name as the kind ("kv"
+ * without one), the value of each common field (client, ka, ...) and the other fields as JSON
+ * in their order, as families.py's key=value reader cuts them: an item ends where a separator
+ * (',' or the first of a run of white space, then the run) is followed by a key ('current '? a
+ * name and '=') or a (VM: name=..., uuid=...) group, and of a key given twice the first value
+ * counts.  fields() gives the same as a dict, for families.located.  The Arrow route made ~40
+ * calls a block; this is one pass, with the GIL released.  tests/test_tablescan.py holds the
+ * routes and families.py to each other.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -400,16 +403,15 @@ static PyObject *column_tuple(Column *c)
                          bytes_of(c->data, c->len), bytes_of(c->valid, c->rows), c->nulls);
 }
 
-/* easy(offsets, data, first, n, common, decide) -> (routes, kind, fields, [common columns]),
- * each column (int32 offsets, data, one validity byte a row, nulls); decide: each message's
- * route by blockrows.routes' rules (else every message is an easy one) */
+/* easy(offsets, data, first, n, common) -> (routes, kind, fields, [common columns]), each
+ * column (int32 offsets, data, one validity byte a row, nulls); each message's route by
+ * blockrows.routes' rules */
 static PyObject *easy(PyObject *self, PyObject *args)
 {
     Py_buffer offs, data;
     Py_ssize_t first, n;
     PyObject *common;
-    int decide;
-    if (!PyArg_ParseTuple(args, "y*y*nnO!p", &offs, &data, &first, &n, &PyTuple_Type, &common, &decide)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nnO!", &offs, &data, &first, &n, &PyTuple_Type, &common)) return NULL;
     Easy E;
     memset(&E, 0, sizeof E);
     PyObject *out = NULL;
@@ -440,7 +442,7 @@ static PyObject *easy(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < n && rc == 0; r++) {
         const unsigned char *m = (const unsigned char *)data.buf + off[r], *e = m + (off[r + 1] - off[r]);
-        way[r] = decide ? (uint8_t)route(m, e) : EASY;
+        way[r] = (uint8_t)route(m, e);
         if (way[r] == EASY) {
             rc = one_message(&E, m, e - m);
             continue;
@@ -755,11 +757,10 @@ done:
 
 static PyMethodDef methods[] = {
     {"easy", easy, METH_VARARGS,
-     "easy(offsets, data, first, n, common, decide) -> (routes, kind, fields, [common columns]): the\n"
-     "columns of n messages (an Arrow string array's int32 offsets from `first`, and its data): with\n"
-     "decide, each one's route (0 text, 1 read here, 2 Python's: null kind) as blockrows.routes\n"
-     "decides, else all are read here; each column is (int32 offsets, data, one validity byte a\n"
-     "row, nulls)."},
+     "easy(offsets, data, first, n, common) -> (routes, kind, fields, [common columns]): the columns\n"
+     "of n messages (an Arrow string array's int32 offsets from `first`, and its data), each one's\n"
+     "route (0 text, 1 read here, 2 Python's: null kind) as blockrows.routes decides; each column is\n"
+     "(int32 offsets, data, one validity byte a row, nulls)."},
     {"fields", fields, METH_O,
      "fields(message) -> (kind, fields) of a located debug or info record's message as families.classify\n"
      "reads it, or None when families.py must read it (text: ('text', {}))."},

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 
-def _validity(valid: np.ndarray | None):
+def validity(valid: np.ndarray | None):
     """(bitmap buffer or None, null count) of a boolean mask of the valid values."""
     if valid is None:
         return None, 0
@@ -27,7 +27,7 @@ def from_numpy(values: np.ndarray, type: pa.DataType, valid: np.ndarray | None =
         data = pa.py_buffer(np.packbits(np.asarray(values, dtype=bool), bitorder="little"))
     else:
         data = pa.py_buffer(np.ascontiguousarray(values))
-    bitmap, nulls = _validity(valid)
+    bitmap, nulls = validity(valid)
     return pa.Array.from_buffers(type, n, [bitmap, data], null_count=nulls)
 
 
@@ -63,7 +63,7 @@ def strings(values, ascii: bool = False) -> pa.Array:
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    bitmap, nulls = _validity(valid)
+    bitmap, nulls = validity(valid)
     if offsets[-1] < 2 ** 31:
         return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)),
                                                       pa.py_buffer(data)], null_count=nulls)
@@ -139,7 +139,7 @@ class GrowingStrings:
     def array(self) -> pa.StringArray:
         if self._array is None:
             n = self.n
-            bitmap, nulls = _validity(self._valid[:n])
+            bitmap, nulls = validity(self._valid[:n])
             self._array = pa.StringArray.from_buffers(
                 n, pa.py_buffer(self._offsets[:n + 1]), pa.py_buffer(self._data[:int(self._offsets[n])]),
                 bitmap, nulls)

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import compiled
-from .arrays import binaries, from_numpy, int64s, ints, strings
+from .arrays import validity, binaries, from_numpy, int64s, ints, strings
 from .header import AFTER_TID, CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc, split_funcloc
 from .records import LEVELS
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
@@ -275,9 +275,9 @@ class ScannedBlock(Block):
         self.level = col("level", np.int8)
         self.dated, self.located, self.plain = (col(k, np.bool_) for k in ("dated", "located", "plain"))
         self._ms, self._time_ok = col("ms", np.int64), col("time_ok", np.bool_)
-        self._tid, self._src, self._long = col("tid", np.int64), col("src", np.int64), col("long_num", np.uint8)
+        self._tid, self._src, self._long_src = col("tid", np.int64), col("src", np.int64), col("long_src", np.bool_)
         self.func = pa.StringArray.from_buffers(n, pa.py_buffer(r["func_off"]), pa.py_buffer(r["func_data"]),
-                                                pa.py_buffer(np.packbits(self.located, bitorder="little")))
+                                                *validity(self.located))
         self.message = pa.StringArray.from_buffers(n, pa.py_buffer(r["msg_off"]), pa.py_buffer(r["msg_data"]))
         self.code = col("code", np.int32)
         self.distinct = pa.Array.from_buffers(pa.binary(), len(r["keys_off"]) // 4 - 1,
@@ -291,9 +291,9 @@ class ScannedBlock(Block):
         return self._long_tids(self._tid.copy(), has & (self.tid_len < 19))
 
     def src_lines(self) -> pa.Array:
-        ok = self.located & ((self._long & 2) == 0)
+        ok = self.located & ~self._long_src
         out = from_numpy(self._src, pa.int64(), ok)
-        long = np.flatnonzero(self._long & 2)
+        long = np.flatnonzero(self._long_src)
         if not len(long):
             return out
         values = self._src.copy()
@@ -326,8 +326,8 @@ def read_families(msgs: pa.StringArray, common: tuple):
     key=value messages read here, and a mask of the others (kind null), for families.py."""
     n = len(msgs)
     if _easy is not None:
-        way, kind, cols = _scanned(msgs, common, True)
-        return kind, cols, np.frombuffer(way, np.uint8) == 2
+        way, kind, cols = _scanned(msgs, common)
+        return kind, cols, way == 2
     text, easy = routes(msgs)
     kind = _TEXT.take(int64s(np.zeros(n, np.int64)))
     cols = [None] * (len(common) + 1)
@@ -341,27 +341,20 @@ def read_families(msgs: pa.StringArray, common: tuple):
     return kind, cols, ~text & ~easy
 
 
-def _scanned(msgs: pa.StringArray, common: tuple, decide: bool):
-    """(routes, kind, [common columns, fields]) of messages in one pass (_tablescan.easy)."""
+def _scanned(msgs: pa.StringArray, common: tuple):
+    """(routes: 0 text, 1 read here, 2 Python's; kind; [common columns, fields], None where all
+    are null) of messages in one pass (_tablescan.easy)."""
     n = len(msgs)
     _, offsets, data = msgs.buffers()
     way, kind, fields, cols = _easy(offsets, data if data is not None else b"", msgs.offset, n,
-                                    tuple(c.encode() for c in common), decide)
+                                    tuple(c.encode() for c in common))
 
     def column(c):
-        off, text, valid, nulls = c
-        bitmap = pa.py_buffer(np.packbits(np.frombuffer(valid, np.bool_), bitorder="little")) if nulls else None
+        off, text, valid, _ = c
+        bitmap, nulls = validity(np.frombuffer(valid, np.bool_))
         return pa.StringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(text), bitmap, nulls)
 
-    return way, column(kind), [None if c[3] == n else column(c) for c in cols + [fields]]
-
-
-def _scanned_easy(msgs: pa.StringArray, common: tuple):
-    """(kind, [column of each common field or None], fields JSON) of easy messages (the
-    compiled reader, without its routes; the tests hold it to the Arrow route)."""
-    _, kind, cols = _scanned(msgs, common, False)
-    fields = cols.pop()
-    return kind, cols, fields if fields is not None else pa.nulls(len(msgs), pa.string())
+    return np.frombuffer(way, np.uint8), column(kind), [None if c[3] == n else column(c) for c in cols + [fields]]
 
 
 def _vectorised_easy(msgs: pa.Array, common: tuple):
@@ -423,7 +416,7 @@ def _cut_at(strs: pa.StringArray, at: np.ndarray, width):
     """Each string cut in three: before `at`, `width` characters there, the rest."""
     strs = strs if strs.offset == 0 else pa.concat_arrays([strs])
     n = len(strs)
-    off = _np_offsets(strs)
+    off = np_offsets(strs)
     cuts = np.empty(3 * n + 1, np.int32)
     cuts[0::3] = off
     cuts[1::3] = off[:-1] + at
@@ -438,7 +431,8 @@ def _cut_at_first(items: pa.Array, sep: str):
     return before, after
 
 
-def _np_offsets(arr: pa.StringArray) -> np.ndarray:
+def np_offsets(arr: pa.Array) -> np.ndarray:
+    """The int32 offsets of a string or binary array (a view, its own n + 1)."""
     return np.frombuffer(arr.buffers()[1], np.int32, count=len(arr) + 1, offset=arr.offset * 4)
 
 

@@ -230,7 +230,7 @@ class LogReader:
         self._cuts.append(b.cut)
         facts.lines += b.cut.nlines
 
-    def _open(self, blocksize: int | None = None, count_newlines=None):
+    def _open(self, blocksize: int | None = None, ascii_bytes: bool = False):
         facts = self.facts
         d = shown(self.display)
         stream = self._stream if self._stream is not None else open_binary(self.path)
@@ -317,7 +317,7 @@ class LogReader:
 
         self._cuts = []
         if fmt == "file":       # records, each cut to recordcut.CAP bytes, whatever their lines
-            raw = text_blocks(record_blocks(stream, blocksize or self.blocksize), on_error, encoding, count_newlines)
+            raw = text_blocks(record_blocks(stream, blocksize or self.blocksize), on_error, encoding, ascii_bytes)
         else:
             raw = read_blocks(stream, d, blocksize or self.blocksize, on_error, self.max_line, on_long, encoding)
         return stream, fmt, counted(raw), state
@@ -364,7 +364,7 @@ class LogReader:
         from . import rows as R
         facts = self.facts
         # smaller blocks here: each block's split lists are the transient peak of this route
-        stream, fmt, blocks, state = self._open(min(self.blocksize, R.TABLE_BLOCK), R.count_newlines)
+        stream, fmt, blocks, state = self._open(min(self.blocksize, R.TABLE_BLOCK), ascii_bytes=True)
         try:
             first_time = last = None
             nrec = 0

@@ -96,7 +96,7 @@ class _Record:
 
 
 def _newlines(data) -> int:
-    import numpy as np    # (only for cut records: analyze of a small file imports no NumPy)
+    import numpy as np    # (cut records and the event table's blocks: analyze of a small file imports no NumPy)
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))   # (bytes.count is slower)
 
 
@@ -197,15 +197,15 @@ def _last_start(text: bytes, first: int, end: int) -> int:
 
 
 class AsciiBlock:
-    """A block of record_blocks that is ASCII alone: its bytes, their line breaks counted (by
-    `count`), and the text decoded only when asked for (sources.Block's fields)."""
+    """A block of record_blocks that is ASCII alone: its bytes, their line breaks counted, and
+    the text decoded only when asked for (sources.Block's fields)."""
 
     __slots__ = ("data", "nbytes", "cut", "newlines", "_text")
     tail = False
 
-    def __init__(self, data: bytes, cut, count):
+    def __init__(self, data: bytes, cut):
         self.data, self.nbytes, self.cut = data, len(data), cut
-        self.newlines = count(data)
+        self.newlines = _newlines(data)
         self._text = None
 
     @property
@@ -215,15 +215,15 @@ class AsciiBlock:
         return self._text
 
 
-def text_blocks(blocks, on_error=None, encoding: str = "utf-8", count_newlines=None):
+def text_blocks(blocks, on_error=None, encoding: str = "utf-8", ascii_bytes: bool = False):
     """record_blocks decoded (invalid UTF-8 replaced): sources.Block with its cut.  A read
     error ends the blocks and goes to on_error(message) (raised without one).  With
-    count_newlines (bytes -> their line breaks), a UTF-8 block of ASCII alone stays bytes
-    (AsciiBlock): the event table reads the bytes, and the text is not made twice."""
+    ascii_bytes, a UTF-8 block of ASCII alone stays bytes (AsciiBlock): the event table reads
+    the bytes, and the text is not made twice."""
     try:
         for data, cut in blocks:
-            if count_newlines is not None and encoding == "utf-8" and data.isascii():
-                yield AsciiBlock(bytes(data), cut, count_newlines)
+            if ascii_bytes and encoding == "utf-8" and data.isascii():
+                yield AsciiBlock(bytes(data), cut)
                 continue
             yield Block(data.decode(encoding, "replace"), len(data), cut=cut)
     except STREAM_ERRORS as e:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from .recordcut import AsciiBlock
 from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
-from .blockrows import OTHER, SEED as _SEED, Block, read_block, read_families
+from .blockrows import OTHER, SEED as _SEED, Block, np_offsets, read_block, read_families
 from .compiled import MessageIndex
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
@@ -287,11 +287,6 @@ class FileTables:
         return [kind] + [pa.nulls(nu, pa.string()) if c is None else c for c in cols]
 
 
-def count_newlines(data: bytes) -> int:
-    """The line breaks in data (NumPy: ~3x str.count; the table's route imports it anyway)."""
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
-
-
 class KnownMessages:
     """The rows of the messages a file has said (UTF-8 texts): in the compiled MessageIndex
     (_tablescan.c), or a dict of bytes without a C compiler."""
@@ -334,7 +329,7 @@ class KnownMessages:
 
 def _is_other(keys: pa.Array, at: np.ndarray) -> np.ndarray:
     """Which of keys[at] are the text after the thread id of a record that is not plain."""
-    off = np.frombuffer(keys.buffers()[1], np.int32, count=len(keys) + 1, offset=keys.offset * 4)
+    off = np_offsets(keys)
     data = keys.buffers()[2]
     if data is None or not len(at):
         return np.zeros(len(at), bool)
@@ -358,8 +353,7 @@ def _put(kind, cols, where, tails):
 
 def _lengths(strs: pa.Array) -> np.ndarray:
     """Bytes of each string (0 for null)."""
-    off = np.frombuffer(strs.buffers()[1], np.int32, count=len(strs) + 1, offset=strs.offset * 4)
-    return np.diff(off).astype(np.int64)
+    return np.diff(np_offsets(strs)).astype(np.int64)
 
 
 def _per_record(column: GrowingStrings, rows: np.ndarray, at: pa.Array) -> pa.Array:
