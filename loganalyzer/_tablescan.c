@@ -2,16 +2,17 @@
  * index of the messages a file has said (MessageIndex, below).
  *
  * blockrows.read_families reads the new messages of a block: each one's route (text; an
- * "easy" probe or key=value message, read here: printable ASCII with line ends, no quote right
- * after '=', no bracketed key, no first key with 'current '; or families.py's), as
- * blockrows.routes decides with RE2; of the easy ones the probe's name as the kind ("kv"
- * without one), the value of each common field (client, ka, ...) and the other fields as JSON
- * in their order, as families.py's key=value reader cuts them: an item ends where a separator
- * (',' or the first of a run of white space, then the run) is followed by a key ('current '? a
- * name and '=') or a (VM: name=..., uuid=...) group, and of a key given twice the first value
- * counts.  fields() gives the same as a dict, for families.located.  The Arrow route made ~40
- * calls a block; this is one pass, with the GIL released.  tests/test_tablescan.py holds the
- * routes and families.py to each other.
+ * "easy" probe or key=value message, read here: printable ASCII with line ends, no bracketed
+ * key, no first key with 'current '; or families.py's), as blockrows.routes decides with RE2,
+ * and beyond it what RE2 cannot read (a quote after '=', which makes no key, and job lines);
+ * of the easy ones the probe's name as the kind ("kv" without one, "job"), the value of each
+ * common field (client, ka, ...) and the other fields as JSON in their order, as families.py's
+ * key=value reader cuts them: an item ends where a separator (',' or the first of a run of
+ * white space, then the run) is followed by a key ('current '? a name, '=' and no quote) or a
+ * (VM: name=..., uuid=...) group, and of a key given twice the first value counts.  fields()
+ * gives the same as a dict, for families.located.  The Arrow route made ~40 calls a block;
+ * this is one pass, with the GIL released.  tests/test_tablescan.py holds the routes and
+ * families.py to each other.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -84,19 +85,26 @@ static int is_key_char(unsigned char c)
     return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
-/* The length of the key at p ('current '? [A-Za-z_][\w.-]* '='), 0 if none starts there. */
+/* Whether q (inside [., e)) is a key's '=': not followed by a quote (the grammar's KEY). */
+static int key_end(const unsigned char *q, const unsigned char *e)
+{
+    return q < e && *q == '=' && !(q + 1 < e && (q[1] == '\'' || q[1] == '"'));
+}
+
+/* The length of the key at p ('current '? [A-Za-z_][\w.-]* '=' and no quote after it), 0 if
+ * none starts there. */
 static Py_ssize_t key_at(const unsigned char *p, const unsigned char *e)
 {
     const unsigned char *q = p;
     if (e - q > 8 && memcmp(q, "current ", 8) == 0 && is_name_start(q[8])) {
         const unsigned char *r = q + 9;
         while (r < e && is_key_char(*r)) r++;
-        if (r < e && *r == '=') return r + 1 - p;
+        if (key_end(r, e)) return r + 1 - p;
     }
     if (q < e && is_name_start(*q)) {
         q++;
         while (q < e && is_key_char(*q)) q++;
-        if (q < e && *q == '=') return q + 1 - p;
+        if (key_end(q, e)) return q + 1 - p;
     }
     return 0;
 }
@@ -277,10 +285,24 @@ static int route(const unsigned char *m, const unsigned char *e)
         unsigned char c = *q;
         if ((c < 0x20 || c > 0x7e) && c != '\r' && c != '\n') return PYTHON;
         if (c == '[' && q + 1 < e && q[1] == '"') return PYTHON;
-        if (c == '=' && q + 1 < e && (q[1] == '\'' || q[1] == '"')) return PYTHON;
     }
     return EASY;
 }
+
+/* Room for two more items after n. */
+static int item_room(Easy *E, Py_ssize_t n)
+{
+    if (n + 2 > E->items_cap) {
+        Py_ssize_t cap = E->items_cap ? E->items_cap * 2 : 64;
+        Item *q = realloc(E->items, cap * sizeof(Item));
+        if (!q) return -1;
+        E->items = q;
+        E->items_cap = cap;
+    }
+    return 0;
+}
+
+static int first_of_each_key(Easy *E, Py_ssize_t n);
 
 /* The items of one message, the first of each key marked `use`, in E->items: their number;
  * *name: the probe's name's length (0: none); *whole: 0 when the message is no key=value
@@ -296,13 +318,7 @@ static Py_ssize_t message_items(Easy *E, const unsigned char *m, Py_ssize_t len,
     *whole = 1;
     const unsigned char *p = body;
     while (1) {
-        if (n + 2 > E->items_cap) {
-            Py_ssize_t cap = E->items_cap ? E->items_cap * 2 : 64;
-            Item *q = realloc(E->items, cap * sizeof(Item));
-            if (!q) return -1;
-            E->items = q;
-            E->items_cap = cap;
-        }
+        if (item_room(E, n) < 0) return -1;
         Py_ssize_t klen = key_at(p, e);
         if (klen) {
             const unsigned char *next = NULL, *stop = separator(p + klen, e, &next);
@@ -329,7 +345,13 @@ static Py_ssize_t message_items(Easy *E, const unsigned char *m, Py_ssize_t len,
         }
         p = next;
     }
-    /* of a key given twice the first counts (sorted by key and place when there are many) */
+    return first_of_each_key(E, n) < 0 ? -1 : n;
+}
+
+/* Of a key given twice among the n items the first counts (the others' `use` cleared; sorted
+ * by key and place when there are many). */
+static int first_of_each_key(Easy *E, Py_ssize_t n)
+{
     if (n <= 32) {
         for (Py_ssize_t a = 1; a < n; a++)
             for (Py_ssize_t b = 0; b < a; b++)
@@ -346,8 +368,147 @@ static Py_ssize_t message_items(Easy *E, const unsigned char *m, Py_ssize_t len,
             if (same_key(order[a], order[a - 1])) order[a]->use = 0;
         free(order);
     }
-    return n;
+    return 0;
 }
+
+/* ---- job lines: 'Starting job: API=... (vm=0x..., name=..., current job=...)' ----
+ *
+ * families._job_fields reads them by the grammar's JOB_VERB, HVALUE, JOB_NAME, JOB_OPEN and
+ * JVALUE; here the same for a line of printable ASCII without a bracketed key (any other goes to
+ * families.py, as does every line that is not a whole job line: Python decides what it is). */
+enum { ITEMS_PYTHON = -2 };
+
+static const char *const JOB_VERBS[] = {"Starting", "Started", "Stopping", "Waiting for"};
+static const char *const JOB_KINDS[] = {" async", " agent", " nested", ""};
+
+/* Where the job verb's match ends (JOB_VERB: a verb, a kind, ' job', then ': ' or ' ' not
+ * before '(', or nothing before ' ('), or NULL. */
+static const unsigned char *job_verb(const unsigned char *m, const unsigned char *e)
+{
+    for (int v = 0; v < 4; v++) {
+        if (!starts_with(m, e, JOB_VERBS[v])) continue;
+        const unsigned char *q = m + strlen(JOB_VERBS[v]);
+        for (int k = 0; k < 4; k++) {
+            const unsigned char *j = q + strlen(JOB_KINDS[k]);
+            if (!starts_with(q, e, JOB_KINDS[k]) || !starts_with(j, e, " job")) continue;
+            j += 4;
+            if (starts_with(j, e, ": ") && !(j + 2 < e && j[2] == '(')) return j + 2;
+            if (starts_with(j, e, " ") && !(j + 1 < e && j[1] == '(')) return j + 1;
+            if (starts_with(j, e, " (")) return j;
+            return NULL;
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+/* '(vm=' or '(async=' at p */
+static int job_open_key(const unsigned char *p, const unsigned char *e)
+{
+    return starts_with(p, e, "(vm=") || starts_with(p, e, "(async=");
+}
+
+/* A separator before a key at p (SEP with a key after it: ',' or a blank not after another,
+ * the run of blanks, a key): where the key starts, or NULL. */
+static const unsigned char *key_separator(const unsigned char *p, const unsigned char *start, const unsigned char *e)
+{
+    const unsigned char *j = p;
+    if (*j == ',') j++;
+    else if (p > start && is_space(p[-1])) return NULL;
+    if (j >= e || !is_space(*j)) return NULL;
+    while (j < e && is_space(*j)) j++;
+    return key_at(j, e) ? j : NULL;
+}
+
+/* A value from p (HVALUE, head: up to a separator before a key or a blank before '(vm='
+ * or '(async='; JVALUE, in the brackets: up to a separator before a key or the last ')'):
+ * where it stops; *next: the key after the separator, or NULL. */
+static const unsigned char *job_value(const unsigned char *p, const unsigned char *e, int head,
+                                      const unsigned char **next)
+{
+    const unsigned char *i = p;
+    *next = NULL;
+    for (; i < e; i++) {
+        if (*i == ',' || is_space(*i)) {
+            const unsigned char *k = key_separator(i, p - 1, e);
+            if (k) {
+                *next = k;
+                return i;
+            }
+        }
+        if (head ? is_space(*i) && job_open_key(i + 1, e) : *i == ')' && i + 1 == e) return i;
+    }
+    return e;
+}
+
+/* The key=value items from the key at p (of klen bytes) as long as a separator before a key
+ * follows a value, appended to E->items after *n: where the last value stops, or NULL (no
+ * memory). */
+static const unsigned char *job_keys(Easy *E, Py_ssize_t *n, const unsigned char *p, Py_ssize_t klen,
+                                     const unsigned char *e, int head)
+{
+    for (;;) {
+        if (item_room(E, *n) < 0) return NULL;
+        const unsigned char *next, *stop = job_value(p + klen, e, head, &next);
+        E->items[(*n)++] = (Item){p, p + klen, klen - 1, stop - (p + klen), 1};
+        if (!next) return stop;
+        p = next;
+        klen = key_at(p, e);
+    }
+}
+
+/* The items of a job line (action, the head's keys or the job's name, the keys in brackets;
+ * the first of each key marked `use`): their number, or ITEMS_PYTHON, or -1 (no memory). */
+static Py_ssize_t job_items(Easy *E, const unsigned char *m, Py_ssize_t len)
+{
+    const unsigned char *e = m + len;
+    for (const unsigned char *q = m; q < e; q++)
+        if (*q < 0x20 || *q > 0x7e || (*q == '[' && q + 1 < e && q[1] == '"')) return ITEMS_PYTHON;
+    const unsigned char *p = job_verb(m, e);
+    if (!p || e[-1] != ')') return ITEMS_PYTHON;
+    /* (JOB_VERB's lookahead: '(vm=' or '(async=' ahead, the line ending with ')') */
+    int ahead = 0;
+    for (const unsigned char *q = p; q < e && !ahead; q++)
+        ahead = *q == '(' && job_open_key(q, e) && q + (q[1] == 'v' ? 4 : 7) < e;
+    if (!ahead) return ITEMS_PYTHON;
+    Py_ssize_t n = 0;
+    const unsigned char *act = p;
+    while (act > m && (act[-1] == ':' || act[-1] == ' ')) act--;
+    if (item_room(E, n) < 0) return -1;
+    E->items[n++] = (Item){(const unsigned char *)"action", m, 6, act - m, 1};
+    Py_ssize_t klen = key_at(p, e);
+    if (klen) {
+        if (!(p = job_keys(E, &n, p, klen, e, 1))) return -1;
+    } else {
+        /* JOB_NAME: the shortest text without '(' or '=' before ' (' */
+        for (const unsigned char *q = p; q < e; q++) {
+            if (q > p && *q == ' ' && q + 1 < e && q[1] == '(') {
+                if (item_room(E, n) < 0) return -1;
+                E->items[n++] = (Item){(const unsigned char *)"job", p, 3, q - p, 1};
+                p = q;
+                break;
+            }
+            if (*q == '(' || *q == '=') break;
+        }
+    }
+    if (!(starts_with(p, e, " (") && job_open_key(p + 1, e))) return ITEMS_PYTHON;
+    p += 2;
+    if (!(klen = key_at(p, e))) return ITEMS_PYTHON;
+    if (!(p = job_keys(E, &n, p, klen, e, 0))) return -1;
+    if (p != e - 1) return ITEMS_PYTHON;
+    return first_of_each_key(E, n) < 0 ? -1 : n;
+}
+
+/* A text row: kind 'text', every field null. */
+static int text_row(Easy *E)
+{
+    if (col_put(&E->kind, "text", 4) < 0 || col_row(&E->kind, 1) < 0 || col_row(&E->fields, 0) < 0) return -1;
+    for (Py_ssize_t c = 0; c < E->ncommon; c++)
+        if (col_row(&E->cols[c], 0) < 0) return -1;
+    return 0;
+}
+
+static int items_row(Easy *E, const char *kind, Py_ssize_t kind_len, Py_ssize_t n);
 
 /* One message's row of every column. */
 static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
@@ -356,13 +517,14 @@ static int one_message(Easy *E, const unsigned char *m, Py_ssize_t len)
     int whole;
     Py_ssize_t n = message_items(E, m, len, &name, &whole);
     if (n < 0) return -1;
-    if (!whole) {
-        if (col_put(&E->kind, "text", 4) < 0 || col_row(&E->kind, 1) < 0 || col_row(&E->fields, 0) < 0) return -1;
-        for (Py_ssize_t c = 0; c < E->ncommon; c++)
-            if (col_row(&E->cols[c], 0) < 0) return -1;
-        return 0;
-    }
-    if (col_put(&E->kind, name ? (const char *)m : "kv", name ? name : 2) < 0 || col_row(&E->kind, 1) < 0) return -1;
+    if (!whole) return text_row(E);
+    return items_row(E, name ? (const char *)m : "kv", name ? name : 2, n);
+}
+
+/* The row of n items of E->items: kind, the common fields, the others as JSON. */
+static int items_row(Easy *E, const char *kind, Py_ssize_t kind_len, Py_ssize_t n)
+{
+    if (col_put(&E->kind, kind, kind_len) < 0 || col_row(&E->kind, 1) < 0) return -1;
     /* the common fields */
     for (Py_ssize_t c = 0; c < E->ncommon; c++) {
         Item *found = NULL;
@@ -446,6 +608,18 @@ static PyObject *easy(PyObject *self, PyObject *args)
         if (way[r] == EASY) {
             rc = one_message(&E, m, e - m);
             continue;
+        }
+        if (way[r] == PYTHON && job_verb(m, e)) {
+            Py_ssize_t k = job_items(&E, m, e - m);
+            if (k == -1) {
+                rc = -1;
+                continue;
+            }
+            if (k >= 0) {
+                way[r] = EASY;
+                rc = items_row(&E, "job", 3, k);
+                continue;
+            }
         }
         /* text: kind 'text' and no fields; Python's: nothing yet */
         if (way[r] == TEXT) rc = col_put(&E.kind, "text", 4);
@@ -708,6 +882,125 @@ static PyTypeObject MessageIndexType = {
     .tp_as_sequence = &index_sequence,
 };
 
+/* ---- gather: the known messages' columns spread over a block's records (rows.FileTables) ----
+ *
+ * For each column (int32 offsets, data, one validity byte a row, rows) of the store, the
+ * values at `at` (int64 rows, each record's) as an Arrow string column's buffers: (int32
+ * offsets, data, validity bitmap or None, nulls), or None for a column null at every record.
+ * One pass a column instead of an Arrow take of each (which also checks and copies the
+ * store's validity bitmap, packed again after each block's new messages).
+ */
+typedef struct {
+    Py_buffer off, data, valid;
+    Py_ssize_t rows;
+    int held;
+} StoreColumn;
+
+static PyObject *gather_one(const StoreColumn *c, const int64_t *at, Py_ssize_t n)
+{
+    const int32_t *off = c->off.buf;
+    const uint8_t *valid = c->valid.buf;
+    const char *data = c->data.buf;
+    Py_ssize_t total = 0, nulls = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = at[i];
+        if (valid[r]) total += off[r + 1] - off[r];
+        else nulls++;
+    }
+    if (nulls == n) Py_RETURN_NONE;
+    if (total >= INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "gather: a string column of 2 GiB");
+        return NULL;
+    }
+    PyObject *offs = PyBytes_FromStringAndSize(NULL, (n + 1) * 4);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    PyObject *bits = nulls ? PyBytes_FromStringAndSize(NULL, (n + 7) / 8) : (Py_INCREF(Py_None), Py_None);
+    if (!offs || !out || !bits) {
+        Py_XDECREF(offs);
+        Py_XDECREF(out);
+        Py_XDECREF(bits);
+        return NULL;
+    }
+    int32_t *o = (int32_t *)PyBytes_AS_STRING(offs);
+    char *d = PyBytes_AS_STRING(out);
+    uint8_t *b = nulls ? (uint8_t *)PyBytes_AS_STRING(bits) : NULL;
+    if (b) memset(b, 0, (n + 7) / 8);
+    Py_ssize_t at_byte = 0;
+    o[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = at[i];
+        if (valid[r]) {
+            Py_ssize_t len = off[r + 1] - off[r];
+            memcpy(d + at_byte, data + off[r], len);
+            at_byte += len;
+            if (b) b[i >> 3] |= (uint8_t)(1u << (i & 7));
+        }
+        o[i + 1] = (int32_t)at_byte;
+    }
+    return Py_BuildValue("(NNNn)", offs, out, bits, nulls);
+}
+
+/* gather(at, columns) -> [(offsets, data, bitmap or None, nulls) or None per column] */
+static PyObject *gather(PyObject *self, PyObject *args)
+{
+    Py_buffer at;
+    PyObject *columns;
+    if (!PyArg_ParseTuple(args, "y*O!", &at, &PyList_Type, &columns)) return NULL;
+    Py_ssize_t ncol = PyList_GET_SIZE(columns), n = at.len / 8;
+    StoreColumn *cols = calloc(ncol ? ncol : 1, sizeof(StoreColumn));
+    PyObject *out = NULL;
+    if (!cols) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t c = 0; c < ncol; c++) {
+        StoreColumn *s = &cols[c];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(columns, c), "y*y*y*n", &s->off, &s->data, &s->valid, &s->rows))
+            goto done;
+        s->held = 1;
+        /* the store's texts must lie inside its data, its offsets rising */
+        const int32_t *off = s->off.buf;
+        int ok = s->rows >= 0 && (s->rows + 1) * 4 <= s->off.len && s->rows <= s->valid.len;
+        for (Py_ssize_t r = 0; ok && r < s->rows; r++)
+            ok = off[r] >= 0 && off[r] <= off[r + 1] && off[r + 1] <= s->data.len;
+        if (!ok) {
+            PyErr_SetString(PyExc_ValueError, "gather: a column's offsets outside its data");
+            goto done;
+        }
+    }
+    Py_ssize_t least = PY_SSIZE_T_MAX;
+    for (Py_ssize_t c = 0; c < ncol; c++) least = cols[c].rows < least ? cols[c].rows : least;
+    const int64_t *rows = at.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (rows[i] < 0 || rows[i] >= least) {
+            PyErr_SetString(PyExc_IndexError, "gather: a row outside a column");
+            goto done;
+        }
+    }
+    out = PyList_New(ncol);
+    if (!out) goto done;
+    for (Py_ssize_t c = 0; c < ncol; c++) {
+        PyObject *col = gather_one(&cols[c], rows, n);
+        if (!col) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, c, col);
+    }
+done:
+    if (cols) {
+        for (Py_ssize_t c = 0; c < ncol; c++) {
+            if (!cols[c].held) continue;
+            PyBuffer_Release(&cols[c].off);
+            PyBuffer_Release(&cols[c].data);
+            PyBuffer_Release(&cols[c].valid);
+        }
+        free(cols);
+    }
+    PyBuffer_Release(&at);
+    return out;
+}
+
 /* fields(message) -> (kind, fields) as families.classify reads a message of a located debug
  * or info record, or None when it is none of the messages this file reads (a thread, job or
  * phase line, a quoted or bracketed value, bytes beyond ASCII: families.py's).  Text is
@@ -719,14 +1012,19 @@ static PyObject *fields(PyObject *self, PyObject *arg)
     if (!m) return NULL;
     const unsigned char *u = (const unsigned char *)m;
     int way = len ? route(u, u + len) : PYTHON;
-    if (way == PYTHON) Py_RETURN_NONE;
+    int job = way == PYTHON && job_verb(u, u + len);
+    if (way == PYTHON && !job) Py_RETURN_NONE;
     if (way == TEXT) return Py_BuildValue("(sN)", "text", PyDict_New());
     Easy E;
     memset(&E, 0, sizeof E);
-    Py_ssize_t name;
-    int whole;
-    Py_ssize_t n = message_items(&E, u, len, &name, &whole);
+    Py_ssize_t name = 0;
+    int whole = 1;
+    Py_ssize_t n = job ? job_items(&E, u, len) : message_items(&E, u, len, &name, &whole);
     PyObject *out = NULL, *dict = NULL;
+    if (n == ITEMS_PYTHON) {
+        free(E.items);
+        Py_RETURN_NONE;
+    }
     if (n < 0) {
         PyErr_NoMemory();
         goto done;
@@ -747,7 +1045,7 @@ static PyObject *fields(PyObject *self, PyObject *arg)
         Py_XDECREF(v);
         if (rc < 0) goto done;
     }
-    PyObject *kind = name ? PyUnicode_DecodeASCII(m, name, NULL) : PyUnicode_FromString("kv");
+    PyObject *kind = name ? PyUnicode_DecodeASCII(m, name, NULL) : PyUnicode_FromString(job ? "job" : "kv");
     if (kind) out = Py_BuildValue("(NO)", kind, dict);
 done:
     Py_XDECREF(dict);
@@ -761,6 +1059,10 @@ static PyMethodDef methods[] = {
      "of n messages (an Arrow string array's int32 offsets from `first`, and its data), each one's\n"
      "route (0 text, 1 read here, 2 Python's: null kind) as blockrows.routes decides; each column is\n"
      "(int32 offsets, data, one validity byte a row, nulls)."},
+    {"gather", gather, METH_VARARGS,
+     "gather(at, columns) -> per column (int32 offsets, data, validity bitmap or None, nulls), or None\n"
+     "where every value is null: the values at `at` (int64 rows) of columns given as (int32 offsets,\n"
+     "data, one validity byte a row, rows)."},
     {"fields", fields, METH_O,
      "fields(message) -> (kind, fields) of a located debug or info record's message as families.classify\n"
      "reads it, or None when families.py must read it (text: ('text', {}))."},

@@ -132,6 +132,12 @@ class GrowingStrings:
         self.n += k
         self._array = None
 
+    def buffers(self) -> tuple:
+        """(int32 offsets, data, one validity byte a value, values): views of what it holds,
+        for a compiled gather (read them before the next extend)."""
+        n = self.n
+        return self._offsets[:n + 1], self._data, self._valid[:n].view(np.uint8), n
+
     def valid(self) -> np.ndarray:
         """Which values are not null (a view: read it before the next extend)."""
         return self._valid[:self.n]

@@ -10,7 +10,7 @@ try:
 except ImportError:
     field_scan = field_entries = None
 try:
-    from ._tablescan import MessageIndex, easy     # the event table's key=value columns, known messages
+    from ._tablescan import MessageIndex, easy, gather   # the event table's key=value columns, known messages
     from ._tablescan import fields as read_fields   # a message's family (families.located)
 except ImportError:
-    easy = MessageIndex = read_fields = None
+    easy = MessageIndex = gather = read_fields = None

@@ -57,14 +57,15 @@ def located(level: str, body: str, with_fields: bool = True):
     if level == "error" or level == "warning":
         return "error", (error_fields(body) if with_fields else None)
     if _read_fields is not None:
-        # text, probes and key=value lists read in C (_tablescan.fields: what classify reads,
-        # tests/test_tablescan.py); the others here
+        # text, probes, key=value lists and job lines read in C (_tablescan.fields: what
+        # classify reads, tests/test_tablescan.py); the others here
         read = _read_fields(body)
         if read is not None:
             kind, fields = read
             if kind == "text":
                 return "text", _EMPTY
-            return kind, (fields if with_fields or "(VM: " in body else None)
+            # (as classify: a job line's fields are read to know it is one)
+            return kind, (fields if with_fields or kind == "job" or "(VM: " in body else None)
     return classify(body, with_fields)
 
 

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from .recordcut import AsciiBlock
 from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
 from .blockrows import OTHER, SEED as _SEED, Block, np_offsets, read_block, read_families
-from .compiled import MessageIndex
+from .compiled import MessageIndex, gather
 from .families import classify, error_fields, unlocated
 from .header import AFTER_TID
 from .records import LEVELS
@@ -212,8 +212,7 @@ class FileTables:
             self.last_time = int(t[-1]) / 1000.0
         # kind, the common fields and the others' JSON, read once per distinct key
         rows = self._rows_of(blk.distinct)
-        at = int64s(rows[blk.code])
-        kind, *cols = [_per_record(c, rows, at) for c in self._store]
+        kind, *cols = _per_record(self._store, rows, rows[blk.code])
         level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
         entry_cols = [level, blk.func, blk.src_lines(), pc.dictionary_encode(kind), blk.message] + cols
         return _table(self.path, n, int64s(lines), from_numpy(ms, _TIME, time_ok),
@@ -356,9 +355,21 @@ def _lengths(strs: pa.Array) -> np.ndarray:
     return np.diff(np_offsets(strs)).astype(np.int64)
 
 
-def _per_record(column: GrowingStrings, rows: np.ndarray, at: pa.Array) -> pa.Array:
-    """A column of the known messages spread over the records of a block (`rows`: the block's
-    distinct messages' rows, `at`: each record's row)."""
-    if not column.valid()[rows].any():
-        return pa.nulls(len(at), pa.string())      # (a field no message of the block has)
-    return column.array().take(at)
+def _per_record(store: list, rows: np.ndarray, at: np.ndarray) -> list:
+    """The columns of the known messages spread over the records of a block (`rows`: the
+    block's distinct messages' rows, `at`: each record's row): one compiled pass a column, or
+    an Arrow take of each."""
+    n = len(at)
+    if gather is not None:
+        out = []
+        for got in gather(np.ascontiguousarray(at, np.int64), [c.buffers() for c in store]):
+            if got is None:
+                out.append(pa.nulls(n, pa.string()))     # (a field no message of the block has)
+            else:
+                offsets, data, bitmap, nulls = got
+                out.append(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data),
+                                                       None if bitmap is None else pa.py_buffer(bitmap), nulls))
+        return out
+    at = int64s(at)
+    return [column.array().take(at) if column.valid()[rows].any() else pa.nulls(n, pa.string())
+            for column in store]

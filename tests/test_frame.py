@@ -114,6 +114,7 @@ def _without_compiler(monkeypatch):
     monkeypatch.setattr(blockrows, "_rows", None)
     monkeypatch.setattr(blockrows, "_easy", None)
     monkeypatch.setattr(rows, "MessageIndex", None)
+    monkeypatch.setattr(rows, "gather", None)
 
 
 @pytest.mark.parametrize("path", sample_logs()[::5], ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -121,7 +122,7 @@ def test_the_route_without_a_compiler_gives_the_same_table(path, monkeypatch):
     """Without the compiled scans (_headscan.rows, _tablescan) the table is read with RE2,
     NumPy and a dict of the known messages: the same table."""
     from loganalyzer import blockrows, rows
-    assert blockrows._rows is not None and blockrows._easy is not None and rows.MessageIndex is not None
+    assert None not in (blockrows._rows, blockrows._easy, rows.MessageIndex, rows.gather)
     fast = events_frame(str(path))
     _without_compiler(monkeypatch)
     pd.testing.assert_frame_equal(events_frame(str(path)), fast)
