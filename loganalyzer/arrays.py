@@ -52,6 +52,8 @@ def strings(values, ascii: bool = False) -> pa.Array:
     n = len(values)
     valid = None
     if None in values:
+        if values.count(None) == n:
+            return pa.nulls(n, pa.string())
         valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
         values = ["" if v is None else v for v in values]
     if ascii:

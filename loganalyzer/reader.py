@@ -293,13 +293,17 @@ class LogReader:
             warned_utf8 = False
             for b in blocks:
                 facts.bytes += b.nbytes
-                if isinstance(b, AsciiBlock):       # (counted already; no U+FFFD in ASCII)
-                    facts.lines += b.newlines
+                if isinstance(b, AsciiBlock):       # (no U+FFFD in ASCII)
                     if b.nbytes:
                         state["nl"] = b.data.endswith(b"\n")
                     if b.cut is not None:
+                        facts.lines += b.newlines
                         self._cut_at(b, b.text)
+                        yield b
+                        continue
                     yield b
+                    # (counted after the event table has read it: its scan counts them)
+                    facts.lines += b.newlines
                     continue
                 t = b.text
                 facts.lines += t.count("\n")

@@ -197,16 +197,27 @@ def _last_start(text: bytes, first: int, end: int) -> int:
 
 
 class AsciiBlock:
-    """A block of record_blocks that is ASCII alone: its bytes, their line breaks counted, and
-    the text decoded only when asked for (sources.Block's fields)."""
+    """A block of record_blocks that is ASCII alone: its bytes, its line breaks (counted when
+    asked for, unless the reader's scan counted them first) and the text decoded only when asked
+    for (sources.Block's fields)."""
 
-    __slots__ = ("data", "nbytes", "cut", "newlines", "_text")
+    __slots__ = ("data", "nbytes", "cut", "_newlines", "_text")
     tail = False
 
     def __init__(self, data: bytes, cut):
         self.data, self.nbytes, self.cut = data, len(data), cut
-        self.newlines = _newlines(data)
+        self._newlines = None
         self._text = None
+
+    @property
+    def newlines(self) -> int:
+        if self._newlines is None:
+            self._newlines = _newlines(self.data)
+        return self._newlines
+
+    @newlines.setter
+    def newlines(self, n: int):
+        self._newlines = n
 
     @property
     def text(self) -> str:

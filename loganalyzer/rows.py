@@ -186,7 +186,10 @@ class FileTables:
                 self.foreign.append((line, 0))   # the rest of an over-long line
                 line += block.text.count("\n")
                 continue
-            blk = read_block(block.data if isinstance(block, AsciiBlock) else block.text.encode("utf-8"))
+            ascii = isinstance(block, AsciiBlock)
+            blk = read_block(block.data if ascii else block.text.encode("utf-8"))
+            if ascii:
+                block.newlines = blk.newlines       # (the scan counted them)
             if blk.n == 0 or blk.starts[0]:
                 self.foreign.append((line, blk.nlines if blk.n == 0 else int(blk.starts[0])))
             if blk.n:
