@@ -161,3 +161,40 @@ def test_a_first_key_with_current_and_odd_spacing(compiled, tmp_path, monkeypatc
     slow = records_to_frame(list(LogReader(str(log), with_fields=True)))
     pd.testing.assert_frame_equal(fast.reset_index(drop=True), slow, check_categorical=False)
     assert json.loads(fast["fields"][0])["current mon"] == "0x7fd77c005740"
+
+
+def test_the_parquet_writer_thread_ends_with_either_sides_error():
+    """write_frames' writer thread: what was built before an error of the reading is written
+    and the error raised; an error of the writing stops the reading and is raised; no thread
+    is left behind."""
+    import threading
+    from types import SimpleNamespace
+    from loganalyzer.frame import _written_behind
+    from loganalyzer.sources import InputError
+    before = threading.active_count()
+    tbl = SimpleNamespace(num_rows=3)
+    written = []
+
+    def reading():
+        yield tbl
+        yield tbl
+        raise InputError("x.log: read error")
+
+    with pytest.raises(InputError):
+        _written_behind(written.append, reading())
+    assert written == [tbl, tbl]
+    asked = []
+
+    def many():
+        for _ in range(100):
+            asked.append(1)
+            yield tbl
+
+    def full(t):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        _written_behind(full, many())
+    assert len(asked) < 100
+    assert _written_behind(written.append, iter([tbl] * 5)) == 15 and len(written) == 7
+    assert threading.active_count() == before
