@@ -9,6 +9,22 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .compiled import gather
+
+
+class _Compute:
+    """pyarrow.compute, imported when a function of it is first called: its import (50-80 ms:
+    a wrapper for each of Arrow's kernels) is most of the event table's start-up beyond
+    Arrow's own, and the table's compiled route calls none of them (nor Array.take, filter or
+    dictionary_encode, which import it)."""
+
+    def __getattr__(self, name):
+        import pyarrow.compute
+        return getattr(pyarrow.compute, name)
+
+
+compute = _Compute()
+
 
 def validity(valid: np.ndarray | None):
     """(bitmap buffer or None, null count) of a boolean mask of the valid values."""
@@ -29,6 +45,26 @@ def from_numpy(values: np.ndarray, type: pa.DataType, valid: np.ndarray | None =
         data = pa.py_buffer(np.ascontiguousarray(values))
     bitmap, nulls = validity(valid)
     return pa.Array.from_buffers(type, n, [bitmap, data], null_count=nulls)
+
+
+def taken(arr: pa.Array, at: np.ndarray) -> pa.Array:
+    """arr.take(at) of a string or binary array (int32 offsets): by the compiled gather where
+    the package was built with a compiler, without importing pyarrow.compute."""
+    if gather is None:
+        return arr.take(int64s(at))
+    n = len(arr)
+    bitmap, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, np.int32, n + 1, arr.offset * 4)
+    if arr.null_count:
+        valid = np.unpackbits(np.frombuffer(bitmap, np.uint8), count=arr.offset + n, bitorder="little")[arr.offset:]
+    else:
+        valid = np.ones(n, np.uint8)
+    (got,) = gather(np.ascontiguousarray(at, np.int64), [(off, data if data is not None else b"", valid, n)])
+    if got is None:
+        return pa.nulls(len(at), arr.type)
+    off, data, bits, nulls = got
+    return pa.Array.from_buffers(arr.type, len(at), [None if bits is None else pa.py_buffer(bits),
+                                                    pa.py_buffer(off), pa.py_buffer(data)], null_count=nulls)
 
 
 def int64s(values) -> pa.Array:
@@ -103,10 +139,10 @@ class GrowingStrings:
         self._valid = np.zeros(n, bool)
         self._array = None
 
-    def taken(self, at: pa.Array) -> "GrowingStrings":
-        """A new column of the values at `at`, with room for as much as this one holds."""
+    def taken(self, at: np.ndarray) -> "GrowingStrings":
+        """A new column of the values at `at` (int64), with room for as much as this one holds."""
         out = GrowingStrings(len(self._data), len(self._valid))
-        out.extend(self.array().take(at))
+        out.extend(taken(self.array(), at))
         return out
 
     def extend(self, arr: pa.StringArray) -> None:

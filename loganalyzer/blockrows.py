@@ -31,10 +31,9 @@ import re
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import compiled
-from .arrays import validity, binaries, from_numpy, int64s, ints, strings
+from .arrays import compute as pc, validity, from_numpy, int64s, ints, strings
 from .header import AFTER_TID, CLOCK, DATETIME, FUNC_NAME, RECORD_START_PATTERN, TID, funcloc, split_funcloc
 from .records import LEVELS
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
@@ -51,7 +50,8 @@ if not FIXED_HEADER:
                       "them at fixed places")
 _DATED_LEN, _CLOCKED_LEN = len(_DATED), len(_CLOCKED)
 OTHER = 0xFF     # the first byte of a record's key that is its text after the thread id (see Block)
-_OTHER, _NO_BYTES = binaries([bytes([OTHER]), b""]).cast(pa.binary())
+_OTHER, _NO_BYTES = pa.Array.from_buffers(pa.binary(), 2, [None, pa.py_buffer(np.array([0, 1, 1], np.int32)),
+                                                             pa.py_buffer(bytes([OTHER]))])
 _rows, _easy = compiled.rows, compiled.easy      # (None: RE2 and NumPy alone)
 SEED = int.from_bytes(os.urandom(8), "little")     # the messages' hash tables' (no crafted collisions)
 _LINE_START = "^" + RECORD_START_PATTERN

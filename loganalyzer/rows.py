@@ -16,10 +16,9 @@ from itertools import repeat
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .recordcut import AsciiBlock
-from .arrays import GrowingStrings, from_numpy, int64s, ints, strings
+from .arrays import GrowingStrings, compute as pc, from_numpy, int64s, ints, strings, taken
 from .blockrows import OTHER, SEED as _SEED, Block, np_offsets, read_block, read_families
 from .compiled import MessageIndex, gather
 from .families import classify, error_fields, unlocated
@@ -145,7 +144,9 @@ class FileTables:
         self.foreign = []      # (line, nlines) before / between records
         self._known = KnownMessages()    # a record's key (blockrows.Block) -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
-        self._store = [GrowingStrings() for _ in range(_NCOMMON + 2)]   # [kind, *COMMON, fields] of known messages
+        self._store = [GrowingStrings() for _ in range(_NCOMMON + 1)]   # [*COMMON, fields] of known messages
+        self._kind = np.zeros(1 << 12, np.int32)   # per row of _store: its kind's number in _kinds
+        self._kinds: dict[str, int] = {}
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
         self._cost = np.zeros(0, np.int64)   # per row of _store: its bytes
         self._blocks = 0
@@ -215,11 +216,34 @@ class FileTables:
             self.last_time = int(t[-1]) / 1000.0
         # kind, the common fields and the others' JSON, read once per distinct key
         rows = self._rows_of(blk.distinct)
-        kind, *cols = _per_record(self._store, rows, rows[blk.code])
+        at = rows[blk.code]
+        cols = _per_record(self._store, rows, at)
         level = pa.DictionaryArray.from_arrays(from_numpy(blk.level.astype(np.int32), pa.int32()), _LEVELS_ARR)
-        entry_cols = [level, blk.func, blk.src_lines(), pc.dictionary_encode(kind), blk.message] + cols
+        entry_cols = [level, blk.func, blk.src_lines(), self._kind_column(at), blk.message] + cols
         return _table(self.path, n, int64s(lines), from_numpy(ms, _TIME, time_ok),
                       from_numpy(tid, pa.int64(), tid_ok), entry_cols)
+
+    def _kind_column(self, at: np.ndarray) -> pa.DictionaryArray:
+        """The kinds of the records whose rows are `at`, dictionary-encoded in the order they
+        first occur (as Arrow's dictionary_encode of their texts)."""
+        codes = self._kind[at]
+        present, first = np.unique(codes, return_index=True)
+        order = present[np.argsort(first, kind="stable")]
+        number = np.zeros(len(self._kinds), np.int32)
+        number[order] = np.arange(len(order), dtype=np.int32)
+        names = list(self._kinds)
+        return pa.DictionaryArray.from_arrays(from_numpy(number[codes], pa.int32()),
+                                              strings([names[k] for k in order.tolist()]))
+
+    def _add_kinds(self, base: int, kinds: list):
+        """The kinds (texts) of the rows from base on."""
+        need = base + len(kinds)
+        if need > len(self._kind):
+            grown = np.zeros(max(need, 2 * len(self._kind)), np.int32)
+            grown[:base] = self._kind[:base]
+            self._kind = grown
+        number = self._kinds
+        self._kind[base:need] = [number.setdefault(k, len(number)) for k in kinds]
 
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
         """The rows of _store that hold distinct keys' families (read here the first time a
@@ -238,20 +262,24 @@ class FileTables:
         # (the plain records' messages first, then the others' texts: the rows in that order)
         at = np.flatnonzero(new)
         other = _is_other(msgs, at)
-        at = np.concatenate([at[~other], at[other]])
-        fresh_msgs = msgs.take(int64s(at))
-        n_plain = len(at) - int(other.sum())
+        plain, at_other = at[~other], at[other]
         # (a plain record's key is its message: UTF-8, as read_block's bytes are)
-        cols = self._families(fresh_msgs.slice(0, n_plain).view(pa.string()))
-        if n_plain < len(at):
-            cols = [pa.concat_arrays([c, o]) for c, o in zip(cols, self._others(fresh_msgs.slice(n_plain)))]
+        order, kinds, cols = self._families(taken(msgs, plain).view(pa.string()))
+        at = plain[order]
+        if len(at_other):
+            more_kinds, more = self._others(taken(msgs, at_other))
+            kinds += more_kinds
+            cols = [pa.concat_arrays([c, o]) for c, o in zip(cols, more)]
+            at = np.concatenate([at, at_other])
         base = len(self._known)
         self._known.add(msgs, at)
-        cost = sum(_lengths(c) for c in cols) + _lengths(fresh_msgs) + _ENTRY_BYTES
+        # (what a row keeps: its key, and its columns, which are at most as long again)
+        cost = 2 * _lengths(msgs)[at] + _ENTRY_BYTES
         self._used = np.concatenate([self._used[:base], np.full(len(at), self._blocks)])
         self._cost = np.concatenate([self._cost[:base], cost])
         self._known_bytes += int(cost.sum())
         rows[at] = np.arange(base, base + len(at))
+        self._add_kinds(base, kinds)
         for column, c in zip(self._store, cols):
             column.extend(c)
         return rows
@@ -265,28 +293,34 @@ class FileTables:
         new_row = np.full(len(self._used), -1, np.int64)
         new_row[keep] = np.arange(n)
         self._known.keep(new_row)
-        at = int64s(keep)
-        self._store = [c.taken(at) for c in self._store]
+        self._store = [c.taken(keep) for c in self._store]
+        self._kind[:n] = self._kind[keep]
         self._used, self._cost = self._used[keep], self._cost[keep]
         self._known_bytes = int(self._cost.sum())
         return new_row
 
-    def _others(self, keys: pa.Array) -> list:
-        """[kind, *COMMON, fields] columns of records whose level or missing FUNC:LINE decides
-        their family, from their keys (OTHER and the text after the thread id)."""
+    def _others(self, keys: pa.Array) -> tuple:
+        """(kinds, [*COMMON, fields] columns) of records whose level or missing FUNC:LINE
+        decides their family, from their keys (OTHER and the text after the thread id)."""
         tails = [(kind,) + fields_tail(fields)
                  for kind, fields in map(self._parse_entry, (k[1:].decode() for k in keys.to_pylist()))]
-        return [strings(c) for c in zip(*tails)]
+        kinds, *cols = zip(*tails)
+        return list(kinds), [strings(c) for c in cols]
 
-    def _families(self, msgs: pa.Array) -> list:
-        """[kind, *COMMON, fields] columns of distinct messages of located debug/info records:
-        vectorised, or parsed here."""
+    def _families(self, msgs: pa.Array) -> tuple:
+        """(order, kinds, [*COMMON, fields] columns) of distinct messages of located debug/info
+        records, the rows in `order` (of msgs): those read in one pass (blockrows), then those
+        parsed here."""
         nu = len(msgs)
         kind, cols, py = read_families(msgs, COMMON)
-        if py.any():
-            parsed = map(self._classify, msgs.filter(from_numpy(py, pa.bool_())).to_pylist())
-            kind, cols = _put(kind, cols, py, [(k,) + fields_tail(f) for k, f in parsed])
-        return [kind] + [pa.nulls(nu, pa.string()) if c is None else c for c in cols]
+        cols = [pa.nulls(nu, pa.string()) if c is None else c for c in cols]
+        if not py.any():
+            return np.arange(nu), kind.to_pylist(), cols
+        read, mine = np.flatnonzero(~py), np.flatnonzero(py)
+        tails = [(k,) + fields_tail(f) for k, f in map(self._classify, taken(msgs, mine).to_pylist())]
+        kinds, *parsed = zip(*tails)
+        return (np.concatenate([read, mine]), taken(kind, read).to_pylist() + list(kinds),
+                [pa.concat_arrays([taken(c, read), strings(p)]) for c, p in zip(cols, parsed)])
 
 
 class KnownMessages:
@@ -339,29 +373,15 @@ def _is_other(keys: pa.Array, at: np.ndarray) -> np.ndarray:
     return (first == OTHER) & (off[at + 1] > off[at])
 
 
-def _put(kind, cols, where, tails):
-    """kind and cols with the rows of `where` replaced by tails ((kind, *COMMON, fields) each)."""
-    tails = list(zip(*tails))
-    mask = from_numpy(where, pa.bool_())
-    kind = pc.replace_with_mask(kind, mask, strings(tails[0]))
-    for j, values in enumerate(tails[1:]):
-        if any(v is not None for v in values):
-            col = cols[j] if cols[j] is not None else pa.nulls(len(where), pa.string())
-            cols[j] = pc.replace_with_mask(col, mask, strings(values))
-        elif cols[j] is not None and cols[j].filter(mask).null_count < len(values):
-            cols[j] = pc.replace_with_mask(cols[j], mask, pa.nulls(len(values), pa.string()))
-    return kind, cols
-
-
 def _lengths(strs: pa.Array) -> np.ndarray:
     """Bytes of each string (0 for null)."""
     return np.diff(np_offsets(strs)).astype(np.int64)
 
 
 def _per_record(store: list, rows: np.ndarray, at: np.ndarray) -> list:
-    """The columns of the known messages spread over the records of a block (`rows`: the
-    block's distinct messages' rows, `at`: each record's row): one compiled pass a column, or
-    an Arrow take of each."""
+    """The string columns of the known messages spread over the records of a block (`rows`:
+    the block's distinct messages' rows, `at`: each record's row): one compiled pass a column,
+    or an Arrow take of each."""
     n = len(at)
     if gather is not None:
         out = []
