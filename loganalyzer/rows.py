@@ -3,8 +3,8 @@
 `events -o out.parquet` and events_frame() are the hot path.  For the file format each
 block (cut where a record starts) goes to blockrows.py, which reads the headers, messages,
 keys, kinds and fields of the common records (in C where the package was built with a
-compiler, else with Arrow and NumPy); FileTables parses the rest in Python (errors, jobs,
-thread and phase lines, the function-less header lines), and keeps each distinct key's
+compiler, else with Arrow and NumPy; job lines and quoted values in C alone); FileTables parses
+the rest in Python (errors, thread and phase lines, the function-less header lines), and keeps each distinct key's
 columns across blocks, so that a key is read once per file (while remembered).  Other formats
 build the same table from their Records (records_table).  tests/test_frame.py proves both
 routes give the same table on every sample.
@@ -128,8 +128,7 @@ def records_table(path, records) -> pa.Table:
 class FileTables:
     """Turns the blocks of one file-format input into Arrow tables (one per
     block): blockrows.py reads the records a block at a time; the keys it leaves (errors,
-    jobs, thread and phase lines, quoted or bracketed values, ...) are parsed here, once per
-    distinct key.  `heads`, `workers`, `bad`, `foreign` and the time/record counts feed the
+    thread and phase lines, bracketed keys, ...) are parsed here, once per distinct key.  `heads`, `workers`, `bad`, `foreign` and the time/record counts feed the
     reader's facts."""
 
     def __init__(self, path: str, want_workers=lambda: False):
