@@ -39,11 +39,12 @@ NONE_TAIL = (None,) * (_NCOMMON + 1)
 # the families of the distinct messages are read once per file, not once per block (a log
 # says the same things in every block: 8x fewer messages to read on the benchmark's log, 4x
 # on the busy one); past this many messages, or bytes of them and their columns, only
-# the most recently used half is kept.  32 MB against 20: on the busy 5M-line log 0.62M
-# messages read instead of 1.01M (13 times forgetting instead of 36), ~19% less CPU for the
-# table, ~25 MB more peak RSS (243 MB for events -o x.parquet)
-KNOWN_LIMIT = 100_000
-KNOWN_BYTES = 32 << 20
+# the most recently used half is kept.  200,000 and 64 MB against 100,000 and 32 MB: on the
+# busy 5M-line log 0.21M messages read instead of 0.58M (forgetting once instead of 12 times),
+# 4-13% less CPU for the table (two rounds side by side), ~10-30 MB more peak RSS (221-224 MB
+# for events -o x.parquet, one core); 32 MB against 20 MB before that: 1.01M -> 0.62M
+KNOWN_LIMIT = 200_000
+KNOWN_BYTES = 64 << 20
 _ENTRY_BYTES = 150        # what Python and Arrow keep for a known message besides its text
 # bytes of text per block on this route (memory against per-block costs): 2 MB against 4 MB,
 # ~4% more CPU and ~50 MB less peak RSS for events -o x.parquet (each block is a row group)
