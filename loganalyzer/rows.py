@@ -145,8 +145,11 @@ class FileTables:
         self._known = KnownMessages()    # a record's key (blockrows.Block) -> its row in _store
         self._known_bytes = 0  # (bytes of the messages and their columns)
         self._store = [GrowingStrings() for _ in range(_NCOMMON + 1)]   # [*COMMON, fields] of known messages
-        self._kind = np.zeros(1 << 12, np.int32)   # per row of _store: its kind's number in _kinds
-        self._kinds: dict[str, int] = {}
+        # per row of _store: its kind's number in _kind_names (the kinds of the rows kept: a
+        # log can name a new probe on every line)
+        self._kind = np.zeros(1 << 12, np.int32)
+        self._kind_names: list[str] = []
+        self._kind_number: dict[str, int] = {}
         self._used = np.zeros(0, np.int64)   # per row of _store: the last block that used it
         self._cost = np.zeros(0, np.int64)   # per row of _store: its bytes
         self._blocks = 0
@@ -226,14 +229,13 @@ class FileTables:
     def _kind_column(self, at: np.ndarray) -> pa.DictionaryArray:
         """The kinds of the records whose rows are `at`, dictionary-encoded in the order they
         first occur (as Arrow's dictionary_encode of their texts)."""
-        codes = self._kind[at]
-        present, first = np.unique(codes, return_index=True)
-        order = present[np.argsort(first, kind="stable")]
-        number = np.zeros(len(self._kinds), np.int32)
-        number[order] = np.arange(len(order), dtype=np.int32)
-        names = list(self._kinds)
-        return pa.DictionaryArray.from_arrays(from_numpy(number[codes], pa.int32()),
-                                              strings([names[k] for k in order.tolist()]))
+        present, first, code = np.unique(self._kind[at], return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")       # (present's, by first occurrence)
+        rank = np.empty(len(order), np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        names = self._kind_names
+        return pa.DictionaryArray.from_arrays(from_numpy(rank[code.reshape(-1)], pa.int32()),
+                                              strings([names[k] for k in present[order].tolist()]))
 
     def _add_kinds(self, base: int, kinds: list):
         """The kinds (texts) of the rows from base on."""
@@ -242,8 +244,12 @@ class FileTables:
             grown = np.zeros(max(need, 2 * len(self._kind)), np.int32)
             grown[:base] = self._kind[:base]
             self._kind = grown
-        number = self._kinds
-        self._kind[base:need] = [number.setdefault(k, len(number)) for k in kinds]
+        number, names = self._kind_number, self._kind_names
+        for k in kinds:
+            if k not in number:
+                number[k] = len(names)
+                names.append(k)
+        self._kind[base:need] = [number[k] for k in kinds]
 
     def _rows_of(self, msgs: pa.Array) -> np.ndarray:
         """The rows of _store that hold distinct keys' families (read here the first time a
@@ -294,7 +300,11 @@ class FileTables:
         new_row[keep] = np.arange(n)
         self._known.keep(new_row)
         self._store = [c.taken(keep) for c in self._store]
-        self._kind[:n] = self._kind[keep]
+        # (the kinds renumbered: only the kept rows' stay)
+        present, code = np.unique(self._kind[keep], return_inverse=True)
+        self._kind[:n] = code.reshape(-1)
+        self._kind_names = [self._kind_names[k] for k in present.tolist()]
+        self._kind_number = {k: i for i, k in enumerate(self._kind_names)}
         self._used, self._cost = self._used[keep], self._cost[keep]
         self._known_bytes = int(self._cost.sum())
         return new_row

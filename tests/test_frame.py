@@ -219,3 +219,28 @@ def test_the_compiled_table_route_never_imports_arrow_compute(tmp_path):
                        capture_output=True, text=True, cwd=root, env=dict(os.environ, PYTHONPATH=str(root)),
                        timeout=300)
     assert p.returncode == 0 and p.stdout.strip().splitlines()[-1] == "no compute", p.stderr[-800:]
+
+
+def test_a_new_probe_name_on_every_line_keeps_the_kinds_bounded(tmp_path, monkeypatch):
+    """A log can name a different probe on every line (a real RPC_CLIENT_MSG_RX line of the
+    keepalive sample, its name numbered): the kinds the table remembers are those of the
+    messages it keeps, and every record keeps its own kind."""
+    from loganalyzer import rows
+    monkeypatch.setattr(rows, "KNOWN_LIMIT", 300)
+    monkeypatch.setattr(rows, "TABLE_BLOCK", 32 << 10)
+    line = next(x for x in KA.read_text().splitlines() if "RPC_CLIENT_MSG_RX: " in x)
+    log = tmp_path / "libvirtd.log"
+    log.write_text("".join(line.replace("RPC_CLIENT_MSG_RX", f"RPC_CLIENT_MSG_RX{i}") + "\n" for i in range(6000)))
+    seen = []
+    forget = rows.FileTables._forget
+
+    def counted(self):
+        out = forget(self)
+        seen.append(len(self._kind_names))
+        return out
+
+    monkeypatch.setattr(rows.FileTables, "_forget", counted)
+    df = events_frame(str(log))
+    assert df["kind"].astype(str).tolist() == [f"RPC_CLIENT_MSG_RX{i}" for i in range(6000)]
+    # (forgetting keeps the most recent half of KNOWN_LIMIT; a block holds ~1,500 of these)
+    assert len(seen) >= 4 and 0 < max(seen) <= 150
