@@ -29,17 +29,23 @@ typedef struct {
     Py_ssize_t len, cap, rows, rows_cap, nulls;
 } Column;
 
-static int col_room(Column *c, Py_ssize_t more)
+/* Room for `need` bytes in *data (of *cap; doubling from `first`). */
+static int bytes_room(char **data, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first)
 {
-    if (c->len + more > c->cap) {
-        Py_ssize_t cap = c->cap ? c->cap : 1 << 12;
-        while (cap < c->len + more) cap *= 2;
-        char *q = realloc(c->data, cap);
+    if (need > *cap) {
+        Py_ssize_t to = *cap ? *cap : first;
+        while (to < need) to *= 2;
+        char *q = realloc(*data, to);
         if (!q) return -1;
-        c->data = q;
-        c->cap = cap;
+        *data = q;
+        *cap = to;
     }
     return 0;
+}
+
+static int col_room(Column *c, Py_ssize_t more)
+{
+    return bytes_room(&c->data, &c->cap, c->len + more, 1 << 12);
 }
 
 static int col_put(Column *c, const char *p, Py_ssize_t n)
@@ -160,14 +166,14 @@ static Py_ssize_t vm_group(const unsigned char *p, const unsigned char *e, const
 }
 
 /* Where the item after a separator at p starts (the grammar's SEP: ',' or the first of a run
- * of white space, the run, then a key or a (VM: ...) group), or NULL. */
-static const unsigned char *separator_here(const unsigned char *p, const unsigned char *e)
+ * of white space, the run, then a key, or with `groups` a (VM: ...) group), or NULL. */
+static const unsigned char *separator_here(const unsigned char *p, const unsigned char *e, int groups)
 {
     const unsigned char *j = p + (p < e && *p == ',');
     if (j >= e || !is_space(*j)) return NULL;
     while (j < e && is_space(*j)) j++;
     const unsigned char *uuid;
-    return key_at(j, e) || vm_group(j, e, &uuid) ? j : NULL;
+    return key_at(j, e) || (groups && vm_group(j, e, &uuid)) ? j : NULL;
 }
 
 /* The end of a value that starts at p: the first separator, or e (*next: the next item, or NULL). */
@@ -176,7 +182,7 @@ static const unsigned char *separator(const unsigned char *p, const unsigned cha
     const unsigned char *i = p;
     while (i < e) {
         if (*i == ',' || is_space(*i)) {
-            const unsigned char *k = separator_here(i, e);
+            const unsigned char *k = separator_here(i, e, 1);
             if (k) {
                 *next = k;
                 return i;
@@ -338,7 +344,7 @@ static Py_ssize_t message_items(Easy *E, const unsigned char *m, Py_ssize_t len,
         E->items[n++] = (Item){(const unsigned char *)"uuid", uuid + 7, 4, p + vlen - 1 - (uuid + 7), 1};
         p += vlen;
         if (p >= e) break;
-        const unsigned char *next = separator_here(p, e);
+        const unsigned char *next = separator_here(p, e, 1);
         if (!next) {
             *whole = 0;
             return n;
@@ -408,29 +414,18 @@ static int job_open_key(const unsigned char *p, const unsigned char *e)
     return starts_with(p, e, "(vm=") || starts_with(p, e, "(async=");
 }
 
-/* A separator before a key at p (SEP with a key after it: ',' or a blank not after another,
- * the run of blanks, a key): where the key starts, or NULL. */
-static const unsigned char *key_separator(const unsigned char *p, const unsigned char *start, const unsigned char *e)
-{
-    const unsigned char *j = p;
-    if (*j == ',') j++;
-    else if (p > start && is_space(p[-1])) return NULL;
-    if (j >= e || !is_space(*j)) return NULL;
-    while (j < e && is_space(*j)) j++;
-    return key_at(j, e) ? j : NULL;
-}
-
-/* A value from p (HVALUE, head: up to a separator before a key or a blank before '(vm='
- * or '(async='; JVALUE, in the brackets: up to a separator before a key or the last ')'):
- * where it stops; *next: the key after the separator, or NULL. */
+/* A value from p, after its key's '=' (HVALUE, head: up to a separator before a key or a
+ * blank before '(vm=' or '(async='; JVALUE, in the brackets: up to a separator before a key or
+ * the last ')'): where it stops; *next: the key after the separator, or NULL.  (A separator
+ * starts at ',' or at a blank not after another: SEP's lookbehind.) */
 static const unsigned char *job_value(const unsigned char *p, const unsigned char *e, int head,
                                       const unsigned char **next)
 {
     const unsigned char *i = p;
     *next = NULL;
     for (; i < e; i++) {
-        if (*i == ',' || is_space(*i)) {
-            const unsigned char *k = key_separator(i, p - 1, e);
+        if (*i == ',' || (is_space(*i) && !is_space(i[-1]))) {
+            const unsigned char *k = separator_here(i, e, 0);
             if (k) {
                 *next = k;
                 return i;
@@ -462,10 +457,10 @@ static const unsigned char *job_keys(Easy *E, Py_ssize_t *n, const unsigned char
 static Py_ssize_t job_items(Easy *E, const unsigned char *m, Py_ssize_t len)
 {
     const unsigned char *e = m + len;
-    for (const unsigned char *q = m; q < e; q++)
-        if (*q < 0x20 || *q > 0x7e || (*q == '[' && q + 1 < e && q[1] == '"')) return ITEMS_PYTHON;
     const unsigned char *p = job_verb(m, e);
     if (!p || e[-1] != ')') return ITEMS_PYTHON;
+    for (const unsigned char *q = m; q < e; q++)
+        if (*q < 0x20 || *q > 0x7e || (*q == '[' && q + 1 < e && q[1] == '"')) return ITEMS_PYTHON;
     /* (JOB_VERB's lookahead: '(vm=' or '(async=' ahead, the line ending with ')') */
     int ahead = 0;
     for (const unsigned char *q = p; q < e && !ahead; q++)
@@ -609,7 +604,7 @@ static PyObject *easy(PyObject *self, PyObject *args)
             rc = one_message(&E, m, e - m);
             continue;
         }
-        if (way[r] == PYTHON && job_verb(m, e)) {
+        if (way[r] == PYTHON) {
             Py_ssize_t k = job_items(&E, m, e - m);
             if (k == -1) {
                 rc = -1;
@@ -712,14 +707,7 @@ static int index_add(MessageIndex *x, const unsigned char *m, Py_ssize_t n, uint
         if (x->rows_cap == 0) x->off[0] = 0;
         x->rows_cap = cap;
     }
-    if (x->len + n > x->cap) {
-        Py_ssize_t cap = x->cap ? x->cap : 1 << 16;
-        while (cap < x->len + n) cap *= 2;
-        char *d = realloc(x->data, cap);
-        if (!d) return -1;
-        x->data = d;
-        x->cap = cap;
-    }
+    if (bytes_room(&x->data, &x->cap, x->len + n, 1 << 16) < 0) return -1;
     memcpy(x->data + x->len, m, n);
     x->len += n;
     x->hash[x->rows] = h;
@@ -1012,8 +1000,7 @@ static PyObject *fields(PyObject *self, PyObject *arg)
     if (!m) return NULL;
     const unsigned char *u = (const unsigned char *)m;
     int way = len ? route(u, u + len) : PYTHON;
-    int job = way == PYTHON && job_verb(u, u + len);
-    if (way == PYTHON && !job) Py_RETURN_NONE;
+    int job = way == PYTHON;        /* (a job line, or families.py's: job_items tells) */
     if (way == TEXT) return Py_BuildValue("(sN)", "text", PyDict_New());
     Easy E;
     memset(&E, 0, sizeof E);
