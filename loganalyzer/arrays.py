@@ -60,11 +60,17 @@ def taken(arr: pa.Array, at: np.ndarray) -> pa.Array:
     else:
         valid = np.ones(n, np.uint8)
     (got,) = gather(np.ascontiguousarray(at, np.int64), [(off, data if data is not None else b"", valid, n)])
+    return gathered(arr.type, len(at), got)
+
+
+def gathered(type: pa.DataType, n: int, got) -> pa.Array:
+    """The Arrow array of n values of one column of the compiled gather's answer: (int32
+    offsets, data, validity bitmap or None, nulls), or None where every value is null."""
     if got is None:
-        return pa.nulls(len(at), arr.type)
+        return pa.nulls(n, type)
     off, data, bits, nulls = got
-    return pa.Array.from_buffers(arr.type, len(at), [None if bits is None else pa.py_buffer(bits),
-                                                    pa.py_buffer(off), pa.py_buffer(data)], null_count=nulls)
+    return pa.Array.from_buffers(type, n, [None if bits is None else pa.py_buffer(bits),
+                                           pa.py_buffer(off), pa.py_buffer(data)], null_count=nulls)
 
 
 def int64s(values) -> pa.Array:
@@ -155,10 +161,10 @@ class GrowingStrings:
         if used + hi - lo >= 2 ** 31:
             raise OverflowError("a string column of 2 GiB")
         if used + hi - lo > len(self._data):
-            self._data = _grown(self._data, used, used + hi - lo)
+            self._data = grown(self._data, used, used + hi - lo)
         if n + k >= len(self._valid):
-            self._offsets = _grown(self._offsets, n + 1, n + k + 1)
-            self._valid = _grown(self._valid, n, n + k)
+            self._offsets = grown(self._offsets, n + 1, n + k + 1)
+            self._valid = grown(self._valid, n, n + k)
         if hi > lo:
             self._data[used:used + hi - lo] = np.frombuffer(arr.buffers()[2], np.uint8, count=hi - lo, offset=lo)
         self._offsets[n + 1:n + k + 1] = off[1:] + (used - lo)
@@ -190,7 +196,7 @@ class GrowingStrings:
         return self._array
 
 
-def _grown(a: np.ndarray, keep: int, need: int) -> np.ndarray:
+def grown(a: np.ndarray, keep: int, need: int) -> np.ndarray:
     """A larger copy of a's first `keep` items, room for at least `need` (doubling)."""
     out = np.zeros(max(need, 2 * len(a)), a.dtype)
     out[:keep] = a[:keep]

@@ -299,11 +299,10 @@ class LogReader:
                     if b.cut is not None:
                         facts.lines += b.newlines
                         self._cut_at(b, b.text)
-                        yield b
-                        continue
                     yield b
-                    # (counted after the event table has read it: its scan counts them)
-                    facts.lines += b.newlines
+                    if b.cut is None:
+                        # (counted after the event table has read it: its scan counts them)
+                        facts.lines += b.newlines
                     continue
                 t = b.text
                 facts.lines += t.count("\n")

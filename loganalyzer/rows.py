@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .recordcut import AsciiBlock
-from .arrays import GrowingStrings, compute as pc, from_numpy, int64s, ints, strings, taken
+from .arrays import GrowingStrings, compute as pc, from_numpy, gathered, grown, int64s, ints, strings, taken
 from .blockrows import OTHER, SEED as _SEED, Block, np_offsets, read_block, read_families
 from .compiled import MessageIndex, gather
 from .families import classify, error_fields, unlocated
@@ -241,9 +241,7 @@ class FileTables:
         """The kinds (texts) of the rows from base on."""
         need = base + len(kinds)
         if need > len(self._kind):
-            grown = np.zeros(max(need, 2 * len(self._kind)), np.int32)
-            grown[:base] = self._kind[:base]
-            self._kind = grown
+            self._kind = grown(self._kind, base, need)
         number, names = self._kind_number, self._kind_names
         for k in kinds:
             if k not in number:
@@ -393,16 +391,9 @@ def _per_record(store: list, rows: np.ndarray, at: np.ndarray) -> list:
     the block's distinct messages' rows, `at`: each record's row): one compiled pass a column,
     or an Arrow take of each."""
     n = len(at)
-    if gather is not None:
-        out = []
-        for got in gather(np.ascontiguousarray(at, np.int64), [c.buffers() for c in store]):
-            if got is None:
-                out.append(pa.nulls(n, pa.string()))     # (a field no message of the block has)
-            else:
-                offsets, data, bitmap, nulls = got
-                out.append(pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data),
-                                                       None if bitmap is None else pa.py_buffer(bitmap), nulls))
-        return out
+    if gather is not None:     # (None: a field no message of the block has)
+        return [gathered(pa.string(), n, got)
+                for got in gather(np.ascontiguousarray(at, np.int64), [c.buffers() for c in store])]
     at = int64s(at)
     return [column.array().take(at) if column.valid()[rows].any() else pa.nulls(n, pa.string())
             for column in store]
