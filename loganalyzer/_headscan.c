@@ -506,6 +506,83 @@ static PyObject *rows(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ---- heads(): the header fields of chosen records (prefilter's candidates) ----
+ *
+ * Per record [at, end) of the block (a record start: its first line begins with a header),
+ * six int64: its thread id (-1: none; -2: 19 digits or more, for Python to read exactly), its
+ * level (records.LEVELS' index; -1: no header there), where its function name starts and
+ * its length (0: no FUNC:LINE follows the level), the source line (-1: 19 digits or more),
+ * and where its message starts; places count from the record's start.  The same rules as
+ * one_row, on the record's first line only; tests/test_headscan.py holds them to header.HEAD.
+ */
+static void head_of(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, int64_t *out)
+{
+    const unsigned char *nl = memchr(b + o, '\n', nx - o);
+    Py_ssize_t e = nl ? nl - b : nx;
+    out[0] = -1;
+    out[1] = -1;
+    out[2] = out[3] = out[4] = out[5] = 0;
+    int n = stamp(b + o, b + e);
+    if (!n) return;
+    Py_ssize_t p = o + n, t = p;
+    while (t < e && b[t] >= '0' && b[t] <= '9') t++;
+    Py_ssize_t lat = p;
+    int64_t tid = -1;
+    if (t > p) {
+        if (!(e - t >= 2 && b[t] == ':' && b[t + 1] == ' ')) return;
+        lat = t + 2;
+        if (t - p >= 19)
+            tid = -2;
+        else
+            for (tid = 0; p < t; p++) tid = tid * 10 + (b[p] - '0');
+    }
+    if (!level(b + lat, b + e)) return;
+    int lev = level_index(b[lat]);
+    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, q = after;
+    out[0] = tid;
+    out[1] = lev;
+    out[5] = after - o;
+    if (!(q < e && is_name_start(b[q]))) return;
+    q++;
+    while (q < e && is_name(b[q])) q++;
+    if (!(q < e && b[q] == ':')) return;
+    Py_ssize_t d = q + 1;
+    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
+    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return;
+    int64_t src = -1;
+    if (d - q - 1 < 19)
+        for (Py_ssize_t i = q + 1, v = 0; i < d; i++) src = v = v * 10 + (b[i] - '0');
+    out[2] = after - o;
+    out[3] = q - after;
+    out[4] = src;
+    out[5] = d + 2 + (d + 2 < e && b[d + 2] == ' ') - o;
+}
+
+/* heads(buf, at, end) -> bytes: six int64 per record (see head_of); at and end: int64 places */
+static PyObject *heads(PyObject *self, PyObject *args)
+{
+    Py_buffer view, at_v, end_v;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &view, &at_v, &end_v)) return NULL;
+    PyObject *out = NULL;
+    Py_ssize_t n = at_v.len / 8;
+    const int64_t *at = at_v.buf, *end = end_v.buf;
+    int ok = at_v.len % 8 == 0 && end_v.len == at_v.len;
+    for (Py_ssize_t k = 0; ok && k < n; k++)
+        ok = 0 <= at[k] && at[k] <= end[k] && end[k] <= view.len;
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError, "heads: places outside the block");
+    else if ((out = PyBytes_FromStringAndSize(NULL, n * 6 * 8)) != NULL) {
+        int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < n; k++) head_of(view.buf, at[k], end[k], o + 6 * k);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&at_v);
+    PyBuffer_Release(&end_v);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"headers", headers, METH_VARARGS,
      "headers(buf, epoch_min, epoch_max) -> (offsets, starts, times, dated, bad, long_tid, ascii):\n"
@@ -513,6 +590,10 @@ static PyMethodDef methods[] = {
      "record: its time (float64 seconds, a real dated stamp only), dated (uint8: a real dated\n"
      "stamp), bad (a dated stamp that is no real date), long_tid (a thread id of 19 digits or\n"
      "more); whether every byte is ASCII."},
+    {"heads", heads, METH_VARARGS,
+     "heads(buf, at, end) -> bytes: per record [at, end) (int64 places), six int64: thread id (-1\n"
+     "none, -2 too long), level (-1: no header), function name's start and length (0: no\n"
+     "FUNC:LINE), source line (-1: too long), message start; places from the record's start."},
     {"rows", rows, METH_VARARGS,
      "rows(buf, epoch_min, epoch_max, seed) -> dict: the event table's columns of a block of whole\n"
      "records (the header's fields, FUNC:LINE, the message, the block's distinct keys numbered)."},

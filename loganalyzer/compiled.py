@@ -3,8 +3,9 @@ is None where it was installed without a C compiler, and its callers take their 
 NumPy routes instead (the same answers, slower)."""
 try:
     from ._headscan import headers, rows    # file-format record headers (prefilter), event table (blockrows)
+    from ._headscan import heads            # the header fields of the records analyze reads (prefilter)
 except ImportError:
-    headers = rows = None
+    headers = rows = heads = None
 try:
     from ._fieldscan import entries as field_entries, scan as field_scan     # journald (fieldscan)
 except ImportError:

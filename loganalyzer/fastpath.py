@@ -41,9 +41,15 @@ def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=T
     bad: the header value that could not be read (values.header_values)."""
     if funcloc:
         func, src_line = _split_funcloc(funcloc)
-        kind, fields = located_once(level, body, with_fields)
-    else:
-        func = src_line = None
-        kind, fields = unlocated(body)
+        return located_record(path, line, time, tid, level, func, src_line, body, raw, with_fields, bad)
+    kind, fields = unlocated(body)
+    return Record(path, line, time, tid, level, None, None, kind, body, raw,
+                  None if fields is None else dict(fields), bad)
+
+
+def located_record(path, line, time, tid, level, func, src_line, body, raw, with_fields=True, bad=None) -> Record:
+    """A Record of a header with FUNC:LINE, from its read parts (prefilter takes the header's
+    places from the compiled scan)."""
+    kind, fields = located_once(level, body, with_fields)
     return Record(path, line, time, tid, level, func, src_line, kind, body, raw,
                   None if fields is None else dict(fields), bad)

@@ -24,15 +24,16 @@ import pyarrow.compute as pc
 from . import compiled
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN
-from .fastpath import parse_record
+from .fastpath import located_record, parse_record
 from .header import HEAD, RECORD_START_PATTERN
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
-from .records import Foreign
+from .records import LEVELS, Foreign
 from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
 
 _headers = compiled.headers     # (None: RE2 and NumPy alone)
+_heads = compiled.heads
 
 # bytes per block: 2 MB costs no more CPU than 8 MB (measured on 1M lines) and keeps the
 # blocks in flight, their line offsets and masks small (peak RSS of analyze on a 5 GB log:
@@ -83,17 +84,23 @@ def valid_utf8(b: np.ndarray, lines: pa.Array) -> bool:
 
 
 class BlockScan:
-    """What one block holds: line offsets, record starts, interesting records, times."""
+    """What one block holds: line offsets, record starts, interesting records, times; and the
+    records the correlator reads (`candidates`)."""
 
     __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8", "bad",
-                 "cut")
+                 "cut", "candidates")
 
     def __init__(self, buf: bytes, cut=None):
         self.buf = buf
         self.cut = cut                  # recordcut.Cut of the block's last record, or None
         if _headers is not None:
-            self._compiled(buf)
-            return
+            ascii = self._compiled(buf)
+        else:
+            self._numpy(buf)
+            ascii = False
+        self.candidates = Candidates(self, ascii)
+
+    def _numpy(self, buf: bytes):
         b = np.frombuffer(buf, np.uint8)
         nl = np.flatnonzero(b == 10)
         ends_nl = buf.endswith(b"\n")
@@ -162,6 +169,42 @@ class BlockScan:
         for i in np.flatnonzero(np.frombuffer(long_tid, np.bool_) & ~bad).tolist():
             bad[i] = _tid_overflows(buf, int(o[i]) + (30 if self.has_date[i] else 14))
         self.bad = np.flatnonzero(bad)
+        return ascii
+
+
+class Candidates:
+    """The records of a block the correlator reads (interesting lines that start a record) and
+    the error text glued to records (interesting lines that do not), found in the scan's
+    thread.  In an ASCII block the compiled scan also reads their headers (_headscan.heads),
+    so that the correlator's thread only cuts the text where it says."""
+
+    __slots__ = ("glued", "lines", "at", "ends", "stamps", "heads", "slow")
+
+    def __init__(self, scan: BlockScan, ascii: bool):
+        starts, interest, off = scan.starts, scan.interest, scan.offsets
+        nstarts = len(starts)
+        if nstarts:
+            at = np.minimum(np.searchsorted(starts, interest), nstarts - 1)
+            is_start = starts[at] == interest
+        else:
+            is_start = np.zeros(len(interest), bool)
+        first = int(starts[0]) if nstarts else scan.nlines
+        self.glued = interest[~is_start & (interest >= first)]
+        lines = self.lines = interest[is_start]
+        # where each record is and its stamp's time
+        nxt_start = np.searchsorted(starts, lines, side="right")
+        self.at = off[lines]
+        self.ends = np.append(off[starts], len(scan.buf))[nxt_start]
+        k = nxt_start - 1
+        self.stamps = np.where(scan.has_date[k], scan.times[k], np.nan)
+        self.heads = self.slow = None
+        if ascii and _heads is not None and len(lines):
+            h = self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
+            # read by parse_record: a stamp that is no date, a thread id or source line of 19
+            # digits or more, no header, no FUNC:LINE (version and host name lines)
+            bad = np.zeros(nstarts, bool)
+            bad[scan.bad] = True
+            self.slow = bad[k] | (h[:, 0] == -2) | (h[:, 1] < 0) | (h[:, 3] == 0) | (h[:, 4] < 0)
 
 
 def _tid_overflows(buf: bytes, at: int) -> bool:
@@ -265,33 +308,28 @@ class FastHostReader:
             j = dated[-1]
             last_time = (float(times[j]), line0 + int(starts[j]), first_line(starts[j]))
             hc.seen_until(last_time[0], last_time[1])
-        # the records the correlator reads (interesting lines that start a record), and
-        # error text glued to records (interesting lines that do not)
-        interest = scan.interest
-        nstarts = len(starts)
-        if nstarts:
-            at = np.minimum(np.searchsorted(starts, interest), nstarts - 1)
-            is_start = starts[at] == interest
-        else:
-            is_start = np.zeros(len(interest), bool)
-        first = int(starts[0]) if nstarts else scan.nlines
-        for li in interest[~is_start & (interest >= first)].tolist():
+        # the records the correlator reads, and error text glued to records
+        cand = scan.candidates
+        for li in cand.glued.tolist():
             ln = buf[off[li]:off[li + 1]].decode("utf-8", "replace").rstrip("\n").rstrip("\r")
             if on_text is not None:
                 on_text(self.display, line0 + li, ln)
-        interest = interest[is_start]
-        # where each record is and its stamp's time, as Python numbers in one go
-        nxt_start = np.searchsorted(starts, interest, side="right")
-        ends = np.append(off[starts], len(buf))[nxt_start]
-        k = nxt_start - 1
-        stamps = np.where(scan.has_date[k], scan.times[k], np.nan).tolist()
         display = self.display
-        for li, a, b, t in zip((interest + line0).tolist(), off[interest].tolist(), ends.tolist(), stamps):
+        n = len(cand.lines)
+        heads = cand.heads.tolist() if cand.heads is not None else [None] * n
+        slow = cand.slow.tolist() if cand.slow is not None else [True] * n
+        for li, a, b, t, h, s in zip((cand.lines + line0).tolist(), cand.at.tolist(), cand.ends.tolist(),
+                                     cand.stamps.tolist(), heads, slow):
             raw = buf[a:b].decode("utf-8", "replace")
             text = raw[:-1].removesuffix("\r") if raw.endswith("\n") else raw
-            rec = parse_record(text, display, li, raw, stamp_time=None if t != t else t)
-            if rec is None:
-                continue
+            if s:
+                rec = parse_record(text, display, li, raw, stamp_time=None if t != t else t)
+                if rec is None:
+                    continue
+            else:
+                tid, lev, fa, fl, src, ma = h
+                rec = located_record(display, li, None if t != t else t, None if tid < 0 else tid, LEVELS[lev],
+                                     text[fa:fa + fl], src, text[ma:], raw)
             kind = rec.kind
             if kind == "version" or kind == "hostname":
                 facts.note_header(kind, rec.fields)

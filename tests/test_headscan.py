@@ -4,6 +4,7 @@ on every sample daemon log, and on header lines mutated at every place a header 
 from __future__ import annotations
 
 import glob
+import io
 import os
 import random
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import loganalyzer.prefilter as prefilter
+from loganalyzer.correlate.interest import INTEREST
 from loganalyzer.header import RECORD_START
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "samples")
@@ -136,3 +138,84 @@ def test_mutated_event_table_blocks_read_the_same():
     for end in ("", "\n", "\r\n"):
         blk = _same_block("\n".join(lines) + end)
         assert 1000 < int(blk.located.sum()) < blk.n and (blk.tid_len >= 19).sum() > 10
+
+
+def _records_both_ways(buf: bytes, monkeypatch) -> tuple[list, list, int]:
+    """The records prefilter hands the correlator from buf, with the compiled header reading
+    (_headscan.heads) and with parse_record alone; and how many took the compiled reading."""
+    from loganalyzer.correlate.build import HostCorrelator
+
+    def fed(path):
+        got = []
+        hc = HostCorrelator("h")
+        hc.feed = got.append
+        prefilter.FastHostReader(path, stream=io.BytesIO(buf), read_ahead=False).run(hc)
+        return [(r.path, r.line, r.time, r.tid, r.level, r.func, r.src_line, r.kind, r.message, r.raw, r.fields,
+                 r.bad) for r in got]
+
+    fast = []
+    real = prefilter.located_record
+
+    def counted(*a, **k):
+        fast.append(1)
+        return real(*a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "located_record", counted)
+        a = fed("x.log")
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "_heads", None)
+        b = fed("x.log")
+    return a, b, len(fast)
+
+
+@pytest.mark.parametrize("path", LOGS[::2], ids=lambda p: "/".join(p.split(os.sep)[-2:]))
+def test_the_records_read_with_compiled_headers_are_parse_records(path, monkeypatch):
+    with open(path, "rb") as f:
+        buf = f.read()
+    a, b, fast = _records_both_ways(buf, monkeypatch)
+    assert a == b and a
+    if buf.isascii():
+        assert fast > 0.9 * len(a)
+
+
+def test_mutated_records_read_with_compiled_headers_are_parse_records(monkeypatch):
+    """Every header mutation (_mutate), and FUNC:LINE broken at every place, of records the
+    correlator reads: the compiled reading takes the records it reads exactly, and leaves the
+    others to parse_record."""
+    rng = random.Random(7)
+    base = []
+    for path in LOGS:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            base += [ln.rstrip("\n") for ln in f if INTEREST.match(ln) and RECORD_START.match(ln)]
+    lines = []
+    for _ in range(20000):
+        line = rng.choice(base)
+        if rng.random() < 0.5:
+            line = _mutate(line, rng)
+        else:
+            j = rng.randrange(min(len(line), 120) + 1)
+            line = line[:j] + rng.choice([":", " :", " : ", "9" * 20 + " :", "\r", "x:", " ", "0", "18446744073709551616"]
+                                         ) + line[j:]
+        lines.append(line)
+        if rng.random() < 0.1:      # a further line of the record
+            lines.append(rng.choice(["  more", "", "error : glued", "{\"return\": {}}\r"]))
+    ascii_lines = [ln for ln in lines if ln.isascii()]
+    for end in ("", "\n", "\r\n"):
+        a, b, fast = _records_both_ways(("\n".join(ascii_lines) + end).encode(), monkeypatch)
+        assert a == b and len(a) > 8000
+        # (most took the compiled reading; some the slow way: no FUNC:LINE, long numbers,
+        # stamps that are no dates)
+        assert 0.5 * len(a) < fast < len(a)
+    # a block with other than ASCII takes parse_record's way whole
+    a, b, fast = _records_both_ways("\n".join(lines).encode(), monkeypatch)
+    assert a == b and fast == 0
+
+
+def test_heads_refuses_places_outside_the_block():
+    from loganalyzer import compiled
+    at = np.array([0], np.int64)
+    for end in ([11], [-1]):
+        with pytest.raises(ValueError):
+            compiled.heads(b"0123456789", at, np.array(end, np.int64))
+    assert compiled.heads(b"", np.empty(0, np.int64), np.empty(0, np.int64)) == b""
