@@ -84,11 +84,201 @@ static int stamp_time(const unsigned char *p, double lo, double hi, double *t)
     return ok && *t >= lo && *t < hi;
 }
 
+static int is_name_start(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+static int is_name(unsigned char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+
+/* The level whose word starts with c, as its index in records.LEVELS (debug, info, warning,
+ * error, unknown; the record start has matched a whole level word there), and its length. */
+static int level_index(unsigned char c)
+{
+    switch (c) {
+    case 'd': return 0;
+    case 'i': return 1;
+    case 'w': return 2;
+    case 'e': return 3;
+    default: return 4;
+    }
+}
+static const int LEVEL_LEN[] = {5, 4, 7, 5, 7};
+
+/* ---- heads(): the header fields of chosen records (prefilter's candidates) ----
+ *
+ * Per record [at, end) of the block (a record start: its first line begins with a header),
+ * six int64: its thread id (-1: none; -2: 19 digits or more, for Python to read exactly), its
+ * level (records.LEVELS' index; -1: no header there), where its function name starts and
+ * its length (0: no FUNC:LINE follows the level), the source line (-1: 19 digits or more),
+ * and where its message starts; places count from the record's start.  The same rules as
+ * one_row, on the record's first line only; tests/test_headscan.py holds them to header.HEAD.
+ */
+static void head_in_line(const unsigned char *b, Py_ssize_t o, Py_ssize_t e, int64_t *out)
+{
+    out[0] = -1;
+    out[1] = -1;
+    out[2] = out[3] = out[4] = out[5] = 0;
+    int n = stamp(b + o, b + e);
+    if (!n) return;
+    Py_ssize_t p = o + n, t = p;
+    while (t < e && b[t] >= '0' && b[t] <= '9') t++;
+    Py_ssize_t lat = p;
+    int64_t tid = -1;
+    if (t > p) {
+        if (!(e - t >= 2 && b[t] == ':' && b[t + 1] == ' ')) return;
+        lat = t + 2;
+        if (t - p >= 19)
+            tid = -2;
+        else
+            for (tid = 0; p < t; p++) tid = tid * 10 + (b[p] - '0');
+    }
+    if (!level(b + lat, b + e)) return;
+    int lev = level_index(b[lat]);
+    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, q = after;
+    out[0] = tid;
+    out[1] = lev;
+    out[5] = after - o;
+    if (!(q < e && is_name_start(b[q]))) return;
+    q++;
+    while (q < e && is_name(b[q])) q++;
+    if (!(q < e && b[q] == ':')) return;
+    Py_ssize_t d = q + 1;
+    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
+    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return;
+    int64_t src = -1;
+    if (d - q - 1 < 19)
+        for (Py_ssize_t i = q + 1, v = 0; i < d; i++) src = v = v * 10 + (b[i] - '0');
+    out[2] = after - o;
+    out[3] = q - after;
+    out[4] = src;
+    out[5] = d + 2 + (d + 2 < e && b[d + 2] == ' ') - o;
+}
+
+static void head_of(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, int64_t *out)
+{
+    const unsigned char *nl = memchr(b + o, '\n', nx - o);
+    head_in_line(b, o, nl ? nl - b : nx, out);
+}
+
+/* ---- the sieve (correlate/interest.py's SIEVE): the lines that can match the reading list ----
+ * A line that is no record start and holds "error" or "warning"; a record start at level
+ * warning or error, or without FUNC:LINE; one whose function is named (a hash table) or begins
+ * with a function prefix; one whose message begins with a message prefix (also read from right
+ * after " :", as the pattern's optional blank may leave it). */
+typedef struct {
+    const unsigned char *p;
+    Py_ssize_t n;
+} Text;
+
+typedef struct {
+    Text *names;                /* the named functions, in a hash table of `slots` (n == 0: empty) */
+    Py_ssize_t slots;
+    Text *fpre, *mpre;          /* the prefixes */
+    Py_ssize_t nfpre, nmpre;
+    uint8_t ffirst[256], mfirst[256];     /* first bytes of the named functions and prefixes, of the messages' */
+} Sieve;
+
+/* The texts of a line-break-joined list, as Texts into it (count in *n); NULL: no memory. */
+static Text *texts_of(const unsigned char *p, Py_ssize_t len, Py_ssize_t *n)
+{
+    Py_ssize_t k = len > 0;
+    for (Py_ssize_t i = 0; i < len; i++) k += p[i] == '\n';
+    Text *t = malloc((k ? k : 1) * sizeof(Text));
+    if (!t) return NULL;
+    Py_ssize_t j = 0, at = 0;
+    for (Py_ssize_t i = 0; len > 0 && i <= len; i++)
+        if (i == len || p[i] == '\n') {
+            t[j].p = p + at;
+            t[j].n = i - at;
+            j++;
+            at = i + 1;
+        }
+    *n = k;
+    return t;
+}
+
+static int sieve_init(Sieve *sv, Py_buffer *funcs, Py_buffer *fpre, Py_buffer *mpre)
+{
+    memset(sv, 0, sizeof *sv);
+    Py_ssize_t nf;
+    Text *f = texts_of(funcs->buf, funcs->len, &nf);
+    sv->fpre = texts_of(fpre->buf, fpre->len, &sv->nfpre);
+    sv->mpre = texts_of(mpre->buf, mpre->len, &sv->nmpre);
+    sv->slots = 16;
+    while (sv->slots < 4 * nf) sv->slots *= 2;
+    sv->names = calloc(sv->slots, sizeof(Text));
+    if (!f || !sv->fpre || !sv->mpre || !sv->names) {
+        free(f);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nf; i++) {
+        Py_ssize_t s = text_hash(f[i].p, f[i].n, 0) & (sv->slots - 1);
+        while (sv->names[s].n) s = (s + 1) & (sv->slots - 1);
+        sv->names[s] = f[i];
+    }
+    free(f);
+    for (Py_ssize_t i = 0; i < sv->nmpre; i++)
+        if (sv->mpre[i].n) sv->mfirst[sv->mpre[i].p[0]] = 1;
+    for (Py_ssize_t i = 0; i < sv->nfpre; i++)
+        if (sv->fpre[i].n) sv->ffirst[sv->fpre[i].p[0]] = 1;
+    for (Py_ssize_t i = 0; i < sv->slots; i++)
+        if (sv->names[i].n) sv->ffirst[sv->names[i].p[0]] = 1;
+    return 0;
+}
+
+static void sieve_free(Sieve *sv)
+{
+    free(sv->names);
+    free(sv->fpre);
+    free(sv->mpre);
+}
+
+static int begins(const unsigned char *p, Py_ssize_t n, const Text *t, Py_ssize_t nt)
+{
+    for (Py_ssize_t i = 0; i < nt; i++)
+        if (t[i].n <= n && t[i].p[0] == p[0] && memcmp(p, t[i].p, t[i].n) == 0) return 1;
+    return 0;
+}
+
+static int named(const Sieve *sv, const unsigned char *p, Py_ssize_t n)
+{
+    Py_ssize_t s = text_hash(p, n, 0) & (sv->slots - 1);
+    for (; sv->names[s].n; s = (s + 1) & (sv->slots - 1))
+        if (sv->names[s].n == n && memcmp(sv->names[s].p, p, n) == 0) return 1;
+    return 0;
+}
+
+/* Can the record start whose level word is at lat, its first line ending at e, match the
+ * reading list?  (The rules of head_in_line, from the level on.) */
+static int sifted_start(const Sieve *sv, const unsigned char *b, Py_ssize_t lat, Py_ssize_t e)
+{
+    int lev = level_index(b[lat]);
+    if (lev == 2 || lev == 3) return 1;
+    Py_ssize_t f = lat + LEVEL_LEN[lev] + 3, q = f;
+    if (!(q < e && is_name_start(b[q]))) return 1;
+    q++;
+    while (q < e && is_name(b[q])) q++;
+    if (!(q < e && b[q] == ':')) return 1;
+    Py_ssize_t d = q + 1;
+    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
+    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return 1;
+    if (sv->ffirst[b[f]] && (named(sv, b + f, q - f) || begins(b + f, q - f, sv->fpre, sv->nfpre))) return 1;
+    Py_ssize_t m = d + 2;
+    /* the message, after the optional blank; or from the blank (as the pattern may read it) */
+    if (m < e && b[m] == ' ' && sv->mfirst[' '] && begins(b + m, e - m, sv->mpre, sv->nmpre)) return 1;
+    m += m < e && b[m] == ' ';
+    return m < e && sv->mfirst[b[m]] && begins(b + m, e - m, sv->mpre, sv->nmpre);
+}
+
+/* Can the line [o, e), no record start, match the reading list (FOREIGN_ERROR)? */
+static int sifted_other(const unsigned char *b, Py_ssize_t o, Py_ssize_t e)
+{
+    return memmem(b + o, e - o, "error", 5) != NULL || memmem(b + o, e - o, "warning", 7) != NULL;
+}
+
 typedef struct {
     int64_t *offsets, *starts;
     double *times;
     uint8_t *dated, *bad, *long_tid;
-    Py_ssize_t nlines, nstarts, cap_lines, cap_starts;
+    int64_t *maybe;             /* the lines the sieve lets through (when given one) */
+    Py_ssize_t nlines, nstarts, cap_lines, cap_starts, nmaybe, cap_maybe;
     int ascii;
 } Scan;
 
@@ -122,7 +312,15 @@ static int one_more_start(Scan *sc)
     return 0;
 }
 
-static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, double hi)
+/* The current line, through the sieve. */
+static int push_maybe(Scan *sc)
+{
+    if (more((void **)&sc->maybe, &sc->cap_maybe, sc->nmaybe + 1, sizeof(int64_t)) < 0) return -1;
+    sc->maybe[sc->nmaybe++] = sc->nlines;
+    return 0;
+}
+
+static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, double hi, const Sieve *sv)
 {
     const unsigned char *p = buf, *end = buf + size;
     unsigned char any = 0;
@@ -133,17 +331,18 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
         const unsigned char *e = nl ? nl : end;
         if (more((void **)&sc->offsets, &sc->cap_lines, sc->nlines + 2, sizeof(int64_t)) < 0) return -1;
         sc->offsets[sc->nlines] = p - buf;
-        int n = stamp(p, e);
+        int n = stamp(p, e), ok = 0;
         if (n) {
             const unsigned char *q = p + n;
             const unsigned char *t = q;
             while (t < e && *t >= '0' && *t <= '9') t++;
-            int ok;
             if (t > q)
                 ok = e - t >= 2 && t[0] == ':' && t[1] == ' ' && level(t + 2, e);
             else
                 ok = level(q, e);
             if (ok) {
+                if (sv && sifted_start(sv, buf, t > q ? t + 2 - buf : q - buf, e - buf)
+                    && push_maybe(sc) < 0) return -1;
                 if (one_more_start(sc) < 0) return -1;
                 Py_ssize_t k = sc->nstarts;
                 sc->starts[k] = sc->nlines;
@@ -156,6 +355,7 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
                 sc->nstarts++;
             }
         }
+        if (sv && !ok && sifted_other(buf, p - buf, e - buf) && push_maybe(sc) < 0) return -1;
         sc->nlines++;
         p = nl ? nl + 1 : end;
     }
@@ -169,27 +369,39 @@ static PyObject *bytes_of(const void *data, Py_ssize_t size)
     return PyBytes_FromStringAndSize(size ? (const char *)data : "", size);
 }
 
-/* headers(buf, epoch_min, epoch_max) -> (offsets, starts, times, dated, bad, long_tid, ascii) */
+/* headers(buf, epoch_min, epoch_max[, funcs, func_prefixes, msg_prefixes])
+ *   -> (offsets, starts, times, dated, bad, long_tid, ascii, maybe or None) */
 static PyObject *headers(PyObject *self, PyObject *args)
 {
-    Py_buffer view;
+    Py_buffer view, sieve_parts[3];
     double lo, hi;
-    if (!PyArg_ParseTuple(args, "y*dd", &view, &lo, &hi)) return NULL;
+    memset(sieve_parts, 0, sizeof sieve_parts);
+    if (!PyArg_ParseTuple(args, "y*dd|y*y*y*", &view, &lo, &hi, &sieve_parts[0], &sieve_parts[1], &sieve_parts[2]))
+        return NULL;
+    int sifting = sieve_parts[2].obj != NULL;
+    Sieve sv;
     Scan sc;
     memset(&sc, 0, sizeof sc);
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = run(&sc, view.buf, view.len, lo, hi);
-    Py_END_ALLOW_THREADS
+    int rc = sifting ? sieve_init(&sv, &sieve_parts[0], &sieve_parts[1], &sieve_parts[2]) : 0;
+    if (rc == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = run(&sc, view.buf, view.len, lo, hi, sifting ? &sv : NULL);
+        Py_END_ALLOW_THREADS
+    }
+    if (sifting) sieve_free(&sv);
     PyObject *out = NULL;
     if (rc < 0)
         PyErr_NoMemory();
     else
-        out = Py_BuildValue("(NNNNNNO)", bytes_of(sc.offsets, (sc.nlines + 1) * sizeof(int64_t)),
+        out = Py_BuildValue("(NNNNNNON)", bytes_of(sc.offsets, (sc.nlines + 1) * sizeof(int64_t)),
                             bytes_of(sc.starts, sc.nstarts * sizeof(int64_t)),
                             bytes_of(sc.times, sc.nstarts * sizeof(double)), bytes_of(sc.dated, sc.nstarts),
                             bytes_of(sc.bad, sc.nstarts), bytes_of(sc.long_tid, sc.nstarts),
-                            sc.ascii ? Py_True : Py_False);
+                            sc.ascii ? Py_True : Py_False,
+                            sifting ? bytes_of(sc.maybe, sc.nmaybe * sizeof(int64_t)) : Py_NewRef(Py_None));
+    for (int j = 0; j < 3; j++)
+        if (sieve_parts[j].obj) PyBuffer_Release(&sieve_parts[j]);
+    free(sc.maybe);
     free(sc.offsets);
     free(sc.starts);
     free(sc.times);
@@ -254,23 +466,6 @@ static int put(char *data, Py_ssize_t *len, Py_ssize_t cap, const unsigned char 
     *len += n;
     return 0;
 }
-
-static int is_name_start(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
-static int is_name(unsigned char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
-
-/* The level whose word starts with c, as its index in records.LEVELS (debug, info, warning,
- * error, unknown; the record start has matched a whole level word there), and its length. */
-static int level_index(unsigned char c)
-{
-    switch (c) {
-    case 'd': return 0;
-    case 'i': return 1;
-    case 'w': return 2;
-    case 'e': return 3;
-    default: return 4;
-    }
-}
-static const int LEVEL_LEN[] = {5, 4, 7, 5, 7};
 
 /* The header's fields and the message of the record [o, nx) starting at line `line`. */
 static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t nx, int stamp_len, Py_ssize_t line,
@@ -506,58 +701,6 @@ static PyObject *rows(PyObject *self, PyObject *args)
     return out;
 }
 
-/* ---- heads(): the header fields of chosen records (prefilter's candidates) ----
- *
- * Per record [at, end) of the block (a record start: its first line begins with a header),
- * six int64: its thread id (-1: none; -2: 19 digits or more, for Python to read exactly), its
- * level (records.LEVELS' index; -1: no header there), where its function name starts and
- * its length (0: no FUNC:LINE follows the level), the source line (-1: 19 digits or more),
- * and where its message starts; places count from the record's start.  The same rules as
- * one_row, on the record's first line only; tests/test_headscan.py holds them to header.HEAD.
- */
-static void head_of(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, int64_t *out)
-{
-    const unsigned char *nl = memchr(b + o, '\n', nx - o);
-    Py_ssize_t e = nl ? nl - b : nx;
-    out[0] = -1;
-    out[1] = -1;
-    out[2] = out[3] = out[4] = out[5] = 0;
-    int n = stamp(b + o, b + e);
-    if (!n) return;
-    Py_ssize_t p = o + n, t = p;
-    while (t < e && b[t] >= '0' && b[t] <= '9') t++;
-    Py_ssize_t lat = p;
-    int64_t tid = -1;
-    if (t > p) {
-        if (!(e - t >= 2 && b[t] == ':' && b[t + 1] == ' ')) return;
-        lat = t + 2;
-        if (t - p >= 19)
-            tid = -2;
-        else
-            for (tid = 0; p < t; p++) tid = tid * 10 + (b[p] - '0');
-    }
-    if (!level(b + lat, b + e)) return;
-    int lev = level_index(b[lat]);
-    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, q = after;
-    out[0] = tid;
-    out[1] = lev;
-    out[5] = after - o;
-    if (!(q < e && is_name_start(b[q]))) return;
-    q++;
-    while (q < e && is_name(b[q])) q++;
-    if (!(q < e && b[q] == ':')) return;
-    Py_ssize_t d = q + 1;
-    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
-    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return;
-    int64_t src = -1;
-    if (d - q - 1 < 19)
-        for (Py_ssize_t i = q + 1, v = 0; i < d; i++) src = v = v * 10 + (b[i] - '0');
-    out[2] = after - o;
-    out[3] = q - after;
-    out[4] = src;
-    out[5] = d + 2 + (d + 2 < e && b[d + 2] == ' ') - o;
-}
-
 /* heads(buf, at, end) -> bytes: six int64 per record (see head_of); at and end: int64 places */
 static PyObject *heads(PyObject *self, PyObject *args)
 {
@@ -585,11 +728,14 @@ static PyObject *heads(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"headers", headers, METH_VARARGS,
-     "headers(buf, epoch_min, epoch_max) -> (offsets, starts, times, dated, bad, long_tid, ascii):\n"
+     "headers(buf, epoch_min, epoch_max[, funcs, func_prefixes, msg_prefixes]) -> (offsets, starts,\n"
+     "times, dated, bad, long_tid, ascii, maybe):\n"
      "every line's start (int64, one more: the end); the lines that start a record (int64); per\n"
      "record: its time (float64 seconds, a real dated stamp only), dated (uint8: a real dated\n"
      "stamp), bad (a dated stamp that is no real date), long_tid (a thread id of 19 digits or\n"
-     "more); whether every byte is ASCII."},
+     "more); whether every byte is ASCII; with a sieve (three line-break-joined lists: named\n"
+     "functions, function prefixes, message prefixes), the lines that can match the reading list\n"
+     "(int64), else None."},
     {"heads", heads, METH_VARARGS,
      "heads(buf, at, end) -> bytes: per record [at, end) (int64 places), six int64: thread id (-1\n"
      "none, -2 too long), level (-1: no header), function name's start and length (0: no\n"

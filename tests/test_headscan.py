@@ -7,6 +7,7 @@ import glob
 import io
 import os
 import random
+import re
 
 import numpy as np
 import pytest
@@ -219,3 +220,95 @@ def test_heads_refuses_places_outside_the_block():
         with pytest.raises(ValueError):
             compiled.heads(b"0123456789", at, np.array(end, np.int64))
     assert compiled.heads(b"", np.empty(0, np.int64), np.empty(0, np.int64)) == b""
+
+
+def _interest_both(buf: bytes, monkeypatch):
+    """The interesting lines of a block found with the compiled scan's sieve, and without it
+    (RE2 over every line)."""
+    sifted = prefilter.BlockScan(buf).interest
+    with monkeypatch.context() as m:
+        m.setattr(prefilter, "_SIEVE", ())
+        every = prefilter.BlockScan(buf).interest
+    return sifted, every
+
+
+def test_the_sieve_is_built():
+    from loganalyzer.correlate.interest import SIEVE
+    assert SIEVE is not None and prefilter._SIEVE == SIEVE
+    funcs, func_prefixes, msg_prefixes = (p.decode().split("\n") for p in SIEVE)
+    assert "virKeepAliveNew" in funcs and func_prefixes == ["remoteDispatch"]
+    assert "RPC_KEEPALIVE_TIMEOUT: " in msg_prefixes and "Thread " in msg_prefixes
+
+
+@pytest.mark.parametrize("path", LOGS, ids=lambda p: "/".join(p.split(os.sep)[-2:]))
+def test_the_sieve_keeps_every_line_re2_takes(path, monkeypatch):
+    with open(path, "rb") as f:
+        buf = f.read()
+    sifted, every = _interest_both(buf, monkeypatch)
+    assert np.array_equal(sifted, every) and len(every)
+
+
+def test_the_sieve_keeps_every_mutated_line_re2_takes(monkeypatch):
+    """Lines the reading list reads, and lines near them: function names and message prefixes
+    cut, changed and extended, the blank after ' :' doubled or gone, levels and headers
+    mutated (_mutate), glued error text."""
+    from loganalyzer.correlate.interest import SIEVE
+    names = [x for p in SIEVE for x in p.decode().split("\n")]
+    rng = random.Random(3)
+    base = []
+    for path in LOGS:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            base += [ln.rstrip("\n") for ln in f if RECORD_START.match(ln)]
+    read = [ln for ln in base if INTEREST.match(ln)]
+    lines = []
+    for _ in range(30000):
+        line = rng.choice(read if rng.random() < 0.7 else base)
+        m = re.match(r"(.*? : )([A-Za-z_][A-Za-z0-9_]*)(:[0-9]+ :)( ?)(.*)", line)
+        k = rng.randrange(8)
+        if m is None or k == 0:
+            line = _mutate(line, rng)
+        elif k == 1:        # another function, named or near a named one
+            name = rng.choice(names)
+            name = rng.choice([name, name[:-1], name + "x", name[:rng.randrange(1, len(name) + 1)], "x" + name])
+            line = m[1] + name + m[3] + m[4] + m[5]
+        elif k == 2:        # a message beginning as one read, cut or changed
+            text = rng.choice(names)
+            j = rng.randrange(len(text) + 1)
+            text = text[:j] + rng.choice(["", "x", " ", ":"]) + text[j:]
+            line = m[1] + m[2] + m[3] + rng.choice(["", " ", "  "]) + text + m[5][:40]
+        elif k == 3:        # the blank after ' :' doubled or gone
+            line = m[1] + m[2] + m[3] + rng.choice(["", "  "]) + m[5]
+        elif k == 4:        # another level
+            line = m[1].replace(" debug : ", rng.choice([" info : ", " warning : ", " error : ", " unknown : "]), 1
+                                ) + m[2] + m[3] + m[4] + m[5]
+        elif k == 5:        # a further line
+            lines.append(line)
+            line = rng.choice(["  error: x", "warning : y", "virsh error : z", "0 error: x", "{\"a\": \"warning: \"}",
+                               "errors: x", "  more", ""])
+        lines.append(line)
+    lines += ["error: starts the line", "9 error: a digit first", "warningless", "x warning :y"]
+    buf = ("\n".join(lines) + "\n").encode()
+    at = 0
+    while at < len(buf):                        # (blocks of whole lines)
+        end = buf.rfind(b"\n", 0, at + (1 << 20)) + 1 if at + (1 << 20) < len(buf) else len(buf)
+        sifted, every = _interest_both(buf[at:end], monkeypatch)
+        assert np.array_equal(sifted, every) and len(every) > 1000
+        at = end
+
+
+def test_literal_prefixes_bound_every_match():
+    from loganalyzer.correlate.interest import literal_prefixes
+    assert literal_prefixes("(?:Started|Stopping) async job") == ["Started async job", "Stopping async job"]
+    assert literal_prefixes("remoteDispatch(?:DomainMigrate[A-Za-z0-9]*|ConnectOpen|)Helper") == [
+        "remoteDispatch", "remoteDispatchConnectOpen", "remoteDispatchDomainMigrate"]
+    assert literal_prefixes('[^\\n]*"MIGRATION') is None       # (may begin with anything)
+    assert literal_prefixes("a?b") is None and literal_prefixes("(?i)abc") is None
+    assert literal_prefixes("ab|") is None and literal_prefixes("(") is None
+    rng = random.Random(1)
+    for pattern in ("(?:ab|cd)e[0-9]+", "x(?:y|z(?:1|2))w", "(?:RPC_(?:A|B)_|Q)x*", "Thread [0-9]+ "):
+        pre = literal_prefixes(pattern)
+        for _ in range(200):
+            s = "".join(rng.choice("abcdexyzw12RPC_ABQThread 0") for _ in range(rng.randrange(12)))
+            for text in (s, pre[rng.randrange(len(pre))] + s):
+                if re.match(pattern, text):
+                    assert any(text.startswith(p) for p in pre)

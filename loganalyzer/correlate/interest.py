@@ -29,3 +29,95 @@ INTEREST_PATTERN = "(?:" + INTEREST_PATTERN + ")|" + FOREIGN_ERROR
 
 INTEREST = re.compile(INTEREST_PATTERN)
 FOREIGN_ERROR_RE = re.compile(FOREIGN_ERROR)
+
+
+# ---------------------------------------------------------------- the compiled scan's sieve
+# The compiled scan (_headscan.headers) reads each record's level, function and message start
+# anyway; with the sieve it hands RE2 only the lines that can match INTEREST_PATTERN (about one
+# in ten), RE2 still deciding.  A line can match only where (a) it is no record start and
+# holds "error" or "warning" (FOREIGN_ERROR), or (b) it is a record start at level warning or
+# error, or without FUNC:LINE (HEADER_LINES), or whose function is one a handler names
+# (`funcs`) or begins as a handler's function pattern must (`func_prefixes`), or whose message
+# begins as a message read after any function must (`msg_prefixes`).  None where some
+# declaration cannot be bounded so (every line then goes to RE2).
+try:
+    from re import _parser as _sre             # (Python 3.11 and later)
+except ImportError:                             # pragma: no cover
+    import sre_parse as _sre                    # type: ignore[no-redef]
+
+_MAX_PREFIXES = 64
+
+
+def literal_prefixes(pattern: str) -> list[str] | None:
+    """Non-empty literal strings one of which begins every match of the pattern (at most
+    _MAX_PREFIXES), or None when a match can begin otherwise."""
+    try:
+        tree = _sre.parse(pattern)
+    except re.error:
+        return None
+    if tree.state.flags & re.IGNORECASE:
+        return None
+    got, _ = _prefixes(list(tree))
+    return None if "" in got else sorted(set(got))
+
+
+def _prefixes(items) -> tuple[list[str], bool]:
+    """(prefixes, whole): the literal starts of a sequence of parsed items; whole when each is
+    a whole match of the sequence (so that what follows may be added to them)."""
+    acc = [""]
+    for op, av in items:
+        if op is _sre.LITERAL:
+            acc = [a + chr(av) for a in acc]
+            continue
+        if op is _sre.SUBPATTERN and not av[1] and not av[2]:      # (no inline flags)
+            parts = [(list(av[3]))]
+        elif op is _sre.BRANCH:
+            parts = [list(seq) for seq in av[1]]
+        else:
+            return acc, False
+        subs, whole = [], True
+        for part in parts:
+            got, w = _prefixes(part)
+            subs += got
+            whole = whole and w
+        if len(acc) * len(subs) > _MAX_PREFIXES:
+            return acc, False
+        acc = [a + s for a in acc for s in subs]
+        if not whole:
+            return acc, False
+    return acc, True
+
+
+def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
+    """The sieve of a reading list: (funcs, func_prefixes, msg_prefixes), each a list of
+    ASCII names or texts joined by line breaks; None when a declaration cannot be bounded."""
+    funcs, func_prefixes, msg_prefixes = set(), set(), set()
+    for d in reading.declarations:
+        if d.kind == "error":
+            continue                            # (every warning and error record is sifted through)
+        if d.func:
+            funcs.add(d.func)
+            continue
+        msg = literal_prefixes(d.message) if d.message else None
+        if d.func_pattern:
+            names = literal_prefixes(d.func_pattern)
+            if names is not None:
+                func_prefixes.update(names)
+                continue
+        elif d.probe:
+            msg = [d.probe + ": " + m for m in (msg or [""])]
+        if not msg:
+            return None
+        msg_prefixes.update(msg)
+    # (a prefix that begins with another lets through nothing more)
+    parts = (funcs, _shortest(func_prefixes), _shortest(msg_prefixes))
+    if any(not s.isascii() or "\n" in s for p in parts for s in p):
+        return None
+    return tuple("\n".join(sorted(p)).encode() for p in parts)
+
+
+def _shortest(prefixes: set) -> set:
+    return {p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)}
+
+
+SIEVE = sieve(READING)
