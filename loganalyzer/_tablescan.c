@@ -993,12 +993,25 @@ done:
  * or info record, or None when it is none of the messages this file reads (a thread, job or
  * phase line, a quoted or bracketed value, bytes beyond ASCII: families.py's).  Text is
  * ('text', {}). */
+static PyObject *read_message(const unsigned char *u, Py_ssize_t len, int *python);
+
 static PyObject *fields(PyObject *self, PyObject *arg)
 {
     Py_ssize_t len;
     const char *m = PyUnicode_AsUTF8AndSize(arg, &len);
     if (!m) return NULL;
-    const unsigned char *u = (const unsigned char *)m;
+    int python;
+    PyObject *out = read_message((const unsigned char *)m, len, &python);
+    if (!out && python) Py_RETURN_NONE;
+    return out;
+}
+
+/* fields()'s answer for the message [u, u + len): NULL with *python set when families.py
+ * must read it, NULL alone on an error. */
+static PyObject *read_message(const unsigned char *u, Py_ssize_t len, int *python)
+{
+    const char *m = (const char *)u;
+    *python = 0;
     int way = len ? route(u, u + len) : PYTHON;
     int job = way == PYTHON;        /* (a job line, or families.py's: job_items tells) */
     if (way == TEXT) return Py_BuildValue("(sN)", "text", PyDict_New());
@@ -1010,7 +1023,8 @@ static PyObject *fields(PyObject *self, PyObject *arg)
     PyObject *out = NULL, *dict = NULL;
     if (n == ITEMS_PYTHON) {
         free(E.items);
-        Py_RETURN_NONE;
+        *python = 1;
+        return NULL;
     }
     if (n < 0) {
         PyErr_NoMemory();
@@ -1040,6 +1054,103 @@ done:
     return out;
 }
 
+/* ---- records(): the Records analyze's correlator reads, from the headers the scan read ----
+ *
+ * Per record [at, end) of an ASCII block with its header read by _headscan.heads (six int64:
+ * thread id, level, function start and length, source line, message start), its stamp's time
+ * (NaN: none), its line number and whether Python must read it (slow): a records.Record as
+ * fastpath.located_record builds it from the same parts, or None where prefilter reads it
+ * with parse_record (slow, a warning or error, an empty message, a message families.py reads,
+ * other than ASCII). */
+static PyObject *ascii_text(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s) memcpy(PyUnicode_DATA(s), p, n);
+    return s;
+}
+
+static PyObject *one_record(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, const int64_t *h, double stamp,
+                            int64_t line, PyObject *path, PyObject *cls, PyObject *levels)
+{
+    if (h[1] < 0 || h[1] > 4 || h[1] == 2 || h[1] == 3 || h[3] <= 0 || h[2] < 0 || h[2] + h[3] > nx - o)
+        Py_RETURN_NONE;
+    unsigned char any = 0;
+    for (Py_ssize_t i = o; i < nx; i++) any |= b[i];
+    if (any >= 128) Py_RETURN_NONE;
+    /* the text: without the final line break and a CR before it (prefilter's rule) */
+    Py_ssize_t te = nx;
+    if (te > o && b[te - 1] == '\n') {
+        te--;
+        if (te > o && b[te - 1] == '\r') te--;
+    }
+    Py_ssize_t ms = h[5] < 0 ? te : o + h[5];
+    if (ms >= te) Py_RETURN_NONE;
+    int python;
+    PyObject *kf = read_message(b + ms, te - ms, &python);
+    if (!kf) {
+        if (python) Py_RETURN_NONE;
+        return NULL;
+    }
+    PyObject *raw = ascii_text(b + o, nx - o), *body = ascii_text(b + ms, te - ms),
+             *func = ascii_text(b + o + h[2], h[3]), *num = PyLong_FromLongLong(line),
+             *time = stamp == stamp ? PyFloat_FromDouble(stamp) : Py_NewRef(Py_None),
+             *tid = h[0] < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(h[0]), *src = PyLong_FromLongLong(h[4]);
+    PyObject *rec = NULL;
+    if (raw && body && func && num && time && tid && src) {
+        PyObject *argv[12] = {path, num, time, tid, PyTuple_GET_ITEM(levels, h[1]), func, src,
+                              PyTuple_GET_ITEM(kf, 0), body, raw, PyTuple_GET_ITEM(kf, 1), Py_None};
+        rec = PyObject_Vectorcall(cls, argv, 12, NULL);
+    }
+    Py_DECREF(kf);
+    Py_XDECREF(raw);
+    Py_XDECREF(body);
+    Py_XDECREF(func);
+    Py_XDECREF(num);
+    Py_XDECREF(time);
+    Py_XDECREF(tid);
+    Py_XDECREF(src);
+    return rec;
+}
+
+/* records(buf, at, end, heads, stamps, lines, slow, path, Record, levels) -> list */
+static PyObject *records(PyObject *self, PyObject *args)
+{
+    Py_buffer bv, atv, endv, hv, sv, lv, slv;
+    PyObject *path, *cls, *levels, *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*OOO", &bv, &atv, &endv, &hv, &sv, &lv, &slv, &path, &cls, &levels))
+        return NULL;
+    Py_ssize_t n = atv.len / 8;
+    const int64_t *at = atv.buf, *end = endv.buf, *h = hv.buf, *line = lv.buf;
+    const double *stamp = sv.buf;
+    const uint8_t *slow = slv.buf;
+    int ok = atv.len % 8 == 0 && endv.len == atv.len && hv.len == 6 * atv.len && sv.len == atv.len
+             && lv.len == atv.len && slv.len == n && PyTuple_Check(levels) && PyTuple_GET_SIZE(levels) == 5;
+    for (Py_ssize_t k = 0; ok && k < n; k++)
+        ok = 0 <= at[k] && at[k] <= end[k] && end[k] <= bv.len;
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "records: places outside the block, or columns of other lengths");
+        goto done;
+    }
+    out = PyList_New(n);
+    for (Py_ssize_t k = 0; out && k < n; k++) {
+        PyObject *rec = slow[k] ? Py_NewRef(Py_None)
+                                : one_record(bv.buf, at[k], end[k], h + 6 * k, stamp[k], line[k], path, cls, levels);
+        if (!rec)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, k, rec);
+    }
+done:
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&atv);
+    PyBuffer_Release(&endv);
+    PyBuffer_Release(&hv);
+    PyBuffer_Release(&sv);
+    PyBuffer_Release(&lv);
+    PyBuffer_Release(&slv);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"easy", easy, METH_VARARGS,
      "easy(offsets, data, first, n, common) -> (routes, kind, fields, [common columns]): the columns\n"
@@ -1050,6 +1161,10 @@ static PyMethodDef methods[] = {
      "gather(at, columns) -> per column (int32 offsets, data, validity bitmap or None, nulls), or None\n"
      "where every value is null: the values at `at` (int64 rows) of columns given as (int32 offsets,\n"
      "data, one validity byte a row, rows)."},
+    {"records", records, METH_VARARGS,
+     "records(buf, at, end, heads, stamps, lines, slow, path, Record, levels) -> list: per record of an\n"
+     "ASCII block whose header _headscan.heads read, its Record (as fastpath.located_record builds it),\n"
+     "or None where prefilter must read it with parse_record."},
     {"fields", fields, METH_O,
      "fields(message) -> (kind, fields) of a located debug or info record's message as families.classify\n"
      "reads it, or None when families.py must read it (text: ('text', {}))."},

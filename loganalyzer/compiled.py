@@ -13,5 +13,6 @@ except ImportError:
 try:
     from ._tablescan import MessageIndex, easy, gather   # the event table's key=value columns, known messages
     from ._tablescan import fields as read_fields   # a message's family (families.located)
+    from ._tablescan import records as build_records    # the Records analyze reads (prefilter)
 except ImportError:
-    easy = MessageIndex = gather = read_fields = None
+    easy = MessageIndex = gather = read_fields = build_records = None

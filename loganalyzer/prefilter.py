@@ -24,16 +24,17 @@ import pyarrow.compute as pc
 from . import compiled
 from .correlate.build import GAP_SECONDS
 from .correlate.interest import INTEREST_PATTERN, SIEVE
-from .fastpath import located_record, parse_record
+from .fastpath import parse_record
 from .header import HEAD, RECORD_START_PATTERN
 from .reader import FileFacts, daemon_from_name, daemon_from_worker
-from .records import LEVELS, Foreign
+from .records import LEVELS, Foreign, Record
 from .recordcut import record_blocks
 from .sources import STREAM_ERRORS, InputError, check_head, looks_binary, note_end, open_binary, shown
 from .values import EPOCH_MAX, EPOCH_MIN, byte_rows, header_values, stamp_numbers, stamp_times, to_int
 
 _headers = compiled.headers     # (None: RE2 and NumPy alone)
 _heads = compiled.heads
+_records = compiled.build_records
 _SIEVE = SIEVE or ()        # (none: RE2 reads every line)
 
 # bytes per block: 2 MB costs no more CPU than 8 MB (measured on 1M lines) and keeps the
@@ -206,7 +207,7 @@ class Candidates:
         k = nxt_start - 1
         self.stamps = np.where(scan.has_date[k], scan.times[k], np.nan)
         self.heads = self.slow = None
-        if ascii and _heads is not None and len(lines):
+        if ascii and _heads is not None and _records is not None and len(lines):
             h = self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
             # read by parse_record: a stamp that is no date, a thread id or source line of 19
             # digits or more, no header, no FUNC:LINE (version and host name lines)
@@ -323,21 +324,18 @@ class FastHostReader:
             if on_text is not None:
                 on_text(self.display, line0 + li, ln)
         display = self.display
-        n = len(cand.lines)
-        heads = cand.heads.tolist() if cand.heads is not None else [None] * n
-        slow = cand.slow.tolist() if cand.slow is not None else [True] * n
-        for li, a, b, t, h, s in zip((cand.lines + line0).tolist(), cand.at.tolist(), cand.ends.tolist(),
-                                     cand.stamps.tolist(), heads, slow):
-            raw = buf[a:b].decode("utf-8", "replace")
-            text = raw[:-1].removesuffix("\r") if raw.endswith("\n") else raw
-            if s:
+        lines = cand.lines + line0
+        # the plain ones built in C from the headers the scan read; the others (None) here
+        built = (_records(buf, cand.at, cand.ends, cand.heads, cand.stamps, lines, cand.slow, display, Record,
+                          LEVELS) if cand.heads is not None else [None] * len(lines))
+        for rec, li, a, b, t in zip(built, lines.tolist(), cand.at.tolist(), cand.ends.tolist(),
+                                    cand.stamps.tolist()):
+            if rec is None:
+                raw = buf[a:b].decode("utf-8", "replace")
+                text = raw[:-1].removesuffix("\r") if raw.endswith("\n") else raw
                 rec = parse_record(text, display, li, raw, stamp_time=None if t != t else t)
                 if rec is None:
                     continue
-            else:
-                tid, lev, fa, fl, src, ma = h
-                rec = located_record(display, li, None if t != t else t, None if tid < 0 else tid, LEVELS[lev],
-                                     text[fa:fa + fl], src, text[ma:], raw)
             kind = rec.kind
             if kind == "version" or kind == "hostname":
                 facts.note_header(kind, rec.fields)
