@@ -245,26 +245,18 @@ static int named(const Sieve *sv, const unsigned char *p, Py_ssize_t n)
     return 0;
 }
 
-/* Can the record start whose level word is at lat, its first line ending at e, match the
- * reading list?  (The rules of head_in_line, from the level on.) */
-static int sifted_start(const Sieve *sv, const unsigned char *b, Py_ssize_t lat, Py_ssize_t e)
+/* Can the record start [o, e) (its first line), its header read into h (head_in_line), match
+ * the reading list? */
+static int sifted_start(const Sieve *sv, const unsigned char *b, Py_ssize_t o, Py_ssize_t e, const int64_t *h)
 {
-    int lev = level_index(b[lat]);
-    if (lev == 2 || lev == 3) return 1;
-    Py_ssize_t f = lat + LEVEL_LEN[lev] + 3, q = f;
-    if (!(q < e && is_name_start(b[q]))) return 1;
-    q++;
-    while (q < e && is_name(b[q])) q++;
-    if (!(q < e && b[q] == ':')) return 1;
-    Py_ssize_t d = q + 1;
-    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
-    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return 1;
-    if (sv->ffirst[b[f]] && (named(sv, b + f, q - f) || begins(b + f, q - f, sv->fpre, sv->nfpre))) return 1;
-    Py_ssize_t m = d + 2;
-    /* the message, after the optional blank; or from the blank (as the pattern may read it) */
-    if (m < e && b[m] == ' ' && sv->mfirst[' '] && begins(b + m, e - m, sv->mpre, sv->nmpre)) return 1;
-    m += m < e && b[m] == ' ';
-    return m < e && sv->mfirst[b[m]] && begins(b + m, e - m, sv->mpre, sv->nmpre);
+    if (h[1] < 0 || h[1] == 2 || h[1] == 3 || h[3] == 0) return 1;
+    const unsigned char *f = b + o + h[2];
+    if (sv->ffirst[f[0]] && (named(sv, f, h[3]) || begins(f, h[3], sv->fpre, sv->nfpre))) return 1;
+    Py_ssize_t m = o + h[5];
+    if (m < e && sv->mfirst[b[m]] && begins(b + m, e - m, sv->mpre, sv->nmpre)) return 1;
+    /* (the blank after " :" taken as the message's, as the pattern's optional blank may) */
+    m--;
+    return b[m] == ' ' && b[m - 1] == ':' && sv->mfirst[' '] && begins(b + m, e - m, sv->mpre, sv->nmpre);
 }
 
 /* Can the line [o, e), no record start, match the reading list (FOREIGN_ERROR)? */
@@ -277,8 +269,12 @@ typedef struct {
     int64_t *offsets, *starts;
     double *times;
     uint8_t *dated, *bad, *long_tid;
-    int64_t *maybe;             /* the lines the sieve lets through (when given one) */
-    Py_ssize_t nlines, nstarts, cap_lines, cap_starts, nmaybe, cap_maybe;
+    /* the lines the sieve lets through (when given one): their numbers, their headers
+     * (head_in_line; a line that starts no record: level -1), their bytes and where each starts */
+    int64_t *maybe, *maybe_heads, *maybe_off;
+    unsigned char *maybe_data;
+    Py_ssize_t nlines, nstarts, cap_lines, cap_starts, nmaybe, cap_maybe, cap_maybe_heads, cap_maybe_off,
+        maybe_len, cap_maybe_data;
     int ascii;
 } Scan;
 
@@ -312,11 +308,22 @@ static int one_more_start(Scan *sc)
     return 0;
 }
 
-/* The current line, through the sieve. */
-static int push_maybe(Scan *sc)
+/* The current line [p, nx) (nx: after its line break), through the sieve, with its header h. */
+static int push_maybe(Scan *sc, const unsigned char *p, Py_ssize_t nx, const int64_t *h)
 {
-    if (more((void **)&sc->maybe, &sc->cap_maybe, sc->nmaybe + 1, sizeof(int64_t)) < 0) return -1;
-    sc->maybe[sc->nmaybe++] = sc->nlines;
+    Py_ssize_t k = sc->nmaybe;
+    if (more((void **)&sc->maybe, &sc->cap_maybe, k + 1, sizeof(int64_t)) < 0
+        || more((void **)&sc->maybe_heads, &sc->cap_maybe_heads, 6 * (k + 1), sizeof(int64_t)) < 0
+        || more((void **)&sc->maybe_off, &sc->cap_maybe_off, k + 2, sizeof(int64_t)) < 0
+        || more((void **)&sc->maybe_data, &sc->cap_maybe_data, sc->maybe_len + nx, 1) < 0)
+        return -1;
+    sc->maybe[k] = sc->nlines;
+    memcpy(sc->maybe_heads + 6 * k, h, 6 * sizeof(int64_t));
+    sc->maybe_off[k] = sc->maybe_len;
+    memcpy(sc->maybe_data + sc->maybe_len, p, nx);
+    sc->maybe_len += nx;
+    sc->maybe_off[k + 1] = sc->maybe_len;
+    sc->nmaybe++;
     return 0;
 }
 
@@ -341,8 +348,12 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
             else
                 ok = level(q, e);
             if (ok) {
-                if (sv && sifted_start(sv, buf, t > q ? t + 2 - buf : q - buf, e - buf)
-                    && push_maybe(sc) < 0) return -1;
+                if (sv) {
+                    int64_t h[6];
+                    head_in_line(buf, p - buf, e - buf, h);
+                    if (sifted_start(sv, buf, p - buf, e - buf, h) && push_maybe(sc, p, (nl ? nl + 1 : end) - p, h) < 0)
+                        return -1;
+                }
                 if (one_more_start(sc) < 0) return -1;
                 Py_ssize_t k = sc->nstarts;
                 sc->starts[k] = sc->nlines;
@@ -355,7 +366,10 @@ static int run(Scan *sc, const unsigned char *buf, Py_ssize_t size, double lo, d
                 sc->nstarts++;
             }
         }
-        if (sv && !ok && sifted_other(buf, p - buf, e - buf) && push_maybe(sc) < 0) return -1;
+        if (sv && !ok && sifted_other(buf, p - buf, e - buf)) {
+            static const int64_t none[6] = {-1, -1, 0, 0, 0, 0};
+            if (push_maybe(sc, p, (nl ? nl + 1 : end) - p, none) < 0) return -1;
+        }
         sc->nlines++;
         p = nl ? nl + 1 : end;
     }
@@ -370,7 +384,8 @@ static PyObject *bytes_of(const void *data, Py_ssize_t size)
 }
 
 /* headers(buf, epoch_min, epoch_max[, funcs, func_prefixes, msg_prefixes])
- *   -> (offsets, starts, times, dated, bad, long_tid, ascii, maybe or None) */
+ *   -> (offsets, starts, times, dated, bad, long_tid, ascii, sifted or None); sifted: the lines
+ *   the sieve lets through, (numbers, headers, offsets, bytes) */
 static PyObject *headers(PyObject *self, PyObject *args)
 {
     Py_buffer view, sieve_parts[3];
@@ -398,10 +413,17 @@ static PyObject *headers(PyObject *self, PyObject *args)
                             bytes_of(sc.times, sc.nstarts * sizeof(double)), bytes_of(sc.dated, sc.nstarts),
                             bytes_of(sc.bad, sc.nstarts), bytes_of(sc.long_tid, sc.nstarts),
                             sc.ascii ? Py_True : Py_False,
-                            sifting ? bytes_of(sc.maybe, sc.nmaybe * sizeof(int64_t)) : Py_NewRef(Py_None));
+                            sifting ? Py_BuildValue("(NNNN)", bytes_of(sc.maybe, sc.nmaybe * sizeof(int64_t)),
+                                                    bytes_of(sc.maybe_heads, 6 * sc.nmaybe * sizeof(int64_t)),
+                                                    bytes_of(sc.maybe_off, sc.nmaybe ? (sc.nmaybe + 1) * sizeof(int64_t) : 0),
+                                                    bytes_of(sc.maybe_data, sc.maybe_len))
+                                    : Py_NewRef(Py_None));
     for (int j = 0; j < 3; j++)
         if (sieve_parts[j].obj) PyBuffer_Release(&sieve_parts[j]);
     free(sc.maybe);
+    free(sc.maybe_heads);
+    free(sc.maybe_off);
+    free(sc.maybe_data);
     free(sc.offsets);
     free(sc.starts);
     free(sc.times);
@@ -734,8 +756,9 @@ static PyMethodDef methods[] = {
      "record: its time (float64 seconds, a real dated stamp only), dated (uint8: a real dated\n"
      "stamp), bad (a dated stamp that is no real date), long_tid (a thread id of 19 digits or\n"
      "more); whether every byte is ASCII; with a sieve (three line-break-joined lists: named\n"
-     "functions, function prefixes, message prefixes), the lines that can match the reading list\n"
-     "(int64), else None."},
+     "functions, function prefixes, message prefixes), the lines that can match the reading list:\n"
+     "(their numbers, six int64 each as heads() reads them (level -1: no record start), their\n"
+     "int64 offsets (one more) into their bytes, their bytes), else None."},
     {"heads", heads, METH_VARARGS,
      "heads(buf, at, end) -> bytes: per record [at, end) (int64 places), six int64: thread id (-1\n"
      "none, -2 too long), level (-1: no header), function name's start and length (0: no\n"

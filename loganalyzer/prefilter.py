@@ -41,11 +41,13 @@ _SIEVE = SIEVE or ()        # (none: RE2 reads every line)
 # blocks in flight, their line offsets and masks small (peak RSS of analyze on a 5 GB log:
 # 311 MB with 8 MB blocks, 226 MB with 2 MB)
 BLOCK = 2 << 20
-# blocks scanned at once ahead of the parser: the scan (RE2, NumPy) is the longer half of
-# the work, and two scanners keep both cores busy while Python parses
+# blocks scanned at once ahead of the parser: two scanners keep both cores busy while Python
+# parses and correlates
 SCAN_THREADS = 2
-# the GIL's switch interval while blocks are scanned ahead (scan_ahead), in seconds
-SWITCH_INTERVAL = 0.0005
+# the GIL's switch interval while blocks are scanned ahead (scan_ahead), in seconds: a scan
+# thread coming back from the scan or RE2 waits up to this long for the correlator's thread
+# (0.5 ms -> 0.1 ms: the 5M-line log 2.85 -> 2.77 s, busy 1M 1.38 -> 1.22 s, medians of 4)
+SWITCH_INTERVAL = 0.0001
 
 
 _ASCII_DIGIT0 = 48
@@ -72,6 +74,16 @@ def true_positions(mask) -> np.ndarray:
     return np.frombuffer(buf, np.uint64, count=len(idx), offset=idx.offset * 8).astype(np.int64)
 
 
+def mask_positions(mask) -> np.ndarray:
+    """true_positions of a boolean Arrow array without nulls, read with NumPy alone (in a scan
+    thread, an Arrow call would hand the GIL away and wait to take it back)."""
+    if mask.null_count:
+        return true_positions(mask)
+    n = len(mask)
+    bits = np.unpackbits(np.frombuffer(mask.buffers()[1], np.uint8), count=mask.offset + n, bitorder="little")
+    return np.flatnonzero(bits[mask.offset:]).astype(np.int64)
+
+
 def valid_utf8(b: np.ndarray, lines: pa.Array) -> bool:
     """Are the block's bytes (b; lines, a string array of them) valid UTF-8?  Plain ASCII, as a
     debug log nearly always is, is told by its largest byte: a third of the time of Arrow's
@@ -89,12 +101,13 @@ class BlockScan:
     """What one block holds: line offsets, record starts, interesting records, times; and the
     records the correlator reads (`candidates`)."""
 
-    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "times", "has_date", "valid_utf8", "bad",
-                 "cut", "candidates")
+    __slots__ = ("buf", "offsets", "nlines", "starts", "interest", "interest_heads", "times", "has_date",
+                 "valid_utf8", "bad", "cut", "candidates")
 
     def __init__(self, buf: bytes, cut=None):
         self.buf = buf
         self.cut = cut                  # recordcut.Cut of the block's last record, or None
+        self.interest_heads = None      # (the compiled sieve's: their headers, as _headscan.heads reads them)
         if _headers is not None:
             ascii = self._compiled(buf)
         else:
@@ -156,20 +169,30 @@ class BlockScan:
     def _compiled(self, buf: bytes):
         """The same, with the line starts, record starts and stamps found by _headscan in one
         pass (the RE2 match and the NumPy reading above took ~10 ms a 2 MB block), and RE2
-        matching only the lines the sieve lets through (interest.SIEVE)."""
-        offsets, starts, times, dated, bad, long_tid, ascii, maybe = _headers(buf, EPOCH_MIN, EPOCH_MAX,
-                                                                              *_SIEVE)
+        matching only the lines the sieve lets through (interest.SIEVE), copied out by the same
+        pass with their headers read.  Two calls release the GIL, the scan and RE2: each time a
+        scan thread takes it back, it waits for the correlator's thread to let it go."""
+        offsets, starts, times, dated, bad, long_tid, ascii, sifted = _headers(buf, EPOCH_MIN, EPOCH_MAX,
+                                                                               *_SIEVE)
         off = self.offsets = np.frombuffer(offsets, np.int64)
         n = self.nlines = len(off) - 1
-        lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+        lines = None if ascii else pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
         self.valid_utf8 = ascii or valid_utf8(np.frombuffer(buf, np.uint8), lines)
         self.starts = np.frombuffer(starts, np.int64)
-        if maybe is None:
+        if sifted is None:
+            if lines is None:
+                lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
             self.interest = true_positions(pc.match_substring_regex(lines, INTEREST_PATTERN))
         else:
+            maybe, heads, moff, mdata = sifted
             maybe = np.frombuffer(maybe, np.int64)
-            sifted = lines.take(pa.array(maybe)) if len(maybe) else lines.slice(0, 0)
-            self.interest = maybe[true_positions(pc.match_substring_regex(sifted, INTEREST_PATTERN))]
+            if len(maybe):
+                sub = pa.LargeStringArray.from_buffers(len(maybe), pa.py_buffer(moff), pa.py_buffer(mdata))
+                at = mask_positions(pc.match_substring_regex(sub, INTEREST_PATTERN))
+            else:
+                at = maybe
+            self.interest = maybe[at]
+            self.interest_heads = np.frombuffer(heads, np.int64).reshape(-1, 6)[at]
         self.times = np.frombuffer(times, np.float64)
         self.has_date = np.frombuffer(dated, np.bool_)
         bad = np.frombuffer(bad, np.bool_).copy()
@@ -208,7 +231,10 @@ class Candidates:
         self.stamps = np.where(scan.has_date[k], scan.times[k], np.nan)
         self.heads = self.slow = None
         if ascii and _heads is not None and _records is not None and len(lines):
-            h = self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
+            if scan.interest_heads is not None:
+                h = self.heads = scan.interest_heads[is_start]
+            else:
+                h = self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
             # read by parse_record: a stamp that is no date, a thread id or source line of 19
             # digits or more, no header, no FUNC:LINE (version and host name lines)
             bad = np.zeros(nstarts, bool)

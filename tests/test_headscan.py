@@ -182,10 +182,13 @@ def test_the_records_read_with_compiled_headers_are_parse_records(path, monkeypa
         assert fast > 0.8 * sum(r[4] in ("debug", "info") for r in a)
 
 
-def test_mutated_records_read_with_compiled_headers_are_parse_records(monkeypatch):
+@pytest.mark.parametrize("sieve", [True, False], ids=["headers-from-the-sieve", "headers-from-heads"])
+def test_mutated_records_read_with_compiled_headers_are_parse_records(sieve, monkeypatch):
     """Every header mutation (_mutate), and FUNC:LINE broken at every place, of records the
     correlator reads: the compiled reading takes the records it reads exactly, and leaves the
-    others to parse_record."""
+    others to parse_record; with the headers read by the sieve's pass, or (no sieve) by heads()."""
+    if not sieve:
+        monkeypatch.setattr(prefilter, "_SIEVE", ())
     rng = random.Random(7)
     base = []
     for path in LOGS:
