@@ -214,10 +214,13 @@ static int sieve_init(Sieve *sv, Py_buffer *funcs, Py_buffer *fpre, Py_buffer *m
         sv->names[s] = f[i];
     }
     free(f);
+    /* (an empty prefix lets every message or function through) */
     for (Py_ssize_t i = 0; i < sv->nmpre; i++)
         if (sv->mpre[i].n) sv->mfirst[sv->mpre[i].p[0]] = 1;
+        else memset(sv->mfirst, 1, sizeof sv->mfirst);
     for (Py_ssize_t i = 0; i < sv->nfpre; i++)
         if (sv->fpre[i].n) sv->ffirst[sv->fpre[i].p[0]] = 1;
+        else memset(sv->ffirst, 1, sizeof sv->ffirst);
     for (Py_ssize_t i = 0; i < sv->slots; i++)
         if (sv->names[i].n) sv->ffirst[sv->names[i].p[0]] = 1;
     return 0;
@@ -233,7 +236,7 @@ static void sieve_free(Sieve *sv)
 static int begins(const unsigned char *p, Py_ssize_t n, const Text *t, Py_ssize_t nt)
 {
     for (Py_ssize_t i = 0; i < nt; i++)
-        if (t[i].n <= n && t[i].p[0] == p[0] && memcmp(p, t[i].p, t[i].n) == 0) return 1;
+        if (t[i].n <= n && (t[i].n == 0 || (t[i].p[0] == p[0] && memcmp(p, t[i].p, t[i].n) == 0))) return 1;
     return 0;
 }
 
