@@ -8,7 +8,8 @@
  * digits or more is flagged for Python to read exactly.  Matching the header with RE2 and
  * reading the stamps with NumPy took ~10 ms a 2 MB block; this takes one pass, with the
  * GIL released.  tests/test_headscan.py holds it to the grammar's pattern and to the NumPy
- * reading, line by line.
+ * reading, line by line.  Given a sieve (correlate/interest.py's SIEVE), the same pass also
+ * picks the lines RE2 must read and reads their headers (heads(): the same for chosen records).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

@@ -48,8 +48,8 @@ def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=T
 
 
 def located_record(path, line, time, tid, level, func, src_line, body, raw, with_fields=True, bad=None) -> Record:
-    """A Record of a header with FUNC:LINE, from its read parts (prefilter takes the header's
-    places from the compiled scan)."""
+    """A Record of a header with FUNC:LINE, from its read parts (_tablescan.records builds the
+    same in C for the records analyze's fast route reads)."""
     kind, fields = located_once(level, body, with_fields)
     return Record(path, line, time, tid, level, func, src_line, kind, body, raw,
                   None if fields is None else dict(fields), bad)

@@ -207,8 +207,9 @@ class BlockScan:
 class Candidates:
     """The records of a block the correlator reads (interesting lines that start a record) and
     the error text glued to records (interesting lines that do not), found in the scan's
-    thread.  In an ASCII block the compiled scan also reads their headers (_headscan.heads),
-    so that the correlator's thread only cuts the text where it says."""
+    thread.  In an ASCII block the compiled scan also reads their headers (the sieve's pass;
+    without a sieve, _headscan.heads), from which the correlator's thread builds their Records
+    in C (_tablescan.records); `slow` marks those parse_record must read."""
 
     __slots__ = ("glued", "lines", "at", "ends", "stamps", "heads", "slow")
 
