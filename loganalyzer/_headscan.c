@@ -173,19 +173,21 @@ typedef struct {
     Py_ssize_t slots;
     Text *fpre, *mpre;          /* the prefixes */
     Py_ssize_t nfpre, nmpre;
+    Text **held;                /* per message prefix, the texts one of which the rest of the line */
+    Py_ssize_t *nheld;          /* must hold (none: anything may follow) */
     uint8_t ffirst[256], mfirst[256];     /* first bytes of the named functions and prefixes, of the messages' */
 } Sieve;
 
-/* The texts of a line-break-joined list, as Texts into it (count in *n); NULL: no memory. */
-static Text *texts_of(const unsigned char *p, Py_ssize_t len, Py_ssize_t *n)
+/* The texts of a list joined by `sep`, as Texts into it (count in *n); NULL: no memory. */
+static Text *texts_of(const unsigned char *p, Py_ssize_t len, Py_ssize_t *n, unsigned char sep)
 {
     Py_ssize_t k = len > 0;
-    for (Py_ssize_t i = 0; i < len; i++) k += p[i] == '\n';
+    for (Py_ssize_t i = 0; i < len; i++) k += p[i] == sep;
     Text *t = malloc((k ? k : 1) * sizeof(Text));
     if (!t) return NULL;
     Py_ssize_t j = 0, at = 0;
     for (Py_ssize_t i = 0; len > 0 && i <= len; i++)
-        if (i == len || p[i] == '\n') {
+        if (i == len || p[i] == sep) {
             t[j].p = p + at;
             t[j].n = i - at;
             j++;
@@ -199,15 +201,28 @@ static int sieve_init(Sieve *sv, Py_buffer *funcs, Py_buffer *fpre, Py_buffer *m
 {
     memset(sv, 0, sizeof *sv);
     Py_ssize_t nf;
-    Text *f = texts_of(funcs->buf, funcs->len, &nf);
-    sv->fpre = texts_of(fpre->buf, fpre->len, &sv->nfpre);
-    sv->mpre = texts_of(mpre->buf, mpre->len, &sv->nmpre);
+    Text *f = texts_of(funcs->buf, funcs->len, &nf, '\n');
+    sv->fpre = texts_of(fpre->buf, fpre->len, &sv->nfpre, '\n');
+    sv->mpre = texts_of(mpre->buf, mpre->len, &sv->nmpre, '\n');
     sv->slots = 16;
     while (sv->slots < 4 * nf) sv->slots *= 2;
     sv->names = calloc(sv->slots, sizeof(Text));
-    if (!f || !sv->fpre || !sv->mpre || !sv->names) {
+    sv->held = calloc(sv->nmpre ? sv->nmpre : 1, sizeof(Text *));
+    sv->nheld = calloc(sv->nmpre ? sv->nmpre : 1, sizeof(Py_ssize_t));
+    if (!f || !sv->fpre || !sv->mpre || !sv->names || !sv->held || !sv->nheld) {
         free(f);
         return -1;
+    }
+    /* "prefix\ttext\ttext": the prefix, then the texts one of which must follow it */
+    for (Py_ssize_t i = 0; i < sv->nmpre; i++) {
+        const unsigned char *tab = memchr(sv->mpre[i].p, '\t', sv->mpre[i].n);
+        if (!tab) continue;
+        Py_ssize_t rest = sv->mpre[i].p + sv->mpre[i].n - (tab + 1);
+        sv->mpre[i].n = tab - sv->mpre[i].p;
+        if (!(sv->held[i] = texts_of(tab + 1, rest, &sv->nheld[i], '\t'))) {
+            free(f);
+            return -1;
+        }
     }
     for (Py_ssize_t i = 0; i < nf; i++) {
         Py_ssize_t s = text_hash(f[i].p, f[i].n, 0) & (sv->slots - 1);
@@ -231,6 +246,9 @@ static void sieve_free(Sieve *sv)
 {
     free(sv->names);
     free(sv->fpre);
+    for (Py_ssize_t i = 0; sv->held && i < sv->nmpre; i++) free(sv->held[i]);
+    free(sv->held);
+    free(sv->nheld);
     free(sv->mpre);
 }
 
@@ -238,6 +256,21 @@ static int begins(const unsigned char *p, Py_ssize_t n, const Text *t, Py_ssize_
 {
     for (Py_ssize_t i = 0; i < nt; i++)
         if (t[i].n <= n && (t[i].n == 0 || (t[i].p[0] == p[0] && memcmp(p, t[i].p, t[i].n) == 0))) return 1;
+    return 0;
+}
+
+/* Does the message [p, p + n) begin with a message prefix (and hold one of its texts after it)? */
+static int begins_message(const Sieve *sv, const unsigned char *p, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < sv->nmpre; i++) {
+        const Text *t = &sv->mpre[i];
+        if (!(t->n <= n && (t->n == 0 || (t->p[0] == p[0] && memcmp(p, t->p, t->n) == 0)))) continue;
+        if (!sv->nheld[i]) return 1;
+        for (Py_ssize_t j = 0; j < sv->nheld[i]; j++) {
+            const Text *h = &sv->held[i][j];
+            if (!h->n || memmem(p + t->n, n - t->n, h->p, h->n)) return 1;
+        }
+    }
     return 0;
 }
 
@@ -257,10 +290,10 @@ static int sifted_start(const Sieve *sv, const unsigned char *b, Py_ssize_t o, P
     const unsigned char *f = b + o + h[2];
     if (sv->ffirst[f[0]] && (named(sv, f, h[3]) || begins(f, h[3], sv->fpre, sv->nfpre))) return 1;
     Py_ssize_t m = o + h[5];
-    if (m < e && sv->mfirst[b[m]] && begins(b + m, e - m, sv->mpre, sv->nmpre)) return 1;
+    if (m < e && sv->mfirst[b[m]] && begins_message(sv, b + m, e - m)) return 1;
     /* (the blank after " :" taken as the message's, as the pattern's optional blank may) */
     m--;
-    return b[m] == ' ' && b[m - 1] == ':' && sv->mfirst[' '] && begins(b + m, e - m, sv->mpre, sv->nmpre);
+    return b[m] == ' ' && b[m - 1] == ':' && sv->mfirst[' '] && begins_message(sv, b + m, e - m);
 }
 
 /* Can the line [o, e), no record start, match the reading list (FOREIGN_ERROR)? */

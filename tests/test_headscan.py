@@ -256,6 +256,8 @@ def test_the_sieve_is_built():
     funcs, func_prefixes, msg_prefixes = (p.decode().split("\n") for p in SIEVE)
     assert "virKeepAliveNew" in funcs and func_prefixes == ["remoteDispatch"]
     assert "RPC_KEEPALIVE_TIMEOUT: " in msg_prefixes and "Thread " in msg_prefixes
+    # (a QMP reply only where it names what the handler reads)
+    assert 'QEMU_MONITOR_RECV_REPLY: \t"blocked-reasons"\t"downtime-limit"\t"ram"' in msg_prefixes
 
 
 @pytest.mark.parametrize("path", LOGS, ids=lambda p: "/".join(p.split(os.sep)[-2:]))
@@ -282,7 +284,7 @@ def test_the_sieve_keeps_every_mutated_line_re2_takes(monkeypatch):
     for _ in range(30000):
         line = rng.choice(read if rng.random() < 0.7 else base)
         m = re.match(r"(.*? : )([A-Za-z_][A-Za-z0-9_]*)(:[0-9]+ :)( ?)(.*)", line)
-        k = rng.randrange(8)
+        k = rng.randrange(9)
         if m is None or k == 0:
             line = _mutate(line, rng)
         elif k == 1:        # another function, named or near a named one
@@ -299,6 +301,13 @@ def test_the_sieve_keeps_every_mutated_line_re2_takes(monkeypatch):
         elif k == 4:        # another level
             line = m[1].replace(" debug : ", rng.choice([" info : ", " warning : ", " error : ", " unknown : "]), 1
                                 ) + m[2] + m[3] + m[4] + m[5]
+        elif k == 6:        # QEMU's events and replies, naming what the handlers read or nearly
+            probe = rng.choice(["QEMU_MONITOR_RECV_REPLY: ", "QEMU_MONITOR_RECV_EVENT: ", "QEMU_MONITOR_RECV_REPL: "])
+            held = rng.choice(['"ram"', '"downtime-limit"', '"blocked-reasons"', '"MIGRATION', '"MIGRATION_PASS"'])
+            j = rng.randrange(len(held) + 1)
+            held = rng.choice([held, held[:j], held[:j] + "x" + held[j:], ""])
+            line = (m[1] + m[2] + m[3] + m[4] + probe + m[5][:rng.randrange(60)] + held
+                    + rng.choice(["", ": 1}", "\r", " " * 3]))
         elif k == 5:        # a further line
             lines.append(line)
             line = rng.choice(["  error: x", "warning : y", "virsh error : z", "0 error: x", "{\"a\": \"warning: \"}",
@@ -322,6 +331,10 @@ def test_literal_prefixes_bound_every_match():
     assert literal_prefixes('[^\\n]*"MIGRATION') is None       # (may begin with anything)
     assert literal_prefixes("a?b") is None and literal_prefixes("(?i)abc") is None
     assert literal_prefixes("ab|") is None and literal_prefixes("(") is None
+    from loganalyzer.correlate.interest import held_anywhere
+    assert held_anywhere('[^\\n]*"(?:ram|downtime-limit)"') == ['"downtime-limit"', '"ram"']
+    assert held_anywhere("[^\\n]*x*") is None and held_anywhere("a[^\\n]*b") is None
+    assert held_anywhere(".*b") is None and held_anywhere("[^\\n]+b") is None
     rng = random.Random(1)
     for pattern in ("(?:ab|cd)e[0-9]+", "x(?:y|z(?:1|2))w", "(?:RPC_(?:A|B)_|Q)x*", "Thread [0-9]+ "):
         pre = literal_prefixes(pattern)

@@ -38,8 +38,10 @@ FOREIGN_ERROR_RE = re.compile(FOREIGN_ERROR)
 # holds "error" or "warning" (FOREIGN_ERROR), or (b) it is a record start at level warning or
 # error, or without FUNC:LINE (HEADER_LINES), or whose function is one a handler names
 # (`funcs`) or begins as a handler's function pattern must (`func_prefixes`), or whose message
-# begins as a message read after any function must (`msg_prefixes`).  None where some
-# declaration cannot be bounded so (every line then goes to RE2).
+# begins as a message read after any function must (`msg_prefixes`; a probe's whose pattern
+# is `[^\n]*` and a text, such as QEMU's replies that name "ram", only where the line holds one
+# of the text's literal starts after it).  None where some declaration cannot be bounded so
+# (every line then goes to RE2).
 try:
     from re import _parser as _sre             # (Python 3.11 and later)
 except ImportError:                             # pragma: no cover
@@ -88,10 +90,36 @@ def _prefixes(items) -> tuple[list[str], bool]:
     return acc, True
 
 
+def held_anywhere(pattern: str) -> list[str] | None:
+    """For a pattern `[^\n]*X`: non-empty literal texts one of which every match holds (X's
+    literal starts, literal_prefixes); None for any other pattern."""
+    try:
+        items = list(_sre.parse(pattern))
+    except re.error:
+        return None
+    if not items or items[0][0] not in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        return None
+    low, _, body = items[0][1]
+    if low != 0 or list(body) != [(_sre.NOT_LITERAL, 10)]:
+        return None
+    got, _ = _prefixes(items[1:])
+    return None if "" in got else sorted(set(got))
+
+
 def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
     """The sieve of a reading list: (funcs, func_prefixes, msg_prefixes), each a list of
-    ASCII names or texts joined by line breaks; None when a declaration cannot be bounded."""
-    funcs, func_prefixes, msg_prefixes = set(), set(), set()
+    ASCII names or texts joined by line breaks (a message prefix followed by the texts one of
+    which the rest of its line must hold, each after a tab); None when a declaration cannot
+    be bounded."""
+    funcs, func_prefixes = set(), set()
+    msg_prefixes: dict[str, set | None] = {}        # prefix -> texts one of which must follow, or None
+
+    def after(prefix: str, texts) -> None:
+        if prefix in msg_prefixes and (msg_prefixes[prefix] is None or texts is None):
+            msg_prefixes[prefix] = None
+        else:
+            msg_prefixes[prefix] = (msg_prefixes.get(prefix) or set()) | set(texts) if texts is not None else None
+
     for d in reading.declarations:
         if d.kind == "error":
             continue                            # (every warning and error record is sifted through)
@@ -105,15 +133,22 @@ def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
                 func_prefixes.update(names)
                 continue
         elif d.probe:
-            msg = [d.probe + ": " + m for m in (msg or [""])]
+            if not msg:
+                after(d.probe + ": ", held_anywhere(d.message) if d.message else None)
+                continue
+            msg = [d.probe + ": " + m for m in msg]
         if not msg:
             return None
-        msg_prefixes.update(msg)
-    # (a prefix that begins with another lets through nothing more)
-    parts = (funcs, _shortest(func_prefixes), _shortest(msg_prefixes))
-    if any(not s.isascii() or "\n" in s for p in parts for s in p):
+        for m in msg:
+            after(m, None)
+    # (a prefix that begins with another followed by anything lets through nothing more)
+    shortest = [p for p in msg_prefixes
+                if not any(q != p and p.startswith(q) and msg_prefixes[q] is None for q in msg_prefixes)]
+    texts = list(funcs) + list(func_prefixes) + [t for p in shortest for t in [p, *(msg_prefixes[p] or ())]]
+    if any(not t.isascii() or "\n" in t or "\t" in t or not t for t in texts):
         return None
-    return tuple("\n".join(sorted(p)).encode() for p in parts)
+    msgs = ["\t".join([p, *sorted(msg_prefixes[p] or ())]) for p in shortest]
+    return tuple("\n".join(sorted(p)).encode() for p in (funcs, _shortest(func_prefixes), msgs))
 
 
 def _shortest(prefixes: set) -> set:
