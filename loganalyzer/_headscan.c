@@ -102,6 +102,29 @@ static int level_index(unsigned char c)
 }
 static const int LEVEL_LEN[] = {5, 4, 7, 5, 7};
 
+/* The grammar's FUNCLOC at `at`, within [at, e): a name, ':', digits, ' :' and an optional blank.
+ * 1 with the name's end (its colon), the source line (-1: 19 digits or more, for Python to read
+ * exactly) and where the message starts; 0 where there is none. */
+static int funcloc(const unsigned char *b, Py_ssize_t at, Py_ssize_t e, Py_ssize_t *colon, int64_t *src,
+                   Py_ssize_t *msg_at)
+{
+    Py_ssize_t q = at;
+    if (!(q < e && is_name_start(b[q]))) return 0;
+    q++;
+    while (q < e && is_name(b[q])) q++;
+    if (!(q < e && b[q] == ':')) return 0;
+    Py_ssize_t d = q + 1;
+    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
+    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return 0;
+    int64_t v = -1;
+    if (d - q - 1 < 19)
+        for (Py_ssize_t i = q + 1, x = 0; i < d; i++) v = x = x * 10 + (b[i] - '0');
+    *colon = q;
+    *src = v;
+    *msg_at = d + 2 + (d + 2 < e && b[d + 2] == ' ');
+    return 1;
+}
+
 /* ---- heads(): the header fields of chosen records (prefilter's candidates) ----
  *
  * Per record [at, end) of the block (a record start: its first line begins with a header),
@@ -132,24 +155,16 @@ static void head_in_line(const unsigned char *b, Py_ssize_t o, Py_ssize_t e, int
     }
     if (!level(b + lat, b + e)) return;
     int lev = level_index(b[lat]);
-    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, q = after;
+    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, colon, msg_at = after;
+    int64_t src;
     out[0] = tid;
     out[1] = lev;
-    out[5] = after - o;
-    if (!(q < e && is_name_start(b[q]))) return;
-    q++;
-    while (q < e && is_name(b[q])) q++;
-    if (!(q < e && b[q] == ':')) return;
-    Py_ssize_t d = q + 1;
-    while (d < e && b[d] >= '0' && b[d] <= '9') d++;
-    if (!(d > q + 1 && d + 1 < e && b[d] == ' ' && b[d + 1] == ':')) return;
-    int64_t src = -1;
-    if (d - q - 1 < 19)
-        for (Py_ssize_t i = q + 1, v = 0; i < d; i++) src = v = v * 10 + (b[i] - '0');
-    out[2] = after - o;
-    out[3] = q - after;
-    out[4] = src;
-    out[5] = d + 2 + (d + 2 < e && b[d + 2] == ' ') - o;
+    if (funcloc(b, after, e, &colon, &src, &msg_at)) {
+        out[2] = after - o;
+        out[3] = colon - after;
+        out[4] = src;
+    }
+    out[5] = msg_at - o;
 }
 
 static void head_of(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, int64_t *out)
@@ -252,10 +267,16 @@ static void sieve_free(Sieve *sv)
     free(sv->mpre);
 }
 
+/* Does [p, p + n) begin with t? */
+static int has_prefix(const unsigned char *p, Py_ssize_t n, const Text *t)
+{
+    return t->n <= n && (t->n == 0 || (t->p[0] == p[0] && memcmp(p, t->p, t->n) == 0));
+}
+
 static int begins(const unsigned char *p, Py_ssize_t n, const Text *t, Py_ssize_t nt)
 {
     for (Py_ssize_t i = 0; i < nt; i++)
-        if (t[i].n <= n && (t[i].n == 0 || (t[i].p[0] == p[0] && memcmp(p, t[i].p, t[i].n) == 0))) return 1;
+        if (has_prefix(p, n, &t[i])) return 1;
     return 0;
 }
 
@@ -264,7 +285,7 @@ static int begins_message(const Sieve *sv, const unsigned char *p, Py_ssize_t n)
 {
     for (Py_ssize_t i = 0; i < sv->nmpre; i++) {
         const Text *t = &sv->mpre[i];
-        if (!(t->n <= n && (t->n == 0 || (t->p[0] == p[0] && memcmp(p, t->p, t->n) == 0)))) continue;
+        if (!has_prefix(p, n, t)) continue;
         if (!sv->nheld[i]) return 1;
         for (Py_ssize_t j = 0; j < sv->nheld[i]; j++) {
             const Text *h = &sv->held[i][j];
@@ -560,37 +581,12 @@ static int one_row(Rows *r, const unsigned char *buf, Py_ssize_t o, Py_ssize_t n
         if ((double)secs > tm) secs--;
         r->ms[k] = real ? secs * 1000 + num(b + o + 20, 3) : 0;
     }
-    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3;
-    /* FUNC:LINE: a name up to the first colon, digits, ' :' */
-    Py_ssize_t q = after;
-    int located = 0;
-    Py_ssize_t colon = after, sep = after;
-    if (q < nx && is_name_start(b[q])) {
-        q++;
-        while (q < nx && is_name(b[q])) q++;
-        if (q < nx && b[q] == ':') {
-            colon = q;
-            Py_ssize_t d = q + 1;
-            while (d < nx && b[d] >= '0' && b[d] <= '9') d++;
-            if (d > q + 1 && d + 1 < nx && b[d] == ' ' && b[d + 1] == ':') {
-                located = 1;
-                sep = d;
-            }
-        }
-    }
+    Py_ssize_t after = lat + LEVEL_LEN[lev] + 3, colon = after, msg_at = after;
     int64_t src = 0;
-    uint8_t long_src = 0;     /* a line number of 19 digits or more: Python reads it exactly */
-    Py_ssize_t msg_at = after;
-    if (located) {
-        if (sep - colon - 1 >= 19) long_src = 1;
-        else for (Py_ssize_t i = colon + 1; i < sep; i++) src = src * 10 + (b[i] - '0');
-        msg_at = sep + 2 + (sep + 2 < nx && b[sep + 2] == ' ');
-    } else {
-        colon = sep = after;
-    }
+    int located = funcloc(b, after, nx, &colon, &src, &msg_at);
     r->located[k] = located;
-    r->long_src[k] = long_src;
-    r->src[k] = src;
+    r->long_src[k] = src < 0;     /* a line number of 19 digits or more: Python reads it exactly */
+    r->src[k] = src < 0 ? 0 : src;
     Py_ssize_t end = nx - (b[nx - 1] == '\n');
     if (end > msg_at && b[end - 1] == '\r') end--;
     if (end < msg_at) end = msg_at;
