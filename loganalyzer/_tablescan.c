@@ -1058,10 +1058,10 @@ done:
  *
  * Per record [at, end) of an ASCII block with its header read by _headscan.heads (six int64:
  * thread id, level, function start and length, source line, message start), its stamp's time
- * (NaN: none), its line number and whether Python must read it (slow): a records.Record as
- * fastpath.located_record builds it from the same parts, or None where prefilter reads it
- * with parse_record (slow, a warning or error, an empty message, a message families.py reads,
- * other than ASCII). */
+ * (NaN: none), its line number and whether Python must read it anyway (slow: a stamp that is
+ * no date): a records.Record as fastpath.build_record builds it from the same parts, or None
+ * where prefilter reads it with parse_record (slow, a header that is not plain, a warning or
+ * error, an empty message, a message families.py reads, other than ASCII). */
 static PyObject *ascii_text(const unsigned char *p, Py_ssize_t n)
 {
     PyObject *s = PyUnicode_New(n, 127);
@@ -1072,7 +1072,10 @@ static PyObject *ascii_text(const unsigned char *p, Py_ssize_t n)
 static PyObject *one_record(const unsigned char *b, Py_ssize_t o, Py_ssize_t nx, const int64_t *h, double stamp,
                             int64_t line, PyObject *path, PyObject *cls, PyObject *levels)
 {
-    if (h[1] < 0 || h[1] > 4 || h[1] == 2 || h[1] == 3 || h[3] <= 0 || h[2] < 0 || h[2] + h[3] > nx - o)
+    /* Python's: no header, a warning or error, no FUNC:LINE, a thread id or source line of 19
+     * digits or more (and places outside the record) */
+    if (h[0] < -1 || h[1] < 0 || h[1] > 4 || h[1] == 2 || h[1] == 3 || h[3] <= 0 || h[2] < 0
+        || h[2] + h[3] > nx - o || h[4] < 0)
         Py_RETURN_NONE;
     unsigned char any = 0;
     for (Py_ssize_t i = o; i < nx; i++) any |= b[i];
@@ -1163,7 +1166,7 @@ static PyMethodDef methods[] = {
      "data, one validity byte a row, rows)."},
     {"records", records, METH_VARARGS,
      "records(buf, at, end, heads, stamps, lines, slow, path, Record, levels) -> list: per record of an\n"
-     "ASCII block whose header _headscan.heads read, its Record (as fastpath.located_record builds it),\n"
+     "ASCII block whose header _headscan.heads read, its Record (as fastpath.build_record builds it),\n"
      "or None where prefilter must read it with parse_record."},
     {"fields", fields, METH_O,
      "fields(message) -> (kind, fields) of a located debug or info record's message as families.classify\n"

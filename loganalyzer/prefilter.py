@@ -209,7 +209,8 @@ class Candidates:
     the error text glued to records (interesting lines that do not), found in the scan's
     thread.  In an ASCII block the compiled scan also reads their headers (the sieve's pass;
     without a sieve, _headscan.heads), from which the correlator's thread builds their Records
-    in C (_tablescan.records); `slow` marks those parse_record must read."""
+    in C (_tablescan.records, which leaves what is not plain to parse_record); `slow` marks
+    the records with a stamp that is no date, which it cannot tell."""
 
     __slots__ = ("glued", "lines", "at", "ends", "stamps", "heads", "slow")
 
@@ -233,14 +234,12 @@ class Candidates:
         self.heads = self.slow = None
         if ascii and _heads is not None and _records is not None and len(lines):
             if scan.interest_heads is not None:
-                h = self.heads = scan.interest_heads[is_start]
+                self.heads = scan.interest_heads[is_start]
             else:
-                h = self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
-            # read by parse_record: a stamp that is no date, a thread id or source line of 19
-            # digits or more, no header, no FUNC:LINE (version and host name lines)
+                self.heads = np.frombuffer(_heads(scan.buf, self.at, self.ends), np.int64).reshape(-1, 6)
             bad = np.zeros(nstarts, bool)
             bad[scan.bad] = True
-            self.slow = bad[k] | (h[:, 0] == -2) | (h[:, 1] < 0) | (h[:, 3] == 0) | (h[:, 4] < 0)
+            self.slow = bad[k]
 
 
 def _tid_overflows(buf: bytes, at: int) -> bool:
