@@ -38,18 +38,13 @@ def parse_record(text: str, path: str = "", line: int = 0, raw: str | None = Non
 
 def build_record(path, line, time, tid, level, funcloc, body, raw, with_fields=True, bad=None) -> Record:
     """A Record from its header parts ('FUNC:LINE : ' or None) and message body;
-    bad: the header value that could not be read (values.header_values)."""
+    bad: the header value that could not be read (values.header_values).
+    (_tablescan.records builds the same in C for the plain records analyze's fast route reads.)"""
     if funcloc:
         func, src_line = _split_funcloc(funcloc)
-        return located_record(path, line, time, tid, level, func, src_line, body, raw, with_fields, bad)
-    kind, fields = unlocated(body)
-    return Record(path, line, time, tid, level, None, None, kind, body, raw,
-                  None if fields is None else dict(fields), bad)
-
-
-def located_record(path, line, time, tid, level, func, src_line, body, raw, with_fields=True, bad=None) -> Record:
-    """A Record of a header with FUNC:LINE, from its read parts (_tablescan.records builds the
-    same in C for the records analyze's fast route reads)."""
-    kind, fields = located_once(level, body, with_fields)
+        kind, fields = located_once(level, body, with_fields)
+    else:
+        func = src_line = None
+        kind, fields = unlocated(body)
     return Record(path, line, time, tid, level, func, src_line, kind, body, raw,
                   None if fields is None else dict(fields), bad)

@@ -176,12 +176,12 @@ class BlockScan:
                                                                                *_SIEVE)
         off = self.offsets = np.frombuffer(offsets, np.int64)
         n = self.nlines = len(off) - 1
-        lines = None if ascii else pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+        # (every line as Arrow strings: only to validate UTF-8, or for RE2 without a sieve)
+        lines = (pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
+                 if not ascii or sifted is None else None)
         self.valid_utf8 = ascii or valid_utf8(np.frombuffer(buf, np.uint8), lines)
         self.starts = np.frombuffer(starts, np.int64)
         if sifted is None:
-            if lines is None:
-                lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(buf))
             self.interest = true_positions(pc.match_substring_regex(lines, INTEREST_PATTERN))
         else:
             maybe, heads, moff, mdata = sifted

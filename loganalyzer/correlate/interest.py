@@ -33,8 +33,8 @@ FOREIGN_ERROR_RE = re.compile(FOREIGN_ERROR)
 
 # ---------------------------------------------------------------- the compiled scan's sieve
 # The compiled scan (_headscan.headers) reads each record's level, function and message start
-# anyway; with the sieve it hands RE2 only the lines that can match INTEREST_PATTERN (about one
-# in ten), RE2 still deciding.  A line can match only where (a) it is no record start and
+# anyway; with the sieve it hands RE2 only the lines that can match INTEREST_PATTERN (one in
+# 14-20 on the benchmark logs), RE2 still deciding.  A line can match only where (a) it is no record start and
 # holds "error" or "warning" (FOREIGN_ERROR), or (b) it is a record start at level warning or
 # error, or without FUNC:LINE (HEADER_LINES), or whose function is one a handler names
 # (`funcs`) or begins as a handler's function pattern must (`func_prefixes`), or whose message
@@ -57,9 +57,11 @@ def literal_prefixes(pattern: str) -> list[str] | None:
         tree = _sre.parse(pattern)
     except re.error:
         return None
-    if tree.state.flags & re.IGNORECASE:
-        return None
-    got, _ = _prefixes(list(tree))
+    return None if tree.state.flags & re.IGNORECASE else _literal_starts(list(tree))
+
+
+def _literal_starts(items) -> list[str] | None:
+    got, _ = _prefixes(items)
     return None if "" in got else sorted(set(got))
 
 
@@ -94,16 +96,16 @@ def held_anywhere(pattern: str) -> list[str] | None:
     """For a pattern `[^\n]*X`: non-empty literal texts one of which every match holds (X's
     literal starts, literal_prefixes); None for any other pattern."""
     try:
-        items = list(_sre.parse(pattern))
+        tree = _sre.parse(pattern)
     except re.error:
         return None
-    if not items or items[0][0] not in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+    items = list(tree)
+    if tree.state.flags & re.IGNORECASE or not items or items[0][0] not in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
         return None
     low, _, body = items[0][1]
     if low != 0 or list(body) != [(_sre.NOT_LITERAL, 10)]:
         return None
-    got, _ = _prefixes(items[1:])
-    return None if "" in got else sorted(set(got))
+    return _literal_starts(items[1:])
 
 
 def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
@@ -115,10 +117,10 @@ def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
     msg_prefixes: dict[str, set | None] = {}        # prefix -> texts one of which must follow, or None
 
     def after(prefix: str, texts) -> None:
-        if prefix in msg_prefixes and (msg_prefixes[prefix] is None or texts is None):
-            msg_prefixes[prefix] = None
+        if texts is None or (prefix in msg_prefixes and msg_prefixes[prefix] is None):
+            msg_prefixes[prefix] = None         # (anything may follow)
         else:
-            msg_prefixes[prefix] = (msg_prefixes.get(prefix) or set()) | set(texts) if texts is not None else None
+            msg_prefixes[prefix] = msg_prefixes.get(prefix, set()) | set(texts)
 
     for d in reading.declarations:
         if d.kind == "error":
@@ -141,18 +143,19 @@ def sieve(reading) -> tuple[bytes, bytes, bytes] | None:
             return None
         for m in msg:
             after(m, None)
-    # (a prefix that begins with another followed by anything lets through nothing more)
-    shortest = [p for p in msg_prefixes
-                if not any(q != p and p.startswith(q) and msg_prefixes[q] is None for q in msg_prefixes)]
-    texts = list(funcs) + list(func_prefixes) + [t for p in shortest for t in [p, *(msg_prefixes[p] or ())]]
+    func_prefixes = _shortest(dict.fromkeys(func_prefixes))
+    msg_starts = _shortest(msg_prefixes)
+    texts = list(funcs) + func_prefixes + [t for p in msg_starts for t in [p, *(msg_prefixes[p] or ())]]
     if any(not t.isascii() or "\n" in t or "\t" in t or not t for t in texts):
         return None
-    msgs = ["\t".join([p, *sorted(msg_prefixes[p] or ())]) for p in shortest]
-    return tuple("\n".join(sorted(p)).encode() for p in (funcs, _shortest(func_prefixes), msgs))
+    msgs = ["\t".join([p, *sorted(msg_prefixes[p] or ())]) for p in msg_starts]
+    return tuple("\n".join(sorted(p)).encode() for p in (funcs, func_prefixes, msgs))
 
 
-def _shortest(prefixes: set) -> set:
-    return {p for p in prefixes if not any(q != p and p.startswith(q) for q in prefixes)}
+def _shortest(prefixes: dict) -> list:
+    """The prefixes (each with the texts one of which must follow it, None: anything may) that
+    do not begin with another followed by anything: those let through nothing more."""
+    return [p for p in prefixes if not any(q != p and p.startswith(q) and prefixes[q] is None for q in prefixes)]
 
 
 SIEVE = sieve(READING)
